@@ -1,0 +1,1 @@
+"""Local development and test tools (not deployed to Lambda)."""

@@ -1,0 +1,142 @@
+"""Local AWS: one moto server (DynamoDB, S3, Step Functions, Lambda, IAM) on 127.0.0.1,
+with the resources created from template.yaml and the poll loop run by moto's own
+Step Functions interpreter on the real ASL definition.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from typing import Any
+
+import boto3
+import httpx
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.server import ThreadedMotoServer
+
+from .lambdas import Functions
+from .template import Template
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ROLE_NAME = "broll-local-lambda"
+
+
+def local_name(logical_id: str) -> str:
+    return f"broll-local-{logical_id.lower()}"
+
+
+def install_lambda_bridge(functions: Functions) -> None:
+    """Route moto's Lambda invocations (from the state machine) to the real handlers.
+
+    Lambda under moto without Docker only returns canned answers; this one replacement
+    makes `arn:aws:states:::lambda:invoke` run the project's own code, in this process.
+    A handler that raises answers as Lambda does: a FunctionError with the error payload.
+    """
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):  # noqa: ARG001
+        event = json.loads(body) if body else {}
+        try:
+            result = functions.invoke(function_name, event)
+        except Exception as exc:  # noqa: BLE001 - reported to the state machine like Lambda does
+            response_headers["x-amz-function-error"] = "Unhandled"
+            result = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+        return json.dumps(result).encode()
+
+    LambdaSimpleBackend.invoke = invoke
+
+
+class LocalCloud:
+    def __init__(self, template: Template, port: int = 0):
+        self.template = template
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.endpoint = ""
+        self.names: dict[str, str] = {}
+
+    def start(self) -> str:
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        os.environ.update(
+            AWS_ENDPOINT_URL=self.endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+            MOTO_PORT=str(port),
+        )
+        # moto runs state machines and keeps Lambda in-process only when told so.
+        httpx.post(
+            f"{self.endpoint}/moto-api/config",
+            json={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
+        ).raise_for_status()
+        return self.endpoint
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def client(self, service: str):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+
+    def create_resources(self, functions: Functions) -> None:
+        ddb = self.client("dynamodb")
+        for logical_id, props in self.template.tables.items():
+            name = self.names[logical_id] = local_name(logical_id)
+            ddb.create_table(
+                TableName=name,
+                AttributeDefinitions=props["AttributeDefinitions"],
+                KeySchema=props["KeySchema"],
+                BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+            )
+        s3 = self.client("s3")
+        for logical_id in self.template.buckets:
+            self.names[logical_id] = local_name(logical_id)
+            s3.create_bucket(Bucket=self.names[logical_id])
+        self._create_functions()
+        install_lambda_bridge(functions)
+        sfn = self.client("stepfunctions")
+        for logical_id, machine in self.template.state_machines.items():
+            arn = sfn.create_state_machine(
+                name=local_name(logical_id),
+                definition=self.template.definition(machine, self.resolve),
+                roleArn=f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}",
+                type="STANDARD",
+            )["stateMachineArn"]
+            self.names[logical_id] = arn
+
+    def _create_functions(self) -> None:
+        iam = self.client("iam")
+        role = iam.create_role(
+            RoleName=ROLE_NAME,
+            AssumeRolePolicyDocument=json.dumps(
+                {"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+            ),
+        )["Role"]["Arn"]
+        # The code moto stores is never run (the bridge runs the real handlers); it only
+        # has to be a valid zip so moto accepts the function and knows its ARN.
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("app.py", "# runs in-process through devstack.cloud.install_lambda_bridge\n")
+        lam = self.client("lambda")
+        for logical_id in self.template.functions:
+            arn = lam.create_function(
+                FunctionName=logical_id, Runtime="python3.11", Role=role, Handler="app.lambda_handler",
+                Code={"ZipFile": buffer.getvalue()},
+            )["FunctionArn"]
+            self.names[logical_id] = arn
+
+    def resolve(self, value: Any, overrides: dict | None = None) -> str:
+        """A template value (Ref / GetAtt / plain) as its local value."""
+        if isinstance(value, str):
+            return value
+        if "Ref" in value:
+            ref = value["Ref"]
+            if overrides and ref in overrides:
+                return overrides[ref]
+            return self.names[ref]
+        if "Fn::GetAtt" in value:
+            logical_id, _attr = value["Fn::GetAtt"]
+            return self.names[logical_id]
+        raise ValueError(f"the local stack cannot resolve {value!r}")

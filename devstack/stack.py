@@ -1,0 +1,111 @@
+"""The whole product on 127.0.0.1: local AWS (moto), the Kie emulator (unless a real key is
+given), the API gateway with the page, the scheduled sweep, and the demo project."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+
+from broll_common.aws import reset_clients
+from broll_common.breaker import system_kie
+from broll_common.config import reset_settings
+
+from . import demo
+from .cloud import LocalCloud
+from .gateway import Gateway
+from .kie_emulator import DEFAULT_API_KEY, KieEmulator
+from .lambdas import Functions
+from .template import load, rate_seconds
+
+log = logging.getLogger("devstack")
+
+
+@dataclass
+class StackOptions:
+    api_port: int = 8000
+    moto_port: int = 0
+    kie_port: int = 0
+    kie_delay_s: float = 8.0
+    sweep_every_s: float | None = 30.0  # None: the template's own schedule
+    poll_first_wait_s: float = 1.0
+    poll_max_wait_s: float = 3.0
+    seed_demo: bool = True
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions | None = None):
+        self.options = options or StackOptions()
+        self.template = load()
+        self.cloud = LocalCloud(self.template, self.options.moto_port)
+        self.functions = Functions(self.template.functions)
+        self.gateway = Gateway(self.template.routes, self.functions)
+        self.emulator: KieEmulator | None = None
+        self.api_url = ""
+        self._stop = threading.Event()
+
+    def start(self) -> "LocalStack":
+        self.cloud.start()
+        real_key = os.environ.get("KIE_API_KEY", "")
+        if not real_key:
+            self.emulator = KieEmulator(port=self.options.kie_port, delay_seconds=self.options.kie_delay_s)
+            self.emulator.start()
+        self.cloud.create_resources(self.functions)
+        self.api_url = self.gateway.start(port=self.options.api_port)
+        self._configure_environment(real_key)
+        self._start_sweep()
+        if self.options.seed_demo:
+            demo.seed(self.api_url, os.environ["MEDIA_BUCKET"])
+        return self
+
+    def _configure_environment(self, real_key: str) -> None:
+        """Every function's environment from the template, resolved to the local resources.
+
+        The handlers run in this process, so they share one environment: the union of the
+        template's Globals and each function's own variables (they never disagree).
+        """
+        parameters = {
+            "KieApiKey": real_key or DEFAULT_API_KEY,
+            "KieBaseUrl": os.environ.get("KIE_BASE_URL", "https://api.kie.ai") if real_key else self.emulator.base_url,
+            "AnthropicApiKey": os.environ.get("ANTHROPIC_API_KEY", ""),
+            "AnthropicModel": os.environ.get("ANTHROPIC_MODEL", "claude-haiku-5-5"),
+        }
+        by_name = {
+            # Kie can only call back to an address it can reach: the emulator can, real Kie cannot.
+            "KIE_CALLBACK_URL": "" if real_key else f"{self.api_url}/api/callbacks/kie",
+        }
+        variables = dict(self.template.global_environment)
+        for function in self.template.functions.values():
+            variables |= function.environment
+        for name, value in variables.items():
+            os.environ[name] = by_name[name] if name in by_name else self.cloud.resolve(value, parameters)
+        os.environ.setdefault("POLL_FIRST_WAIT_S", str(self.options.poll_first_wait_s))
+        os.environ.setdefault("POLL_MAX_WAIT_S", str(self.options.poll_max_wait_s))
+        os.environ.setdefault("EXPECTED_GENERATION_S", str(self.options.kie_delay_s + 2))
+        os.environ.setdefault("GENERATION_DEADLINE_S", str(max(60.0, self.options.kie_delay_s * 10)))
+        self.gateway.config = {"apiBase": ""}
+        reset_settings()
+        reset_clients()
+        system_kie.cache_clear()
+
+    def _start_sweep(self) -> None:
+        sweeper = next(f for f in self.template.functions.values() if f.schedules)
+        every = self.options.sweep_every_s or rate_seconds(sweeper.schedules[0])
+        event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+
+        def run() -> None:
+            while not self._stop.wait(every):
+                try:
+                    self.functions.invoke(sweeper.logical_id, event)
+                except Exception:  # noqa: BLE001 - a failed sweep is logged and tried again next time
+                    log.exception("sweep failed")
+
+        threading.Thread(target=run, daemon=True, name="sweep").start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.gateway.stop()
+        if self.emulator:
+            self.emulator.stop()
+        self.cloud.stop()

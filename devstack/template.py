@@ -1,0 +1,111 @@
+"""What the local stack needs from template.yaml: tables, buckets, functions, routes, loops.
+
+template.yaml is the single source of truth: the local stack creates its resources and
+serves its routes from this reading, so local and cloud cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+
+@dataclass
+class Route:
+    method: str
+    path: str  # as in the template: /api/projects/{id}
+    function: str
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, method: str, path: str) -> dict | None:
+        if method != self.method:
+            return None
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        found = re.match(pattern, path)
+        return found.groupdict() if found else None
+
+
+@dataclass
+class Function:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    environment: dict = field(default_factory=dict)
+    schedules: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StateMachine:
+    logical_id: str
+    definition_path: Path
+    substitutions: dict
+
+
+@dataclass
+class Template:
+    tables: dict[str, dict]
+    buckets: list[str]
+    functions: dict[str, Function]
+    routes: list[Route]
+    state_machines: dict[str, StateMachine]
+    global_environment: dict
+
+    def definition(self, machine: StateMachine, resolve) -> str:
+        """The ASL text with DefinitionSubstitutions applied (`resolve` maps intrinsics to values)."""
+        text = machine.definition_path.read_text()
+        for name, value in machine.substitutions.items():
+            text = text.replace("${" + name + "}", resolve(value))
+        json.loads(text)  # fail here, not inside the state machine, if a substitution broke it
+        return text
+
+
+def load(path: Path = TEMPLATE) -> Template:
+    doc, problems = decode(str(path))
+    if problems:
+        raise ValueError(f"template.yaml could not be read: {problems}")
+    resources = doc["Resources"]
+    global_env = doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    tables, buckets, functions, routes, machines = {}, [], {}, [], {}
+    for logical_id, resource in resources.items():
+        kind, props = resource["Type"], resource.get("Properties", {})
+        if kind == "AWS::DynamoDB::Table":
+            tables[logical_id] = props
+        elif kind == "AWS::S3::Bucket":
+            buckets.append(logical_id)
+        elif kind == "AWS::Serverless::Function":
+            fn = Function(
+                logical_id=logical_id,
+                code_dir=ROOT / props["CodeUri"],
+                handler=props["Handler"],
+                environment=props.get("Environment", {}).get("Variables", {}),
+            )
+            for event in props.get("Events", {}).values():
+                if event["Type"] == "HttpApi":
+                    routes.append(Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], logical_id))
+                elif event["Type"] == "Schedule":
+                    fn.schedules.append(event["Properties"]["Schedule"])
+            functions[logical_id] = fn
+        elif kind == "AWS::Serverless::StateMachine":
+            machines[logical_id] = StateMachine(
+                logical_id, ROOT / props["DefinitionUri"], props.get("DefinitionSubstitutions", {})
+            )
+    return Template(tables, buckets, functions, routes, machines, global_env)
+
+
+def rate_seconds(schedule: str) -> float:
+    """`rate(5 minutes)` -> 300.0 (the local stack runs schedules itself)."""
+    found = re.match(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", schedule)
+    if not found:
+        raise ValueError(f"unsupported schedule {schedule!r}")
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[found.group(2).rstrip("s")]
+    return int(found.group(1)) * unit

@@ -1,0 +1,22 @@
+"""POST /api/projects/{id}/broll/generate: start (or join) one scene's clip."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from broll_common import generation
+from broll_common.api import ProjectId, logger, make_resolver
+from broll_common.models import GenerateRequest
+
+app = make_resolver()
+
+
+@app.post("/api/projects/<project_id>/broll/generate")
+def generate(project_id: ProjectId, body: Annotated[GenerateRequest, Body()]):
+    scene = generation.start_generation(project_id, body.sceneId, regenerate=body.regenerate)
+    return scene.model_dump(mode="json"), 202
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

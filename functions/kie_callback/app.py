@@ -1,0 +1,28 @@
+"""POST /api/callbacks/kie: Kie's completion hint, confirmed with record-info before use."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from broll_common import generation
+from broll_common.api import logger, make_resolver
+from broll_common.models import ID_PATTERN
+
+app = make_resolver()
+
+
+@app.post("/api/callbacks/kie")
+def kie_callback(
+    projectId: Annotated[str, Query(pattern=ID_PATTERN)],
+    sceneId: Annotated[str, Query(pattern=ID_PATTERN)],
+    generation_: Annotated[int, Query(alias="generation", ge=1)],
+    body: Annotated[dict[str, Any], Body()],
+) -> dict:
+    task_id = str((body.get("data") or {}).get("taskId", ""))
+    settled = bool(task_id) and generation.confirm_callback(projectId, sceneId, generation_, task_id)
+    return {"ok": True, "settled": settled}
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

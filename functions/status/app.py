@@ -1,0 +1,18 @@
+"""GET /api/projects/{id}/broll/status/{taskId}: where one task's scene stands."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from broll_common import generation
+from broll_common.api import ProjectId, TaskIdParam, logger, make_resolver
+from broll_common.models import TaskStatus
+
+app = make_resolver()
+
+
+@app.get("/api/projects/<project_id>/broll/status/<task_id>")
+def status(project_id: ProjectId, task_id: TaskIdParam) -> TaskStatus:
+    return generation.task_status(project_id, task_id)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

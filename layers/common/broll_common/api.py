@@ -1,0 +1,59 @@
+"""The HTTP layer every function shares: one resolver factory, one error shape.
+
+Every error answers `{"error": "<sentence>", "details": [...]}`: 400 for a body that is
+not JSON, 422 for invalid fields, 404/409 from the domain. Nothing is changed before the
+body has been validated.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from .errors import BrollError
+from .models import ID_PATTERN, TASK_ID_PATTERN
+
+logger = Logger(service="broll-studio")
+
+
+def _json_error(status: int, message: str, details: list | None = None) -> Response:
+    body = {"error": message} | ({"details": details} if details else {})
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _field(error: dict) -> dict:
+    loc = [str(p) for p in error.get("loc", []) if p not in ("body", "path", "query")]
+    return {"field": ".".join(loc) or "body", "message": error.get("msg", "invalid")}
+
+
+def make_resolver() -> APIGatewayHttpResolver:
+    cors = CORSConfig(allow_origin=os.environ.get("ALLOWED_ORIGIN", "*"), allow_headers=["Content-Type", "Authorization"])
+    app = APIGatewayHttpResolver(enable_validation=True, cors=cors)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return _json_error(400, "The request body is not valid JSON.")
+        return _json_error(422, "Some fields are invalid.", [_field(e) for e in errors])
+
+    @app.exception_handler(BrollError)
+    def domain(exc: BrollError) -> Response:
+        return _json_error(exc.status, exc.message)
+
+    @app.not_found
+    def not_found(_exc: Exception) -> Response:
+        return _json_error(404, "No such route.")
+
+    return app
+
+
+# Path parameters, validated before any lookup.
+ProjectId = Annotated[str, Path(pattern=ID_PATTERN, description="Project id")]
+SceneId = Annotated[str, Path(pattern=ID_PATTERN, description="Scene id")]
+TaskIdParam = Annotated[str, Path(pattern=TASK_ID_PATTERN, description="Kie task id")]

@@ -1,0 +1,66 @@
+"""Settings read from the environment, once per process (tests reset them)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_steps_table: str
+    breaker_table: str
+    media_bucket: str
+    state_machine_arn: str
+    kie_base_url: str
+    kie_api_key: str
+    kie_callback_url: str
+    kie_model: str
+    kie_timeout_s: float
+    anthropic_api_key: str
+    anthropic_model: str
+    # The poll loop: waits grow from first to max; the whole generation gives up at deadline.
+    poll_first_wait_s: float
+    poll_max_wait_s: float
+    poll_factor: float
+    generation_deadline_s: float
+    expected_generation_s: float
+    presign_ttl_s: int
+
+    @property
+    def kie_key_last4(self) -> str:
+        return self.kie_api_key[-4:] if self.kie_api_key else ""
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    env = os.environ.get
+    return Settings(
+        project_steps_table=env("PROJECT_STEPS_TABLE", "project_steps"),
+        breaker_table=env("BREAKER_TABLE", "breaker_state"),
+        media_bucket=env("MEDIA_BUCKET", "broll-media"),
+        state_machine_arn=env("POLL_STATE_MACHINE_ARN", ""),
+        kie_base_url=env("KIE_BASE_URL", "https://api.kie.ai").rstrip("/"),
+        kie_api_key=env("KIE_API_KEY", ""),
+        kie_callback_url=env("KIE_CALLBACK_URL", ""),
+        kie_model=env("KIE_MODEL", "veo3_fast"),
+        kie_timeout_s=_float("KIE_TIMEOUT_S", 20.0),
+        anthropic_api_key=env("ANTHROPIC_API_KEY", ""),
+        anthropic_model=env("ANTHROPIC_MODEL", "claude-haiku-5-5"),
+        poll_first_wait_s=_float("POLL_FIRST_WAIT_S", 30.0),
+        poll_max_wait_s=_float("POLL_MAX_WAIT_S", 60.0),
+        poll_factor=_float("POLL_FACTOR", 1.6),
+        generation_deadline_s=_float("GENERATION_DEADLINE_S", 900.0),
+        expected_generation_s=_float("EXPECTED_GENERATION_S", 120.0),
+        presign_ttl_s=int(_float("PRESIGN_TTL_S", 3600)),
+    )
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment between cases)."""
+    settings.cache_clear()

@@ -1,0 +1,17 @@
+"""Errors the API turns into JSON answers with the right status."""
+
+
+class BrollError(Exception):
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(BrollError):
+    status = 404
+
+
+class Conflict(BrollError):
+    status = 409

@@ -1,0 +1,281 @@
+"""Generating a scene's clip: submit to Kie, the poll step, callbacks, cancel, the sweep.
+
+Whoever learns a task's outcome first (poll step, callback, sweep) settles the scene with
+a write conditional on the scene's generation and task; the others find it settled and
+do nothing. A deliberate Regenerate/Retry/Cancel bumps the generation, so a late result
+for an old task can never overwrite the newer state.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode
+
+from aws_lambda_powertools import Logger
+
+from . import storage
+from .aws import client
+from .backoff import Backoff
+from .breaker import KieCircuitOpen, system_kie
+from .config import settings
+from .errors import Conflict
+from .kie import KieError, KieRateLimited, KieRejected, KieUnavailable, TaskRecord, TaskState
+from .media import clip_key, copy_from_url
+from .models import GenerateAllResult, Scene, SceneStatus, TaskStatus
+from .projects import scene_view
+from .prompts import compose
+
+logger = Logger(child=True)
+
+SUBMIT_RATE_LIMIT_RETRY = Backoff(first=1.0, factor=2.0, cap=8.0)
+SUBMIT_ATTEMPTS = 4
+UNKNOWN_OUTCOME = (
+    "Kie.ai did not confirm the request in time, so we do not know whether this clip was started. "
+    "It was not resubmitted automatically; Retry may charge again."
+)
+
+
+def whole_seconds(wait: float) -> int:
+    """Step Functions' Wait takes whole seconds (SecondsPath must be an integer)."""
+    return max(1, round(wait))
+
+
+def poll_backoff() -> Backoff:
+    s = settings()
+    return Backoff(first=s.poll_first_wait_s, factor=s.poll_factor, cap=s.poll_max_wait_s)
+
+
+def _submit(prompt: str, callback_url: str | None) -> str:
+    kie = system_kie()
+    for attempt in range(SUBMIT_ATTEMPTS):
+        try:
+            return kie.submit(prompt, model=settings().kie_model, callback_url=callback_url)
+        except KieRateLimited:
+            if attempt == SUBMIT_ATTEMPTS - 1:
+                raise
+            time.sleep(SUBMIT_RATE_LIMIT_RETRY.delay(attempt))
+    raise AssertionError("unreachable")
+
+
+def _callback_url(project_id: str, scene_id: str, generation: int) -> str | None:
+    base = settings().kie_callback_url
+    if not base:
+        return None
+    return f"{base}?{urlencode({'projectId': project_id, 'sceneId': scene_id, 'generation': generation})}"
+
+
+def _await_task_id(project_id: str, scene_id: str, generation: int) -> Scene:
+    """Another request claimed this generation and is submitting: answer with its task."""
+    for _ in range(40):
+        _, scene = storage.load_project(project_id).scene(scene_id)
+        if scene.generation != generation or scene.taskId or scene.status != SceneStatus.GENERATING:
+            return scene
+        time.sleep(0.25)
+    return scene
+
+
+def start_generation(project_id: str, scene_id: str, regenerate: bool = False) -> Scene:
+    record = storage.load_project(project_id)
+    index, scene = record.scene(scene_id)
+    if scene.status == SceneStatus.GENERATING:
+        return scene_view(_await_task_id(project_id, scene_id, scene.generation))
+    if scene.status == SceneStatus.COMPLETED and not regenerate:
+        raise Conflict("This scene already has a clip. Use Regenerate to replace it.")
+
+    generation = scene.generation + 1
+    prompt = scene.aiPrompt
+    changes: dict = {}
+    if not prompt:
+        composed = compose(scene.sceneType, scene.sceneTitle, scene.text, scene.shotInstructions, record.script.get("script", ""))
+        prompt = composed.text
+        changes |= {"aiPrompt": prompt, "promptSource": composed.source}
+    s = settings()
+    claim = changes | {
+        "status": SceneStatus.GENERATING.value,
+        "generation": generation,
+        "taskId": None,
+        "error": None,
+        "progress": 0,
+        "startedAt": time.time(),
+        "keyOwner": "system",
+        "keyLast4": s.kie_key_last4,
+    }
+    try:
+        # The claim is the idempotency guard: of concurrent identical requests exactly one
+        # moves the scene to this generation; the others wait for its task id.
+        storage.update_scene(project_id, index, scene_id, claim, generation=scene.generation)
+    except storage.StaleScene:
+        _, current = storage.load_project(project_id).scene(scene_id)
+        return scene_view(_await_task_id(project_id, scene_id, current.generation))
+
+    claimed = scene.model_copy(update={k: v for k, v in claim.items() if k != "status"} | {"status": SceneStatus.GENERATING})
+    try:
+        task_id = _submit(prompt, _callback_url(project_id, scene_id, generation))
+    except KieError as exc:
+        sent_but_unknown = isinstance(exc, KieUnavailable) and exc.code == 0 and "timeout" in exc.detail
+        message = UNKNOWN_OUTCOME if sent_but_unknown else exc.user_message
+        logger.warning("kie submit failed", extra={"projectId": project_id, "sceneId": scene_id, "code": exc.code})
+        return _fail(project_id, index, claimed, message)
+
+    storage.update_scene(project_id, index, scene_id, {"taskId": task_id}, generation=generation)
+    claimed = claimed.model_copy(update={"taskId": task_id})
+    _start_poll_loop(project_id, index, claimed)
+    return scene_view(claimed)
+
+
+def _start_poll_loop(project_id: str, index: int, scene: Scene) -> None:
+    state = {
+        "projectId": project_id,
+        "sceneId": scene.sceneId,
+        "sceneIndex": index,
+        "taskId": scene.taskId,
+        "generation": scene.generation,
+        "attempt": 0,
+        "waitSeconds": whole_seconds(poll_backoff().delay(0)),
+    }
+    name = f"{project_id}-{scene.sceneId}-g{scene.generation}-{scene.taskId}"[-80:]
+    try:
+        client("stepfunctions").start_execution(
+            stateMachineArn=settings().state_machine_arn, name=name.strip("-"), input=json.dumps(state)
+        )
+    except Exception:  # noqa: BLE001 - the sweep repairs a scene whose loop never started
+        logger.exception("could not start the poll loop", extra={"projectId": project_id, "sceneId": scene.sceneId})
+
+
+def _fail(project_id: str, index: int, scene: Scene, message: str) -> Scene:
+    changes = {"status": SceneStatus.FAILED.value, "error": message, "progress": 0}
+    try:
+        storage.update_scene(project_id, index, scene.sceneId, changes, generation=scene.generation)
+    except storage.StaleScene:
+        pass
+    return scene_view(scene.model_copy(update=changes | {"status": SceneStatus.FAILED}))
+
+
+def settle(project_id: str, index: int, scene: Scene, record: TaskRecord) -> bool:
+    """Apply a task's outcome to its scene. True when the scene is finished (either way)."""
+    if record.state == TaskState.GENERATING:
+        return False
+    expected = {"generation": scene.generation, "status_in": (SceneStatus.GENERATING.value,)}
+    try:
+        if record.state == TaskState.FAILED:
+            storage.update_scene(
+                project_id, index, scene.sceneId,
+                {"status": SceneStatus.FAILED.value, "error": record.user_message, "progress": 0},
+                **expected,
+            )
+            return True
+        if not record.result_urls:
+            storage.update_scene(
+                project_id, index, scene.sceneId,
+                {"status": SceneStatus.FAILED.value, "error": "Kie.ai finished but returned no video. Retry.", "progress": 0},
+                **expected,
+            )
+            return True
+        key = clip_key(project_id, scene.sceneId, scene.taskId or record.task_id)
+        copy_from_url(record.result_urls[0], key)
+        storage.update_scene(
+            project_id, index, scene.sceneId,
+            {"status": SceneStatus.COMPLETED.value, "videoKey": key, "progress": 100, "error": None},
+            **expected,
+        )
+    except storage.StaleScene:
+        logger.info("result for a superseded generation ignored", extra={"projectId": project_id, "sceneId": scene.sceneId})
+    return True
+
+
+def _is_current(scene: Scene, task_id: str, generation: int) -> bool:
+    return scene.status == SceneStatus.GENERATING and scene.taskId == task_id and scene.generation == generation
+
+
+def poll_step(state: dict) -> dict:
+    """One turn of the state machine's loop: ask Kie, settle or plan the next wait."""
+    project_id, task_id, generation = state["projectId"], state["taskId"], int(state["generation"])
+    record = storage.load_project(project_id)
+    index, scene = record.scene(state["sceneId"])
+    attempt = int(state.get("attempt", 0)) + 1
+    done = state | {"outcome": "done", "attempt": attempt}
+    if not _is_current(scene, task_id, generation):
+        return done  # settled by a callback, cancelled or regenerated meanwhile
+    if time.time() - (scene.startedAt or 0) > settings().generation_deadline_s:
+        minutes = round(settings().generation_deadline_s / 60)
+        _fail(project_id, index, scene, f"Kie.ai did not finish this clip within {minutes} minutes. Retry to try again.")
+        return done
+    wait = poll_backoff().delay(attempt)
+    try:
+        task = system_kie().record_info(task_id)
+    except KieCircuitOpen as exc:
+        wait = max(wait, exc.retry_at - time.time())
+        return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
+    except (KieUnavailable, KieRateLimited):
+        return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
+    except KieRejected as exc:
+        _fail(project_id, index, scene, exc.user_message)
+        return done
+    if settle(project_id, index, scene, task):
+        return done
+    return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
+
+
+def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: str) -> bool:
+    """A Kie callback is only a hint: confirm with record-info, then settle."""
+    record = storage.load_project(project_id)
+    index, scene = record.scene(scene_id)
+    if not _is_current(scene, task_id, generation):
+        return False
+    return settle(project_id, index, scene, system_kie().record_info(task_id))
+
+
+def task_status(project_id: str, task_id: str) -> TaskStatus:
+    _, scene = storage.load_project(project_id).scene_by_task(task_id)
+    view = scene_view(scene)
+    return TaskStatus(
+        projectId=project_id, sceneId=scene.sceneId, taskId=task_id,
+        status=view.status, progress=view.progress, videoUrl=view.videoUrl, error=view.error,
+    )
+
+
+def cancel(project_id: str, scene_id: str) -> Scene:
+    record = storage.load_project(project_id)
+    index, scene = record.scene(scene_id)
+    if scene.status != SceneStatus.GENERATING:
+        raise Conflict("This scene is not generating, so there is nothing to cancel.")
+    changes = {
+        "status": SceneStatus.IDLE.value, "generation": scene.generation + 1, "taskId": None,
+        "progress": 0, "error": None, "startedAt": None,
+    }
+    storage.update_scene(project_id, index, scene_id, changes, generation=scene.generation)
+    return scene_view(scene.model_copy(update=changes | {"status": SceneStatus.IDLE}))
+
+
+def generate_all(project_id: str) -> GenerateAllResult:
+    started, skipped = [], []
+    for scene in storage.load_project(project_id).scenes:
+        if scene.status in (SceneStatus.COMPLETED, SceneStatus.GENERATING):
+            skipped.append({"sceneId": scene.sceneId, "reason": scene.status.value})
+            continue
+        started.append(start_generation(project_id, scene.sceneId, regenerate=False))
+    return GenerateAllResult(started=started, skipped=skipped)
+
+
+def sweep(now: float | None = None) -> dict:
+    """Repair scenes stuck in `generating` (a crashed loop, a lost callback, a lost submit)."""
+    now = now or time.time()
+    deadline = settings().generation_deadline_s
+    counts = {"checked": 0, "settled": 0, "failed": 0}
+    for project_id, index, scene in storage.generating_scenes():
+        counts["checked"] += 1
+        age = now - (scene.startedAt or 0)
+        if age > deadline:
+            _fail(project_id, index, scene, f"Kie.ai did not finish this clip within {round(deadline / 60)} minutes. Retry to try again.")
+            counts["failed"] += 1
+        elif scene.taskId and age > poll_backoff().cap * 2:
+            try:
+                if settle(project_id, index, scene, system_kie().record_info(scene.taskId)):
+                    counts["settled"] += 1
+            except KieError as exc:
+                logger.warning("sweep could not ask Kie", extra={"code": exc.code})
+        elif not scene.taskId and age > 120:
+            _fail(project_id, index, scene, UNKNOWN_OUTCOME)
+            counts["failed"] += 1
+    return counts

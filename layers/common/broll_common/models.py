@@ -1,0 +1,161 @@
+"""The stage-7 data as the seed shapes it, and the API's request bodies."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+Ident = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+TASK_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+TaskId = Annotated[str, StringConstraints(pattern=TASK_ID_PATTERN)]
+ShortText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
+ShotInstructions = Annotated[str, StringConstraints(max_length=2000)]
+PromptText = Annotated[str, StringConstraints(max_length=1800)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SceneStatus(str, Enum):
+    IDLE = "idle"
+    GENERATING = "generating"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class TimeRange(BaseModel):
+    start: float
+    end: float
+    label: str
+
+
+class Scene(BaseModel):
+    """One scene's B-roll state, stored in step 7 and returned by the API."""
+
+    sceneId: str
+    sceneTitle: str
+    sceneType: Literal["hook", "main", "cta", "other"] = "other"
+    text: str = ""
+    timeRange: TimeRange
+    shotInstructions: str = ""
+    aiPrompt: str = ""
+    promptSource: Literal["local", "claude", "person"] | None = None
+    taskId: str | None = None
+    generation: int = 0
+    status: SceneStatus = SceneStatus.IDLE
+    progress: int = 0
+    videoUrl: str | None = None
+    error: str | None = None
+    keyOwner: Literal["user", "system"] = "system"
+    keyLast4: str = ""
+    # Internal: where our copy of the clip lives, and when the current task started.
+    videoKey: str | None = Field(default=None, exclude=True)
+    startedAt: float | None = Field(default=None, exclude=True)
+
+
+class AudioInfo(BaseModel):
+    url: str | None = None
+    durationSec: float
+
+
+class VideoInfo(BaseModel):
+    url: str | None = None
+
+
+class Step7(BaseModel):
+    status: Literal["in_progress", "completed"] = "in_progress"
+    completedAt: str | None = None
+    scenesWithClips: list[str] = []
+
+
+class Project(BaseModel):
+    projectId: str
+    name: str
+    script: str
+    audio: AudioInfo
+    avatarVideo: VideoInfo
+    scenes: list[Scene]
+    step7: Step7
+
+
+class ProjectSummary(BaseModel):
+    projectId: str
+    name: str
+    step7Status: str
+
+
+# ---- request bodies -------------------------------------------------------------------
+
+
+class EditedScene(Strict):
+    sceneId: Ident | None = None
+    sceneTitle: ShortText = Field(min_length=1)
+    sceneType: Literal["hook", "main", "cta", "other"] | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+
+
+class Stage3(Strict):
+    editedScenes: list[EditedScene] = Field(min_length=1, max_length=30)
+
+
+class SceneTiming(Strict):
+    sceneId: Ident
+    start: float = Field(ge=0)
+    end: float = Field(gt=0)
+
+
+class Stage4(Strict):
+    audioUrl: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    audioKey: Annotated[str, StringConstraints(max_length=500)] | None = None
+    audioDurationSec: float = Field(gt=0, le=3600)
+    sceneTimings: list[SceneTiming] | None = None
+
+
+class Stage5(Strict):
+    avatarVideoUrl: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    avatarVideoKey: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class ProjectImport(Strict):
+    projectId: Ident | None = None
+    name: ShortText = Field(min_length=1)
+    stage3: Stage3
+    stage4: Stage4
+    stage5: Stage5 = Stage5()
+
+
+class SceneEdit(Strict):
+    shotInstructions: ShotInstructions | None = None
+    aiPrompt: PromptText | None = None
+
+
+class SceneRef(Strict):
+    sceneId: Ident
+
+
+class GenerateRequest(Strict):
+    sceneId: Ident
+    regenerate: bool = False
+
+
+class EmptyBody(Strict):
+    pass
+
+
+class TaskStatus(BaseModel):
+    projectId: str
+    sceneId: str
+    taskId: str
+    status: SceneStatus
+    progress: int
+    videoUrl: str | None
+    error: str | None
+
+
+class GenerateAllResult(BaseModel):
+    started: list[Scene]
+    skipped: list[dict]

@@ -1,0 +1,129 @@
+"""Projects: import (stages 3/4/5), the page's read model, scene edits, prompts, completion."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timezone
+
+from . import storage
+from .config import settings
+from .errors import Conflict
+from .media import media_url
+from .models import Project, ProjectImport, ProjectSummary, Scene, SceneEdit, SceneStatus, Step7
+from .models import AudioInfo, VideoInfo
+from .prompts import compose
+from .timeline import ranges_for, scene_id, scene_type
+
+
+def scene_view(scene: Scene, now: float | None = None) -> Scene:
+    """The scene as the API shows it: our presigned clip URL, progress estimated from time."""
+    view = scene.model_copy()
+    view.videoUrl = media_url(scene.videoKey, None) if scene.status == SceneStatus.COMPLETED else None
+    if scene.status == SceneStatus.GENERATING and scene.startedAt:
+        # Kie reports no percentage for Veo: estimate from elapsed time, never claiming 100.
+        elapsed = (now or time.time()) - scene.startedAt
+        view.progress = max(1, min(95, int(100 * elapsed / settings().expected_generation_s)))
+    return view
+
+
+def _new_id(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:24] or "project"
+    return f"{slug}-{int(time.time() * 1000) % 10**8:08d}"
+
+
+def import_project(body: ProjectImport) -> Project:
+    project_id = body.projectId or _new_id(body.name)
+    edited = body.stage3.editedScenes
+    ids: list[str] = []
+    for index, scene in enumerate(edited):
+        ids.append(scene_id(scene, index, set(ids)))
+    if len(set(ids)) != len(ids):
+        raise Conflict("Two scenes share one sceneId; scene ids must be unique.")
+    ranges = ranges_for(ids, [s.text for s in edited], body.stage4.audioDurationSec, body.stage4.sceneTimings)
+    scenes = [
+        Scene(sceneId=i, sceneTitle=s.sceneTitle, sceneType=scene_type(s), text=s.text, timeRange=r)
+        for i, s, r in zip(ids, edited, ranges)
+    ]
+    storage.create_project(
+        project_id,
+        {
+            storage.STEP_PROJECT: {"name": body.name, "createdAt": datetime.now(timezone.utc).isoformat()},
+            storage.STEP_SCRIPT: {
+                "editedScenes": [s.model_dump(exclude_none=True) | {"sceneId": i} for i, s in zip(ids, edited)],
+                "script": "\n\n".join(s.text for s in edited),
+            },
+            storage.STEP_AUDIO: body.stage4.model_dump(exclude_none=True),
+            storage.STEP_AVATAR: body.stage5.model_dump(exclude_none=True),
+            storage.STEP_BROLL: {"scenes": [storage.scene_document(s) for s in scenes], "status": "in_progress"},
+        },
+    )
+    return read_project(project_id)
+
+
+def project_view(record: storage.ProjectRecord) -> Project:
+    now = time.time()
+    broll = record.broll
+    return Project(
+        projectId=record.project_id,
+        name=record.meta.get("name", record.project_id),
+        script=record.script.get("script", ""),
+        audio=AudioInfo(
+            url=media_url(record.audio.get("audioKey"), record.audio.get("audioUrl")),
+            durationSec=float(record.audio.get("audioDurationSec", 0)),
+        ),
+        avatarVideo=VideoInfo(url=media_url(record.avatar.get("avatarVideoKey"), record.avatar.get("avatarVideoUrl"))),
+        scenes=[scene_view(s, now) for s in record.scenes],
+        step7=Step7(
+            status=broll.get("status", "in_progress"),
+            completedAt=broll.get("completedAt"),
+            scenesWithClips=broll.get("scenesWithClips", []),
+        ),
+    )
+
+
+def read_project(project_id: str) -> Project:
+    return project_view(storage.load_project(project_id))
+
+
+def list_summaries() -> list[ProjectSummary]:
+    return [
+        ProjectSummary(projectId=pid, name=meta.get("name", pid), step7Status=broll.get("status", "in_progress"))
+        for pid, meta, broll in storage.list_projects()
+    ]
+
+
+def edit_scene(project_id: str, scene_id_: str, edit: SceneEdit) -> Scene:
+    record = storage.load_project(project_id)
+    index, scene = record.scene(scene_id_)
+    changes = edit.model_dump(exclude_none=True)
+    if "aiPrompt" in changes:
+        changes["promptSource"] = "person"
+    if changes:
+        storage.update_scene(project_id, index, scene_id_, changes)
+    return scene_view(scene.model_copy(update=changes))
+
+
+def generate_prompt(project_id: str, scene_id_: str) -> Scene:
+    record = storage.load_project(project_id)
+    index, scene = record.scene(scene_id_)
+    composed = compose(
+        scene.sceneType, scene.sceneTitle, scene.text, scene.shotInstructions, record.script.get("script", "")
+    )
+    changes = {"aiPrompt": composed.text, "promptSource": composed.source}
+    storage.update_scene(project_id, index, scene_id_, changes)
+    return scene_view(scene.model_copy(update=changes))
+
+
+def complete_project(project_id: str) -> Project:
+    record = storage.load_project(project_id)
+    with_clips = [s.sceneId for s in record.scenes if s.status == SceneStatus.COMPLETED]
+    storage.update_broll(
+        project_id,
+        {
+            "status": "completed",
+            "completedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "scenesWithClips": with_clips,
+        },
+    )
+    return read_project(project_id)

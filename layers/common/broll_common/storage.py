@@ -1,0 +1,192 @@
+"""Projects in DynamoDB `project_steps` (hash: project_id, range: step_number).
+
+Items: step 0 the project's own record (name), 3 the edited scenes and script, 4 the
+voice-over, 5 the avatar video, 7 the B-roll data `{scenes: [...], status, completedAt}`.
+Scene writes touch only the fields they change (`data.scenes[i].field`), conditional on
+the scene's id and, where it matters, its generation: concurrent pollers, callbacks and
+the page never overwrite each other's scenes, and a late result for an old generation
+is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from .config import settings
+from .errors import Conflict, NotFound
+from .models import Scene
+
+STEP_PROJECT, STEP_SCRIPT, STEP_AUDIO, STEP_AVATAR, STEP_BROLL = 0, 3, 4, 5, 7
+
+
+class ProjectStep(Model):
+    class Meta:
+        # Resolved when first used (see _bind), so tests can set the table name first.
+        table_name = "project_steps"
+
+    project_id = UnicodeAttribute(hash_key=True)
+    step_number = NumberAttribute(range_key=True)
+    data = MapAttribute(default=dict)
+
+
+def _bind() -> type[ProjectStep]:
+    name = settings().project_steps_table
+    if ProjectStep.Meta.table_name != name:
+        ProjectStep.Meta.table_name = name
+        ProjectStep._connection = None
+    return ProjectStep
+
+
+class StaleScene(Conflict):
+    """The scene moved on (another generation, or another writer won the race)."""
+
+
+@dataclass
+class ProjectRecord:
+    project_id: str
+    meta: dict
+    script: dict
+    audio: dict
+    avatar: dict
+    broll: dict
+
+    @property
+    def scenes(self) -> list[Scene]:
+        return [Scene.model_validate(s) for s in self.broll.get("scenes", [])]
+
+    def scene(self, scene_id: str) -> tuple[int, Scene]:
+        for index, raw in enumerate(self.broll.get("scenes", [])):
+            if raw.get("sceneId") == scene_id:
+                return index, Scene.model_validate(raw)
+        raise NotFound(f"Scene '{scene_id}' was not found in this project.")
+
+    def scene_by_task(self, task_id: str) -> tuple[int, Scene]:
+        for index, raw in enumerate(self.broll.get("scenes", [])):
+            if raw.get("taskId") == task_id:
+                return index, Scene.model_validate(raw)
+        raise NotFound(f"Task '{task_id}' was not found in this project.")
+
+
+def _plain(value: Any) -> Any:
+    """pynamodb hands nested maps back as MapAttribute; the domain wants dicts."""
+    if isinstance(value, MapAttribute):
+        return {k: _plain(v) for k, v in value.attribute_values.items()}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def scene_document(scene: Scene) -> dict:
+    return scene.model_dump(mode="json", exclude={"videoUrl"}) | {
+        "videoKey": scene.videoKey,
+        "startedAt": scene.startedAt,
+    }
+
+
+def create_project(project_id: str, items: dict[int, dict]) -> None:
+    model = _bind()
+    try:
+        with TransactWrite(connection=Connection(region=model.Meta.region)) as tx:
+            for step, data in items.items():
+                condition = model.project_id.does_not_exist() if step == STEP_PROJECT else None
+                tx.save(model(project_id, step, data=data), condition=condition)
+    except (TransactWriteError, PutError) as exc:
+        if "ConditionalCheckFailed" in str(exc.cause_response_code) or "ConditionalCheckFailed" in str(exc):
+            raise Conflict(f"A project with id '{project_id}' already exists.") from exc
+        raise
+
+
+def load_project(project_id: str) -> ProjectRecord:
+    model = _bind()
+    steps = {item.step_number: _plain(item.data) for item in model.query(project_id, consistent_read=True)}
+    if STEP_PROJECT not in steps or STEP_BROLL not in steps:
+        raise NotFound(f"Project '{project_id}' was not found.")
+    return ProjectRecord(
+        project_id=project_id,
+        meta=steps[STEP_PROJECT],
+        script=steps.get(STEP_SCRIPT, {}),
+        audio=steps.get(STEP_AUDIO, {}),
+        avatar=steps.get(STEP_AVATAR, {}),
+        broll=steps[STEP_BROLL],
+    )
+
+
+def list_projects() -> list[tuple[str, dict, dict]]:
+    """(projectId, meta, broll) of every project; a scan is fine at this product's size."""
+    model = _bind()
+    metas, brolls = {}, {}
+    for item in model.scan(model.step_number.is_in(STEP_PROJECT, STEP_BROLL)):
+        target = metas if item.step_number == STEP_PROJECT else brolls
+        target[item.project_id] = _plain(item.data)
+    return [(pid, metas[pid], brolls.get(pid, {})) for pid in sorted(metas)]
+
+
+def update_scene(
+    project_id: str,
+    index: int,
+    scene_id: str,
+    changes: dict[str, Any],
+    *,
+    generation: int | None = None,
+    status_in: tuple[str, ...] | None = None,
+) -> None:
+    """Set the given fields of one scene; refuse if the scene moved on."""
+    model = _bind()
+    scene = model.data["scenes"][index]
+    condition = scene["sceneId"] == scene_id
+    if generation is not None:
+        condition &= scene["generation"] == generation
+    if status_in:
+        condition &= scene["status"].is_in(*status_in)
+    actions = [scene[field].set(value) if value is not None else scene[field].remove() for field, value in changes.items()]
+    try:
+        model(project_id, STEP_BROLL).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise StaleScene(f"Scene '{scene_id}' changed while this request was running.") from exc
+        raise
+
+
+def update_broll(project_id: str, changes: dict[str, Any]) -> None:
+    model = _bind()
+    actions = [model.data[field].set(value) for field, value in changes.items()]
+    try:
+        model(project_id, STEP_BROLL).update(actions=actions, condition=model.project_id.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound(f"Project '{project_id}' was not found.") from exc
+        raise
+
+
+def generating_scenes() -> list[tuple[str, int, Scene]]:
+    """Every scene that says it is generating (for the sweep)."""
+    model = _bind()
+    found = []
+    for item in model.scan(model.step_number == STEP_BROLL):
+        for index, raw in enumerate(_plain(item.data).get("scenes", [])):
+            if raw.get("status") == "generating":
+                found.append((item.project_id, index, Scene.model_validate(raw)))
+    return found
+
+
+__all__ = [
+    "ProjectRecord",
+    "ProjectStep",
+    "StaleScene",
+    "create_project",
+    "generating_scenes",
+    "list_projects",
+    "load_project",
+    "scene_document",
+    "update_broll",
+    "update_scene",
+]

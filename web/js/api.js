@@ -1,0 +1,100 @@
+// HTTP client for the B-Roll Studio API (docs/API.md).
+// Every failure becomes an ApiError with a readable sentence; raw JSON never reaches the page.
+
+export class ApiError extends Error {
+  constructor(message, { status = 0, network = false, details = null } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.network = network;
+    this.details = details;
+  }
+}
+
+let apiBase = '';
+
+/** Reads the optional web/config.json ({"apiBase": "..."}); a missing file means same origin. */
+export async function loadConfig() {
+  try {
+    const res = await fetch(new URL('config.json', document.baseURI), { cache: 'no-store' });
+    if (res.ok) {
+      const cfg = await res.json();
+      if (cfg && typeof cfg.apiBase === 'string') apiBase = cfg.apiBase.replace(/\/+$/, '');
+    }
+  } catch {
+    /* no config: same origin */
+  }
+  return { apiBase };
+}
+
+export function apiUrl(path) {
+  return `${apiBase}${path}`;
+}
+
+function describeDetails(details) {
+  if (!Array.isArray(details) || !details.length) return '';
+  const names = details
+    .map((d) => (typeof d === 'string' ? d : d && (d.field || d.loc || d.name || d.msg || d.message)))
+    .filter(Boolean)
+    .map((n) => (Array.isArray(n) ? n.join('.') : String(n)));
+  return names.length ? ` (${[...new Set(names)].join(', ')})` : '';
+}
+
+function fallbackMessage(status) {
+  if (status === 404) return 'Not found.';
+  if (status === 409) return 'That action conflicts with the current state. Refreshing may help.';
+  if (status === 429) return 'Too many requests — please wait a moment and try again.';
+  if (status >= 500) return `The server had a problem (${status}). Please try again.`;
+  return `The request failed (${status}).`;
+}
+
+/**
+ * request('GET', '/api/projects/demo') → parsed JSON.
+ * Throws ApiError: network=true when the server could not be reached.
+ */
+export async function request(method, path, body, { keepalive = false, signal } = {}) {
+  const init = { method, headers: { Accept: 'application/json' }, keepalive, signal, cache: 'no-store' };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(apiUrl(path), init);
+  } catch (err) {
+    if (err && err.name === 'AbortError') throw err;
+    throw new ApiError('Cannot reach the server. Check your connection.', { network: true });
+  }
+  let data = null;
+  const text = await res.text().catch(() => '');
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const msg = data && typeof data.error === 'string' && data.error.trim()
+      ? data.error.trim() + describeDetails(data.details)
+      : fallbackMessage(res.status);
+    throw new ApiError(msg, { status: res.status, details: data && data.details });
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+const base = (pid) => `/api/projects/${enc(pid)}`;
+
+export const api = {
+  getProject: (pid) => request('GET', base(pid)),
+  saveScene: (pid, sceneId, fields, opts) => request('PUT', `${base(pid)}/broll/scenes/${enc(sceneId)}`, fields, opts),
+  generatePrompt: (pid, sceneId) => request('POST', `${base(pid)}/broll/prompt`, { sceneId }),
+  generate: (pid, sceneId, regenerate = false) =>
+    request('POST', `${base(pid)}/broll/generate`, regenerate ? { sceneId, regenerate: true } : { sceneId }),
+  status: (pid, taskId) => request('GET', `${base(pid)}/broll/status/${enc(taskId)}`),
+  generateAll: (pid) => request('POST', `${base(pid)}/broll/generate-all`, {}),
+  cancel: (pid, sceneId) => request('POST', `${base(pid)}/broll/cancel`, { sceneId }),
+  complete: (pid) => request('POST', `${base(pid)}/complete`, {}),
+  downloadPath: (pid) => `${base(pid)}/download`,
+};

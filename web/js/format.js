@@ -1,0 +1,60 @@
+// Shared labels, icons and formatting (used by the page and by the screenshot renderer).
+
+export const TYPE_LABEL = { hook: 'Hook', main: 'Main', cta: 'Call to action', other: 'Scene' };
+
+// 24×24 stroke icons, one per sceneType.
+const PATHS = {
+  hook: '<path d="M13 2 4 14h7l-1 8 9-12h-7z"/>',
+  main: '<rect x="3" y="5" width="18" height="14" rx="2"/><path d="M7 5v14M17 5v14M3 9.5h4M3 14.5h4M17 9.5h4M17 14.5h4"/>',
+  cta: '<path d="M3 10v4a1 1 0 0 0 1 1h3l6 4V5L7 9H4a1 1 0 0 0-1 1z"/><path d="M16.5 8.5a5 5 0 0 1 0 7M19.5 5.5a9 9 0 0 1 0 13"/>',
+  other: '<path d="M12 3l2.6 5.9L21 9.7l-4.8 4.3 1.4 6.3L12 17l-5.6 3.3 1.4-6.3L3 9.7l6.4-.8z"/>',
+};
+
+export function sceneType(scene) {
+  return PATHS[scene && scene.sceneType] ? scene.sceneType : 'other';
+}
+
+export function iconSvg(type) {
+  return `<svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="1.9" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${PATHS[type] || PATHS.other}</svg>`;
+}
+
+function mmss(t) {
+  const s = Math.max(0, Math.floor(Number(t) || 0));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export function rangeLabel(scene) {
+  const tr = scene && scene.timeRange;
+  if (!tr) return '';
+  return tr.label || `${mmss(tr.start)}–${mmss(tr.end)}`;
+}
+
+export function sceneDuration(scene) {
+  const tr = scene && scene.timeRange;
+  return tr ? Math.max(0, (tr.end || 0) - (tr.start || 0)) : 0;
+}
+
+export function seconds(n) {
+  return `${(Number(n) || 0).toFixed(1)} s`;
+}
+
+export function pct(scene) {
+  return Math.max(0, Math.min(100, Math.round(Number(scene.progress) || 0)));
+}
+
+/** Status text shown on a timeline card (data-testid scene-status-<id>). */
+export function cardStatusText(scene) {
+  switch (scene.status) {
+    case 'generating': return '⏳ Generating';
+    case 'completed': return '✅ Ready';
+    case 'failed': return `❌ Failed: ${scene.error || 'unknown error'}`;
+    default: return 'No clip yet';
+  }
+}
+
+export const STATUS_COLORS = {
+  idle: '#5b6478',
+  generating: '#f5a524',
+  completed: '#2fbf71',
+  failed: '#f0524f',
+};

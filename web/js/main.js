@@ -1,0 +1,113 @@
+// Entry point: reads config and ?project=, loads the project, wires events, starts polling.
+
+import { loadConfig } from './api.js';
+import { store, subscribe, sceneById } from './state.js';
+import { render } from './render.js';
+import { initModals } from './modal.js';
+import { startPolling, reloadProject, kick } from './poller.js';
+import * as act from './actions.js';
+
+const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
+
+function projectIdFromUrl() {
+  const id = new URLSearchParams(window.location.search).get('project');
+  return id && id.trim() ? id.trim() : 'demo';
+}
+
+function wireTimeline() {
+  const list = $('timeline');
+  list.addEventListener('click', (e) => {
+    const card = e.target.closest('.scene-card');
+    if (!card) return;
+    const sid = card.dataset.sceneId;
+    const btn = e.target.closest('.scene-action');
+    act.selectScene(sid);
+    if (!btn || btn.disabled) return;
+    const scene = sceneById(sid);
+    if (!scene) return;
+    if (btn.dataset.action === 'preview') act.preview(sid, btn);
+    else act.generate(sid, false);
+  });
+  list.addEventListener('keydown', (e) => {
+    const card = e.target.closest('.scene-card');
+    if (!card || e.target !== card) return;
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      act.selectScene(card.dataset.sceneId);
+    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const next = e.key === 'ArrowDown' ? card.nextElementSibling : card.previousElementSibling;
+      if (next) next.focus();
+    }
+  });
+  // Clicking a paragraph of the script selects its scene too.
+  $('script').addEventListener('click', (e) => {
+    const para = e.target.closest('.script-para');
+    if (para && para.dataset.sceneId) act.selectScene(para.dataset.sceneId);
+  });
+}
+
+function wireSettings() {
+  $('scene-select').addEventListener('change', (e) => act.selectScene(e.target.value));
+  const ta = $('shot-instructions');
+  ta.addEventListener('input', () => {
+    if (store.selectedId) act.onShotInput(store.selectedId, ta.value);
+  });
+  ta.addEventListener('blur', () => {
+    if (store.selectedId && store.drafts.has(store.selectedId)) act.saveShot(store.selectedId);
+  });
+  $('generate-prompt').addEventListener('click', () => store.selectedId && act.generatePrompt(store.selectedId));
+  $('generate-broll').addEventListener('click', (e) => {
+    const sid = store.selectedId;
+    if (!sid) return;
+    act.generate(sid, e.currentTarget.dataset.regenerate === 'true');
+  });
+  $('cancel-generation').addEventListener('click', () => store.selectedId && act.cancel(store.selectedId));
+  $('preview-button').addEventListener('click', (e) => store.selectedId && act.preview(store.selectedId, e.currentTarget));
+  $('preview-open').addEventListener('click', (e) => store.selectedId && act.preview(store.selectedId, e.currentTarget));
+}
+
+function wireBottom() {
+  $('generate-all').addEventListener('click', () => act.generateAll());
+  $('save-screenshot').addEventListener('click', () => act.screenshot());
+  $('complete-project').addEventListener('click', () => act.completeProject());
+  $('download-all').addEventListener('click', () => act.downloadAll());
+}
+
+function wirePreviewAutoplay() {
+  // The small preview loops silently while visible; the modal plays it with sound.
+  const v = $('preview-video');
+  v.addEventListener('loadeddata', () => {
+    const p = v.play();
+    if (p && p.catch) p.catch(() => {});
+  });
+}
+
+async function boot() {
+  store.projectId = projectIdFromUrl();
+  subscribe(render);
+  let wasLost = false;
+  subscribe(() => {
+    if (wasLost && !store.connectionLost) act.retryUnsaved();
+    wasLost = store.connectionLost;
+  });
+  initModals();
+  wireTimeline();
+  wireSettings();
+  wireBottom();
+  wirePreviewAutoplay();
+  // Don't lose typed shot instructions when the page goes away mid-debounce.
+  window.addEventListener('pagehide', () => { act.flushAllDrafts({ keepalive: true }); });
+  document.addEventListener('keydown', (e) => {
+    // Any keyboard/mouse action counts as user activity for the poll backoff.
+    if (e.key !== 'Tab') kick();
+  }, { capture: true });
+  document.addEventListener('pointerdown', () => kick(), { capture: true });
+
+  render();
+  await loadConfig();
+  await reloadProject();
+  startPolling();
+}
+
+boot();

@@ -1,0 +1,138 @@
+// Fullscreen video modal and the page's own confirm dialog (no window.confirm).
+// Both are native <dialog>s opened with showModal(); we also trap Tab inside, close on Esc,
+// and give focus back to the element that opened them.
+
+const FOCUSABLE = 'button:not([disabled]), [href], video[controls], input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+function trapTab(dialog, e) {
+  if (e.key !== 'Tab') return;
+  const items = [...dialog.querySelectorAll(FOCUSABLE)].filter((el) => el.offsetParent !== null || el === document.activeElement);
+  if (!items.length) return;
+  const first = items[0];
+  const last = items[items.length - 1];
+  const active = document.activeElement;
+  if (e.shiftKey && (active === first || !dialog.contains(active))) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && (active === last || !dialog.contains(active))) {
+    e.preventDefault();
+    first.focus();
+  }
+}
+
+function restoreFocus(opener, fallbackSelector) {
+  const target = opener && opener.isConnected && !opener.disabled && opener.offsetParent !== null
+    ? opener
+    : document.querySelector(fallbackSelector);
+  if (target) target.focus({ preventScroll: true });
+}
+
+/* ---------- video modal ---------- */
+
+let videoOpener = null;
+
+function videoEls() {
+  const dialog = document.querySelector('[data-testid="modal"]');
+  return {
+    dialog,
+    video: dialog.querySelector('[data-testid="modal-video"]'),
+    title: dialog.querySelector('[data-testid="modal-title"]'),
+    close: dialog.querySelector('[data-testid="modal-close"]'),
+  };
+}
+
+export function openVideoModal(url, title, opener = document.activeElement) {
+  const { dialog, video, title: titleEl, close } = videoEls();
+  videoOpener = opener;
+  titleEl.textContent = title || 'Preview';
+  if (video.getAttribute('src') !== url) video.src = url;
+  video.currentTime = 0;
+  if (!dialog.open) dialog.showModal();
+  document.body.classList.add('modal-open');
+  close.focus();
+  const p = video.play();
+  if (p && p.catch) p.catch(() => { /* autoplay blocked: controls are there */ });
+}
+
+export function closeVideoModal() {
+  const { dialog, video } = videoEls();
+  if (!dialog.open) return;
+  video.pause();
+  dialog.close();
+  document.body.classList.remove('modal-open');
+  restoreFocus(videoOpener, '[data-testid="preview-open"]');
+  videoOpener = null;
+}
+
+export function initModals() {
+  const { dialog, close } = videoEls();
+  close.addEventListener('click', closeVideoModal);
+  dialog.addEventListener('cancel', (e) => { e.preventDefault(); closeVideoModal(); });
+  dialog.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.preventDefault(); closeVideoModal(); }
+    trapTab(dialog, e);
+  });
+  // Click on the dark backdrop (outside the frame) closes.
+  dialog.addEventListener('click', (e) => { if (e.target === dialog) closeVideoModal(); });
+
+  const cdialog = document.querySelector('[data-testid="confirm-dialog"]');
+  cdialog.addEventListener('keydown', (e) => trapTab(cdialog, e));
+  cdialog.addEventListener('cancel', (e) => { e.preventDefault(); settleConfirm(false); });
+  cdialog.querySelector('[data-testid="confirm-ok"]').addEventListener('click', () => settleConfirm(true));
+  cdialog.querySelector('[data-testid="confirm-cancel"]').addEventListener('click', () => settleConfirm(false));
+  cdialog.addEventListener('click', (e) => { if (e.target === cdialog) settleConfirm(false); });
+}
+
+/* ---------- confirm dialog ---------- */
+
+let pending = null; // { resolve, opener }
+
+function settleConfirm(ok) {
+  const cdialog = document.querySelector('[data-testid="confirm-dialog"]');
+  if (!pending) return;
+  const { resolve, opener } = pending;
+  pending = null;
+  cdialog.close();
+  document.body.classList.remove('modal-open');
+  restoreFocus(opener, '[data-testid="generate-all"]');
+  resolve(ok);
+}
+
+/**
+ * confirmDialog({title, body, okText, cancelText, tone}) → Promise<boolean>.
+ * body: string or array of strings (paragraphs / list items when `list` is given).
+ */
+export function confirmDialog({ title, body, list = null, okText = 'OK', cancelText = 'Cancel', tone = 'primary' }) {
+  const cdialog = document.querySelector('[data-testid="confirm-dialog"]');
+  if (pending) settleConfirm(false);
+  const opener = document.activeElement;
+  cdialog.querySelector('[data-testid="confirm-title"]').textContent = title;
+  const bodyEl = cdialog.querySelector('[data-testid="confirm-body"]');
+  bodyEl.replaceChildren();
+  for (const para of [].concat(body || [])) {
+    const p = document.createElement('p');
+    p.textContent = para;
+    bodyEl.append(p);
+  }
+  if (list && list.length) {
+    const ul = document.createElement('ul');
+    for (const item of list) {
+      const li = document.createElement('li');
+      li.textContent = item;
+      ul.append(li);
+    }
+    bodyEl.append(ul);
+  }
+  const ok = cdialog.querySelector('[data-testid="confirm-ok"]');
+  const cancel = cdialog.querySelector('[data-testid="confirm-cancel"]');
+  ok.textContent = okText;
+  ok.className = `btn btn-${tone}`;
+  cancel.textContent = cancelText;
+  cancel.hidden = cancelText === null;
+  return new Promise((resolve) => {
+    pending = { resolve, opener };
+    cdialog.showModal();
+    document.body.classList.add('modal-open');
+    ok.focus();
+  });
+}

@@ -1,0 +1,114 @@
+// Polling: while a scene is generating, ask GET …/broll/status/{taskId} for it, with backoff
+// (1.5 s × 1.5 up to 10 s, reset by any user action). Stops when nothing is generating, pauses
+// while the tab is hidden, and after a network failure keeps probing until the server answers.
+
+import { api } from './api.js';
+import { store, applyStatus, generatingScenes, setConnectionLost, setProject } from './state.js';
+
+const MIN_DELAY = 1500;
+const MAX_DELAY = 10000;
+const FACTOR = 1.5;
+
+let delay = MIN_DELAY;
+let timer = null;
+let inFlight = false;
+let stopped = false;
+let nextAt = 0;
+
+function needed() {
+  return store.connectionLost || generatingScenes().some((s) => s.taskId) || !store.project;
+}
+
+function schedule(ms) {
+  clearTimeout(timer);
+  timer = null;
+  if (stopped || document.hidden || !needed()) return;
+  nextAt = Date.now() + ms;
+  timer = setTimeout(tick, ms);
+}
+
+/** Re-reads the whole project; returns true on success. */
+export async function reloadProject() {
+  try {
+    const project = await api.getProject(store.projectId);
+    setConnectionLost(false);
+    setProject(project);
+    return true;
+  } catch (err) {
+    if (err.network) setConnectionLost(true);
+    else if (!store.project) {
+      store.loadError = err.message;
+      setProject(null);
+    }
+    return false;
+  }
+}
+
+async function tick() {
+  timer = null;
+  if (inFlight || document.hidden) return;
+  inFlight = true;
+  try {
+    const gen = generatingScenes().filter((s) => s.taskId);
+    if (store.connectionLost || !store.project || gen.length === 0) {
+      // Probe (or first load): the project read tells us everything.
+      await reloadProject();
+    } else {
+      let reload = false;
+      let network = false;
+      const results = await Promise.allSettled(gen.map((s) => api.status(store.projectId, s.taskId)));
+      results.forEach((r) => {
+        if (r.status === 'fulfilled') {
+          if (r.value && applyStatus(r.value)) reload = true;
+        } else if (r.reason && r.reason.network) {
+          network = true;
+        } else {
+          reload = true; // 404 task etc.: the project knows the truth
+        }
+      });
+      if (network) setConnectionLost(true);
+      else {
+        setConnectionLost(false);
+        if (reload) await reloadProject();
+      }
+    }
+  } finally {
+    inFlight = false;
+  }
+  delay = Math.min(Math.round(delay * FACTOR), MAX_DELAY);
+  schedule(delay);
+}
+
+/** Call after any user action or state change that may start polling: resets the backoff. */
+export function kick() {
+  delay = MIN_DELAY;
+  if (inFlight) return;
+  // Never push an earlier poll later (typing must not starve polling).
+  if (timer && nextAt <= Date.now() + MIN_DELAY) return;
+  schedule(MIN_DELAY);
+}
+
+/** Called when the network is found down by any request. */
+export function reportNetworkDown() {
+  setConnectionLost(true);
+  if (!timer && !inFlight) schedule(delay);
+}
+
+export function startPolling() {
+  stopped = false;
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) {
+      clearTimeout(timer);
+      timer = null;
+    } else {
+      delay = MIN_DELAY;
+      if (!inFlight && needed()) tick();
+    }
+  });
+  window.addEventListener('online', () => kick());
+  schedule(MIN_DELAY);
+}
+
+export function isPolling() {
+  return timer !== null || inFlight;
+}

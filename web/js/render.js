@@ -1,0 +1,350 @@
+// Rendering: turns the store into DOM. Elements are created once and updated in place so that
+// focus, caret position and playing media survive every poll.
+
+import { store, scenes, selectedScene, pendingScenes, isBusy } from './state.js';
+import { TYPE_LABEL, sceneType, iconSvg, rangeLabel, sceneDuration, seconds, pct, cardStatusText } from './format.js';
+
+const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
+
+function setText(el, text) {
+  if (el && el.textContent !== text) el.textContent = text;
+}
+
+function setHidden(el, hidden) {
+  if (el && el.hidden !== hidden) el.hidden = hidden;
+}
+
+function setDisabled(el, disabled) {
+  if (el && el.disabled !== disabled) el.disabled = disabled;
+}
+
+function setSrc(el, url) {
+  const want = url || '';
+  if ((el.getAttribute('src') || '') !== want) {
+    if (want) el.src = want;
+    else el.removeAttribute('src');
+  }
+}
+
+/* ---------------- header & chrome ---------------- */
+
+function renderHeader() {
+  const p = store.project;
+  setText($('project-name'), p ? p.name || p.projectId : store.loadError ? '—' : 'Loading…');
+  const done = !!(p && p.step7 && p.step7.status === 'completed');
+  setHidden($('completed-badge'), !done);
+  document.title = p ? `${p.name || p.projectId} · B-Roll Studio` : 'B-Roll Studio · Stage 7';
+  setHidden($('connection-notice'), !store.connectionLost);
+  const err = $('load-error');
+  setText(err, store.loadError ? `Could not open project “${store.projectId}”: ${store.loadError}` : '');
+  setHidden(err, !store.loadError);
+  document.querySelector('.workspace').setAttribute('aria-busy', p ? 'false' : 'true');
+}
+
+/* ---------------- timeline ---------------- */
+
+function buildCard(scene) {
+  const li = document.createElement('li');
+  li.className = 'scene-card';
+  li.tabIndex = 0;
+  li.dataset.sceneId = scene.sceneId;
+  li.dataset.testid = `scene-card-${scene.sceneId}`;
+  li.innerHTML = `
+    <div class="card-top">
+      <span class="scene-icon"></span>
+      <div class="card-titles">
+        <span class="scene-type"></span>
+        <h3 class="scene-title"></h3>
+      </div>
+      <div class="card-time">
+        <span class="time-range"></span>
+        <span class="time-dur"></span>
+      </div>
+    </div>
+    <p class="scene-text"></p>
+    <div class="coverage" aria-hidden="true"><div class="coverage-fill"></div></div>
+    <div class="card-foot">
+      <span class="scene-status" data-testid="scene-status-${scene.sceneId}"></span>
+      <button type="button" class="btn btn-sm scene-action" data-testid="scene-action-${scene.sceneId}"></button>
+    </div>`;
+  return li;
+}
+
+function updateCard(li, scene) {
+  const type = sceneType(scene);
+  const sig = `${type}`;
+  if (li.dataset.iconSig !== sig) {
+    li.dataset.iconSig = sig;
+    const icon = li.querySelector('.scene-icon');
+    icon.className = `scene-icon type-${type}`;
+    icon.innerHTML = iconSvg(type);
+  }
+  li.className = `scene-card status-${scene.status || 'idle'}${scene.sceneId === store.selectedId ? ' is-selected' : ''}`;
+  li.setAttribute('aria-current', scene.sceneId === store.selectedId ? 'true' : 'false');
+  li.setAttribute('aria-label', `${scene.sceneTitle} (${rangeLabel(scene)}), ${cardStatusText(scene)}`);
+  setText(li.querySelector('.scene-type'), TYPE_LABEL[type]);
+  setText(li.querySelector('.scene-title'), scene.sceneTitle || scene.sceneId);
+  setText(li.querySelector('.time-range'), rangeLabel(scene));
+  setText(li.querySelector('.time-dur'), seconds(sceneDuration(scene)));
+  setText(li.querySelector('.scene-text'), scene.text || '');
+  const fill = li.querySelector('.coverage-fill');
+  const cover = scene.status === 'completed' ? 100 : scene.status === 'generating' ? pct(scene) : scene.status === 'failed' ? 100 : 0;
+  fill.style.width = `${cover}%`;
+  const status = li.querySelector('.scene-status');
+  setText(status, cardStatusText(scene));
+  status.title = scene.status === 'failed' ? scene.error || '' : '';
+
+  const btn = li.querySelector('.scene-action');
+  const busy = isBusy(`gen:${scene.sceneId}`);
+  let label;
+  let cls;
+  if (scene.status === 'completed') {
+    label = '▶ Preview B-Roll';
+    cls = 'btn-ghost-green';
+  } else if (scene.status === 'generating') {
+    label = `Generating… ${pct(scene)} %`;
+    cls = 'btn-progress';
+  } else {
+    label = busy ? 'Starting…' : 'Generate B-Roll';
+    cls = 'btn-secondary';
+  }
+  setText(btn, label);
+  btn.className = `btn btn-sm scene-action ${cls}`;
+  btn.style.setProperty('--p', `${pct(scene)}%`);
+  btn.dataset.action = scene.status === 'completed' ? 'preview' : 'generate';
+  setDisabled(btn, scene.status === 'generating' || busy || (!store.project));
+}
+
+function renderTimeline() {
+  const list = $('timeline');
+  const all = scenes();
+  const existing = new Map([...list.children].map((li) => [li.dataset.sceneId, li]));
+  all.forEach((scene, i) => {
+    let li = existing.get(scene.sceneId);
+    if (!li) li = buildCard(scene);
+    existing.delete(scene.sceneId);
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+    updateCard(li, scene);
+  });
+  for (const li of existing.values()) li.remove();
+
+  // Ribbon: the whole voice-over as proportional segments coloured by status.
+  const ribbon = $('timeline-ribbon');
+  const total = (store.project && store.project.audio && store.project.audio.durationSec)
+    || all.reduce((m, s) => Math.max(m, (s.timeRange && s.timeRange.end) || 0), 0) || 1;
+  const ribbonSig = all.map((s) => `${s.sceneId}:${s.status}:${pct(s)}:${s.sceneId === store.selectedId}`).join('|') + total;
+  if (ribbon.dataset.sig !== ribbonSig) {
+    ribbon.dataset.sig = ribbonSig;
+    ribbon.replaceChildren(...all.map((s) => {
+      const seg = document.createElement('div');
+      seg.className = `seg status-${s.status}${s.sceneId === store.selectedId ? ' is-selected' : ''}`;
+      seg.style.flexGrow = String(Math.max(sceneDuration(s), total * 0.04));
+      seg.style.setProperty('--p', `${s.status === 'generating' ? pct(s) : 0}%`);
+      const label = document.createElement('span');
+      label.textContent = rangeLabel(s);
+      seg.append(label);
+      return seg;
+    }));
+  }
+
+  const ready = all.filter((s) => s.status === 'completed').length;
+  setText($('timeline-summary'), all.length ? `${all.length} scenes · ${seconds(total)} · ${ready}/${all.length} clips ready` : '');
+}
+
+/* ---------------- script & media ---------------- */
+
+function renderScript() {
+  const p = store.project;
+  const el = $('script');
+  const script = (p && p.script) || '';
+  const all = scenes();
+  const sig = `${script}\u0000${all.map((s) => s.sceneId + s.text).join('|')}`;
+  if (el.dataset.sig !== sig) {
+    el.dataset.sig = sig;
+    el.replaceChildren();
+    // Split the script along the scenes' narration when each scene's text is found in order.
+    let pos = 0;
+    const parts = [];
+    for (const s of all) {
+      const t = (s.text || '').trim();
+      const at = t ? script.indexOf(t, pos) : -1;
+      if (at < 0) { parts.length = 0; break; }
+      parts.push({ scene: s, text: t });
+      pos = at + t.length;
+    }
+    if (parts.length && parts.length === all.length) {
+      for (const { scene, text } of parts) {
+        const para = document.createElement('p');
+        para.className = 'script-para';
+        para.dataset.sceneId = scene.sceneId;
+        const tag = document.createElement('span');
+        tag.className = `script-tag type-${sceneType(scene)}`;
+        tag.textContent = rangeLabel(scene);
+        para.append(tag, document.createTextNode(' ' + text));
+        el.append(para);
+      }
+    } else {
+      for (const chunk of script.split(/\n{2,}/)) {
+        const para = document.createElement('p');
+        para.className = 'script-para';
+        para.textContent = chunk;
+        el.append(para);
+      }
+    }
+  }
+  for (const para of el.children) para.classList.toggle('is-selected', para.dataset.sceneId === store.selectedId);
+  const words = script.trim() ? script.trim().split(/\s+/).length : 0;
+  setText($('script-meta'), words ? `${words} words` : '');
+
+  const audio = p && p.audio;
+  setSrc($('audio-player'), audio && audio.url);
+  setText($('audio-duration'), audio && audio.durationSec != null ? seconds(audio.durationSec) : '');
+  setSrc($('avatar-video'), p && p.avatarVideo && p.avatarVideo.url);
+}
+
+/* ---------------- right panel ---------------- */
+
+let lastRenderedScene = null;
+
+function renderSettings() {
+  const all = scenes();
+  const s = selectedScene();
+  const select = $('scene-select');
+  const optSig = all.map((x) => `${x.sceneId}\u0001${x.sceneTitle}\u0001${rangeLabel(x)}`).join('|');
+  if (select.dataset.sig !== optSig) {
+    select.dataset.sig = optSig;
+    select.replaceChildren(...all.map((x, i) => {
+      const o = document.createElement('option');
+      o.value = x.sceneId;
+      o.textContent = `${i + 1}. ${x.sceneTitle} (${rangeLabel(x)})`;
+      return o;
+    }));
+  }
+  if (s && select.value !== s.sceneId) select.value = s.sceneId;
+  setDisabled(select, !all.length);
+
+  setText($('selected-scene'), s ? `Selected: ${s.sceneTitle} (${rangeLabel(s)})` : 'No scene selected');
+
+  // Shot instructions: never overwrite what the person is typing.
+  const ta = $('shot-instructions');
+  const sid = s ? s.sceneId : null;
+  const wanted = s ? (store.drafts.has(sid) ? store.drafts.get(sid) : s.shotInstructions || '') : '';
+  if (sid !== lastRenderedScene || (document.activeElement !== ta && !store.drafts.has(sid))) {
+    if (ta.value !== wanted) ta.value = wanted;
+  }
+  setDisabled(ta, !s);
+  const save = store.saveState.get(sid);
+  const ind = $('save-indicator');
+  const saveText = { dirty: 'Unsaved changes', saving: 'Saving…', saved: '✓ Saved', error: 'Not saved — retrying' }[save] || '';
+  setText(ind, saveText);
+  ind.className = `save-indicator ${save ? `is-${save}` : ''}`;
+
+  const promptBusy = s && isBusy(`prompt:${sid}`);
+  const pbtn = $('generate-prompt');
+  setText(pbtn, promptBusy ? '✨ Writing prompt…' : '✨ Generate AI Prompt');
+  pbtn.classList.toggle('is-busy', !!promptBusy);
+  setDisabled(pbtn, !s || !!promptBusy || s.status === 'generating');
+
+  const ai = $('ai-prompt');
+  const aiText = s ? s.aiPrompt || '' : '';
+  if (ai.value !== aiText) ai.value = aiText;
+  const src = s && s.promptSource;
+  setText($('prompt-source'), src === 'claude' ? 'Written by Claude' : src === 'local' ? 'Local composer' : src === 'person' ? 'Edited by you' : '');
+
+  renderGenBox(s);
+  lastRenderedScene = sid;
+}
+
+function renderGenBox(s) {
+  const line = $('status-line');
+  const bar = $('progress');
+  const gen = $('generate-broll');
+  const prev = $('preview-button');
+  const cancel = $('cancel-generation');
+  const box = $('gen-box');
+  const status = s ? s.status || 'idle' : 'idle';
+  box.className = `gen-box status-${status}`;
+  const sid = s && s.sceneId;
+  const genBusy = s && isBusy(`gen:${sid}`);
+  const cancelBusy = s && isBusy(`cancel:${sid}`);
+
+  let text = '';
+  let genLabel = '🎬 Generate B-Roll';
+  if (!s) text = '';
+  else if (status === 'generating') text = `⏳ Generating… ${pct(s)} %`;
+  else if (status === 'completed') { text = '✅ Ready'; genLabel = '🔄 Regenerate'; }
+  else if (status === 'failed') { text = `❌ Failed: ${s.error || 'unknown error'}`; genLabel = '🔄 Retry'; }
+  else text = 'No B-roll clip yet for this scene.';
+  if (genBusy) genLabel = status === 'completed' || status === 'failed' ? '⏳ Restarting…' : '⏳ Starting…';
+  setText(line, text);
+  gen.dataset.regenerate = status === 'completed' || status === 'failed' ? 'true' : 'false';
+  setText(gen, genLabel);
+  gen.className = `btn ${status === 'completed' ? 'btn-secondary' : 'btn-primary'}${genBusy ? ' is-busy' : ''}`;
+  setDisabled(gen, !s || status === 'generating' || !!genBusy || !!cancelBusy);
+
+  setHidden(bar, status !== 'generating');
+  bar.firstElementChild.style.width = `${s ? pct(s) : 0}%`;
+  bar.setAttribute('role', 'progressbar');
+  bar.setAttribute('aria-valuenow', String(s ? pct(s) : 0));
+  bar.setAttribute('aria-valuemin', '0');
+  bar.setAttribute('aria-valuemax', '100');
+  bar.setAttribute('aria-label', 'Generation progress');
+
+  setHidden(cancel, status !== 'generating');
+  setText(cancel, cancelBusy ? 'Cancelling…' : 'Cancel');
+  setDisabled(cancel, !!cancelBusy);
+  setHidden(prev, status !== 'completed');
+
+  const err = $('action-error');
+  const msg = sid ? store.actionError.get(sid) : '';
+  setText(err, msg || '');
+  setHidden(err, !msg);
+
+  setText($('key-note'), s && s.keyLast4 ? `Kie.ai key: ${s.keyOwner === 'user' ? 'yours' : 'studio'} ··${s.keyLast4}` : '');
+
+  const preview = $('preview');
+  const ready = s && status === 'completed' && s.videoUrl;
+  setHidden(preview, !ready);
+  setText($('preview-title'), s ? `${s.sceneTitle} (${rangeLabel(s)})` : '');
+  const video = $('preview-video');
+  setSrc(video, ready ? s.videoUrl : '');
+  if (ready && video.paused && video.readyState === 0) video.load();
+}
+
+/* ---------------- bottom bar ---------------- */
+
+function renderBottom() {
+  const all = scenes();
+  const p = store.project;
+  const ready = all.filter((s) => s.status === 'completed').length;
+  const running = all.filter((s) => s.status === 'generating').length;
+  const failed = all.filter((s) => s.status === 'failed').length;
+  const parts = [];
+  if (all.length) parts.push(`${ready} of ${all.length} clips ready`);
+  if (running) parts.push(`${running} generating`);
+  if (failed) parts.push(`${failed} failed`);
+  setText($('bottom-summary'), parts.join(' · '));
+
+  const pending = pendingScenes().length;
+  const allBtn = $('generate-all');
+  setText(allBtn, isBusy('all') ? '⏳ Starting…' : '✨ Generate All B-Roll');
+  setDisabled(allBtn, !p || isBusy('all') || pending === 0);
+  allBtn.title = pending === 0 ? 'Every scene already has a clip or is generating.' : `Starts ${pending} clip${pending === 1 ? '' : 's'}`;
+
+  setDisabled($('save-screenshot'), !p || isBusy('shot'));
+  const done = !!(p && p.step7 && p.step7.status === 'completed');
+  const cbtn = $('complete-project');
+  setText(cbtn, isBusy('complete') ? '⏳ Completing…' : done ? '✅ Project Completed' : '✅ Complete Project');
+  setDisabled(cbtn, !p || isBusy('complete') || done);
+  const dl = $('download-all');
+  setText(dl, isBusy('download') ? '⏳ Preparing…' : '📥 Download All');
+  setDisabled(dl, !p || isBusy('download'));
+}
+
+export function render() {
+  renderHeader();
+  renderTimeline();
+  renderScript();
+  renderSettings();
+  renderBottom();
+}
