@@ -3,7 +3,7 @@
 // while the tab is hidden, and after a network failure keeps probing until the server answers.
 
 import { api } from './api.js';
-import { store, applyStatus, generatingScenes, setConnectionLost, setProject } from './state.js';
+import { store, emit, applyStatus, generatingScenes, setConnectionLost, setProject } from './state.js';
 
 const MIN_DELAY = 1500;
 const MAX_DELAY = 10000;
@@ -16,7 +16,7 @@ let stopped = false;
 let nextAt = 0;
 
 function needed() {
-  return store.connectionLost || generatingScenes().some((s) => s.taskId) || !store.project;
+  return store.connectionLost || generatingScenes().some((s) => s.taskId) || (!store.project && !store.loadError);
 }
 
 function schedule(ms) {
@@ -38,7 +38,7 @@ export async function reloadProject() {
     if (err.network) setConnectionLost(true);
     else if (!store.project) {
       store.loadError = err.message;
-      setProject(null);
+      emit();
     }
     return false;
   }

@@ -305,7 +305,6 @@ function renderGenBox(s) {
   const preview = $('preview');
   const ready = s && status === 'completed' && s.videoUrl;
   setHidden(preview, !ready);
-  setText($('preview-title'), s ? `${s.sceneTitle} (${rangeLabel(s)})` : '');
   const video = $('preview-video');
   setSrc(video, ready ? s.videoUrl : '');
   if (ready && video.paused && video.readyState === 0) video.load();

@@ -115,7 +115,7 @@ function paint(ctx, state, draw) {
   for (const s of scenes) {
     ctx.font = font(14);
     const lines = wrap(ctx, s.text || '', rowTextW).slice(0, 3);
-    const h = Math.max(84, 52 + lines.length * 20);
+    const h = Math.max(84, 64 + lines.length * 20);
     if (draw) {
       const sel = s.sceneId === state.selectedId;
       roundRect(ctx, PAD, y, inner, h, 12);

@@ -102,7 +102,9 @@ def _url_list(value: Any) -> list[str]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            return [value] if value.startswith("http") else []
+            pass
+    if isinstance(value, str):
+        return [value] if value.startswith("http") else []
     return [str(v) for v in value or []]
 
 
@@ -129,13 +131,20 @@ class KieClient:
             raise _classify(response.status_code, response.text[:200])
         try:
             envelope = response.json()
-        except ValueError as exc:
-            # An HTML error page from Kie's front (e.g. Cloudflare's 403) is not a verdict on the request.
+            code = int(envelope.get("code", response.status_code))
+        except (ValueError, TypeError, AttributeError) as exc:
+            # An HTML error page from Kie's front (e.g. Cloudflare's 403) or a body that is
+            # not an envelope is not a verdict on the request.
             raise KieUnavailable(response.status_code, response.text[:200]) from exc
-        code = int(envelope.get("code", response.status_code))
         if code != 200:
             raise _classify(code, str(envelope.get("msg", "")))
         return envelope.get("data")
+
+    def _data(self, method: str, path: str, **kwargs: Any) -> Any:
+        data = self._call(method, path, **kwargs)
+        if data is None:
+            raise KieUnavailable(200, f"{path} answered success without data")
+        return data
 
     def submit(self, prompt: str, *, model: str = "veo3_fast", callback_url: str | None = None, seed: int | None = None) -> str:
         body: dict[str, Any] = {
@@ -151,11 +160,16 @@ class KieClient:
             body["callBackUrl"] = callback_url
         if seed is not None:
             body["seeds"] = seed
-        data = self._call("POST", "/api/v1/veo/generate", json=body)
-        return str(data["taskId"])
+        data = self._data("POST", "/api/v1/veo/generate", json=body)
+        task_id = data.get("taskId") if isinstance(data, dict) else None
+        if not task_id:
+            raise KieUnavailable(200, "generate answered success without a taskId")
+        return str(task_id)
 
     def record_info(self, task_id: str) -> TaskRecord:
-        data = self._call("GET", "/api/v1/veo/record-info", params={"taskId": task_id})
+        data = self._data("GET", "/api/v1/veo/record-info", params={"taskId": task_id})
+        if not isinstance(data, dict):
+            raise KieUnavailable(200, "record-info answered a body that is not a record")
         flag = int(data.get("successFlag") or 0)
         if flag == 1:
             response = data.get("response") or {}
@@ -171,4 +185,4 @@ class KieClient:
         return TaskRecord(task_id, TaskState.GENERATING)
 
     def credits(self) -> float:
-        return float(self._call("GET", "/api/v1/chat/credit"))
+        return float(self._data("GET", "/api/v1/chat/credit"))

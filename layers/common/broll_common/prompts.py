@@ -63,7 +63,7 @@ def strip_names(text: str) -> tuple[str, list[str]]:
         removed.append(match.group(0))
         return ""
 
-    text = re.sub(r"\$[A-Z]{1,5}\b|\b[A-Z]{2,5}:[A-Z]{1,5}\b", drop, text)
+    text = re.sub(r"\$[A-Z]{1,5}\b|\b[A-Z]{2,8}:[A-Z]{1,5}\b", drop, text)
     # Two or more capitalised words in a row, not at the start of a sentence: a name.
     text = re.sub(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b", drop, text)
     text = re.sub(r"[\"“”«»]", "", text)

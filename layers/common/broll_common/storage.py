@@ -15,7 +15,7 @@ from typing import Any
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -99,8 +99,9 @@ def create_project(project_id: str, items: dict[int, dict]) -> None:
             for step, data in items.items():
                 condition = model.project_id.does_not_exist() if step == STEP_PROJECT else None
                 tx.save(model(project_id, step, data=data), condition=condition)
-    except (TransactWriteError, PutError) as exc:
-        if "ConditionalCheckFailed" in str(exc.cause_response_code) or "ConditionalCheckFailed" in str(exc):
+    except TransactWriteError as exc:
+        reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
+        if "ConditionalCheckFailed" in reasons:
             raise Conflict(f"A project with id '{project_id}' already exists.") from exc
         raise
 

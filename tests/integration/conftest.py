@@ -1,0 +1,65 @@
+"""The local stack, started once for the integration tests (random free ports)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+
+import httpx
+import pytest
+
+from devstack.stack import LocalStack, StackOptions
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    local = LocalStack(
+        StackOptions(api_port=0, moto_port=0, kie_port=0, kie_delay_s=2.0, sweep_every_s=3600,
+                     poll_first_wait_s=1.0, poll_max_wait_s=2.0)
+    ).start()
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def api(stack):
+    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def emulator(stack):
+    yield stack.emulator
+    stack.emulator.reset()
+    stack.emulator.configure(delay_seconds=2.0)
+
+
+def project_body(project_id: str, scenes: int = 3) -> dict:
+    titles = ["Hook", "Main", "CTA", "Extra"][:scenes]
+    return {
+        "projectId": project_id,
+        "name": f"Test {project_id}",
+        "stage3": {"editedScenes": [{"sceneTitle": t, "text": f"{t} narration about harbour cranes at dawn."} for t in titles]},
+        "stage4": {"audioDurationSec": 24.0},
+    }
+
+
+@pytest.fixture
+def project(api) -> dict:
+    project_id = f"t{next(_ids)}-{uuid.uuid4().hex[:8]}"
+    response = api.post("/api/projects", json=project_body(project_id))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def wait_for_scene(api, project_id: str, scene_id: str, until, timeout: float = 40.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        scene = next(s for s in api.get(f"/api/projects/{project_id}").json()["scenes"] if s["sceneId"] == scene_id)
+        if until(scene):
+            return scene
+        time.sleep(0.3)
+    raise AssertionError(f"scene {scene_id} never reached the expected state; last: {scene}")

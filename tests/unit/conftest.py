@@ -1,0 +1,22 @@
+"""Unit tests run offline: fake AWS credentials, no endpoint override, fresh cached settings/clients."""
+
+import pytest
+
+from broll_common import aws, config
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SECURITY_TOKEN", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    config.reset_settings()
+    aws.reset_clients()
+    yield
+    config.reset_settings()
+    aws.reset_clients()

@@ -1,0 +1,240 @@
+"""project_steps storage on moto: create/load, conflicts, per-scene conditional updates."""
+
+import boto3
+import pytest
+from moto import mock_aws
+from pynamodb.exceptions import TransactWriteError
+
+from broll_common import config, storage
+from broll_common.errors import Conflict, NotFound
+from broll_common.models import Scene, SceneStatus, TimeRange
+from broll_common.storage import (
+    STEP_AUDIO,
+    STEP_AVATAR,
+    STEP_BROLL,
+    STEP_PROJECT,
+    STEP_SCRIPT,
+    StaleScene,
+    create_project,
+    load_project,
+    scene_document,
+    update_scene,
+)
+
+TABLE = "project_steps_unit"
+
+
+@pytest.fixture(scope="module")
+def _moto_table():
+    # One moto backend and table per module (client creation dominates the cost); each
+    # test starts from an empty table (see `table`).
+    with pytest.MonkeyPatch.context() as mp, mock_aws():
+        mp.setenv("PROJECT_STEPS_TABLE", TABLE)
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "project_id", "KeyType": "HASH"},
+                {"AttributeName": "step_number", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "project_id", "AttributeType": "S"},
+                {"AttributeName": "step_number", "AttributeType": "N"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield ddb
+    storage.ProjectStep._connection = None
+
+
+@pytest.fixture
+def table(_moto_table, monkeypatch):
+    monkeypatch.setenv("PROJECT_STEPS_TABLE", TABLE)
+    config.reset_settings()
+    for item in _moto_table.scan(TableName=TABLE)["Items"]:
+        _moto_table.delete_item(
+            TableName=TABLE, Key={"project_id": item["project_id"], "step_number": item["step_number"]}
+        )
+    return _moto_table
+
+
+def make_scene(scene_id, title, start, end, **kw):
+    return Scene(
+        sceneId=scene_id,
+        sceneTitle=title,
+        text=f"{title} text",
+        timeRange=TimeRange(start=start, end=end, label=f"0:{int(start):02d}–0:{int(end):02d}"),
+        **kw,
+    )
+
+
+def items(project_name="Demo"):
+    scenes = [
+        make_scene("hook", "Hook", 0, 5, sceneType="hook", shotInstructions="city at night"),
+        make_scene("main", "Main", 5, 20, sceneType="main", aiPrompt="a prompt", generation=2),
+        make_scene("cta", "CTA", 20, 30, sceneType="cta"),
+    ]
+    return {
+        STEP_PROJECT: {"name": project_name, "createdAt": "2026-01-01T00:00:00+00:00"},
+        STEP_SCRIPT: {"script": "Hook text\n\nMain text\n\nCTA text", "editedScenes": []},
+        STEP_AUDIO: {"audioDurationSec": 30.0},
+        STEP_AVATAR: {},
+        STEP_BROLL: {"scenes": [scene_document(s) for s in scenes], "status": "in_progress"},
+    }
+
+
+def test_create_and_load_round_trip(table):
+    create_project("demo-1", items())
+    record = load_project("demo-1")
+    assert record.project_id == "demo-1"
+    assert record.meta["name"] == "Demo"
+    assert record.script["script"].startswith("Hook text")
+    assert record.audio == {"audioDurationSec": 30.0}
+    assert record.broll["status"] == "in_progress"
+    scenes = record.scenes
+    assert [s.sceneId for s in scenes] == ["hook", "main", "cta"]
+    assert scenes[0].shotInstructions == "city at night"
+    assert scenes[1].aiPrompt == "a prompt" and scenes[1].generation == 2
+    assert scenes[2].timeRange.label == "0:20–0:30"
+    assert all(s.status is SceneStatus.IDLE for s in scenes)
+    # Items are really in the table under the step numbers.
+    stored = table.query(
+        TableName=TABLE, KeyConditionExpression="project_id = :p", ExpressionAttributeValues={":p": {"S": "demo-1"}}
+    )["Items"]
+    assert sorted(int(i["step_number"]["N"]) for i in stored) == [0, 3, 4, 5, 7]
+
+
+def test_scene_document_keeps_internal_fields_but_not_video_url():
+    doc = scene_document(make_scene("a", "A", 0, 1, videoKey="k.mp4", startedAt=12.5, videoUrl="https://x"))
+    assert doc["videoKey"] == "k.mp4" and doc["startedAt"] == 12.5
+    assert "videoUrl" not in doc
+
+
+def test_second_create_with_same_id_conflicts(table):
+    create_project("demo-1", items("First"))
+    with pytest.raises(Conflict) as info:
+        create_project("demo-1", items("Second"))
+    assert info.value.status == 409
+    assert "demo-1" in info.value.message
+    # The first project is untouched.
+    assert load_project("demo-1").meta["name"] == "First"
+
+
+def test_load_unknown_project_is_not_found(table):
+    with pytest.raises(NotFound):
+        load_project("nope")
+
+
+def test_update_scene_changes_only_named_fields(table):
+    create_project("demo-1", items())
+    before = load_project("demo-1").broll["scenes"]
+    update_scene("demo-1", 1, "main", {"status": "generating", "taskId": "veo_task_9", "progress": 3})
+    after = load_project("demo-1").broll["scenes"]
+    assert after[1]["status"] == "generating"
+    assert after[1]["taskId"] == "veo_task_9"
+    assert after[1]["progress"] == 3
+    # Every other field of this scene is as before.
+    for key in before[1]:
+        if key not in ("status", "taskId", "progress"):
+            assert after[1][key] == before[1][key], key
+    # The other scenes are untouched.
+    assert after[0] == before[0]
+    assert after[2] == before[2]
+
+
+def test_update_scene_none_removes_the_field(table):
+    create_project("demo-1", items())
+    update_scene("demo-1", 0, "hook", {"error": "boom", "taskId": "t1"})
+    update_scene("demo-1", 0, "hook", {"error": None})
+    raw = load_project("demo-1").broll["scenes"][0]
+    assert "error" not in raw
+    assert raw["taskId"] == "t1"
+    assert load_project("demo-1").scenes[0].error is None
+
+
+def test_updates_to_different_scenes_do_not_lose_each_other(table):
+    create_project("demo-1", items())
+    # Two writers that both read the project before either wrote.
+    update_scene("demo-1", 0, "hook", {"status": "completed", "videoKey": "clips/hook.mp4"})
+    update_scene("demo-1", 2, "cta", {"status": "failed", "error": "Kie.ai rejected the prompt."})
+    scenes = load_project("demo-1").scenes
+    assert scenes[0].status is SceneStatus.COMPLETED and scenes[0].videoKey == "clips/hook.mp4"
+    assert scenes[2].status is SceneStatus.FAILED and scenes[2].error == "Kie.ai rejected the prompt."
+    assert scenes[1].status is SceneStatus.IDLE
+
+
+def test_update_scene_with_matching_generation(table):
+    create_project("demo-1", items())
+    update_scene("demo-1", 1, "main", {"generation": 3, "status": "generating"}, generation=2)
+    assert load_project("demo-1").scenes[1].generation == 3
+
+
+def test_update_scene_with_stale_generation_is_refused(table):
+    create_project("demo-1", items())
+    with pytest.raises(StaleScene) as info:
+        update_scene("demo-1", 1, "main", {"status": "completed"}, generation=1)
+    assert isinstance(info.value, Conflict)
+    assert load_project("demo-1").scenes[1].status is SceneStatus.IDLE
+
+
+def test_update_scene_with_wrong_scene_id_at_index_is_refused(table):
+    create_project("demo-1", items())
+    with pytest.raises(StaleScene):
+        update_scene("demo-1", 0, "main", {"status": "completed"})
+    assert load_project("demo-1").scenes[0].status is SceneStatus.IDLE
+
+
+def test_update_scene_status_guard(table):
+    create_project("demo-1", items())
+    with pytest.raises(StaleScene):
+        update_scene("demo-1", 0, "hook", {"status": "completed"}, status_in=("generating",))
+    update_scene("demo-1", 0, "hook", {"status": "generating"}, status_in=("idle", "failed"))
+    update_scene("demo-1", 0, "hook", {"status": "completed"}, status_in=("generating",))
+    assert load_project("demo-1").scenes[0].status is SceneStatus.COMPLETED
+
+
+def test_update_scene_of_unknown_project_is_refused(table):
+    with pytest.raises(Conflict):
+        update_scene("ghost", 0, "hook", {"status": "generating"})
+    with pytest.raises(NotFound):
+        load_project("ghost")
+
+
+def test_scene_lookup(table):
+    create_project("demo-1", items())
+    update_scene("demo-1", 2, "cta", {"taskId": "veo_task_cta"})
+    record = load_project("demo-1")
+    index, scene = record.scene("main")
+    assert index == 1 and scene.sceneTitle == "Main"
+    index, scene = record.scene_by_task("veo_task_cta")
+    assert index == 2 and scene.sceneId == "cta"
+    with pytest.raises(NotFound) as info:
+        record.scene("missing")
+    assert info.value.status == 404
+    with pytest.raises(NotFound):
+        record.scene_by_task("veo_task_unknown")
+
+
+def test_update_broll_and_list_projects(table):
+    create_project("demo-1", items("One"))
+    create_project("demo-2", items("Two"))
+    storage.update_broll("demo-1", {"status": "completed", "completedAt": "2026-01-02T00:00:00Z"})
+    listed = storage.list_projects()
+    assert [pid for pid, _, _ in listed] == ["demo-1", "demo-2"]
+    assert listed[0][1]["name"] == "One" and listed[0][2]["status"] == "completed"
+    assert listed[1][2]["status"] == "in_progress"
+    assert len(load_project("demo-1").scenes) == 3
+
+
+def test_generating_scenes(table):
+    create_project("demo-1", items())
+    update_scene("demo-1", 1, "main", {"status": "generating", "taskId": "t1"})
+    found = storage.generating_scenes()
+    assert [(pid, idx, s.sceneId) for pid, idx, s in found] == [("demo-1", 1, "main")]
+
+
+def test_second_create_leaves_first_project_untouched(table):
+    create_project("demo-1", items("First"))
+    with pytest.raises(Exception):
+        create_project("demo-1", items("Second"))
+    assert load_project("demo-1").meta["name"] == "First"
