@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
 from typing import Any
 
@@ -22,6 +23,14 @@ from .template import Template
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE_NAME = "broll-local-lambda"
+STACK_NAME = "broll-local"
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::StackName": STACK_NAME,
+    "AWS::URLSuffix": "amazonaws.com",
+}
 
 
 def local_name(logical_id: str) -> str:
@@ -99,7 +108,7 @@ class LocalCloud:
         sfn = self.client("stepfunctions")
         for logical_id, machine in self.template.state_machines.items():
             arn = sfn.create_state_machine(
-                name=local_name(logical_id),
+                name=self.resolve(machine.name) if machine.name else local_name(logical_id),
                 definition=self.template.definition(machine, self.resolve),
                 roleArn=f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}",
                 type="STANDARD",
@@ -128,15 +137,14 @@ class LocalCloud:
             self.names[logical_id] = arn
 
     def resolve(self, value: Any, overrides: dict | None = None) -> str:
-        """A template value (Ref / GetAtt / plain) as its local value."""
+        """A template value (plain, Ref, GetAtt, Sub) as its local value."""
+        known = PSEUDO | self.names | (overrides or {})
         if isinstance(value, str):
             return value
         if "Ref" in value:
-            ref = value["Ref"]
-            if overrides and ref in overrides:
-                return overrides[ref]
-            return self.names[ref]
+            return known[value["Ref"]]
         if "Fn::GetAtt" in value:
-            logical_id, _attr = value["Fn::GetAtt"]
-            return self.names[logical_id]
+            return self.names[value["Fn::GetAtt"][0]]
+        if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+            return re.sub(r"\$\{([\w:]+)(?:\.\w+)?\}", lambda m: known[m.group(1)], value["Fn::Sub"])
         raise ValueError(f"the local stack cannot resolve {value!r}")

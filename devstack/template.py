@@ -49,6 +49,7 @@ class StateMachine:
     logical_id: str
     definition_path: Path
     substitutions: dict
+    name: object = None  # the template's Name (may be an intrinsic)
 
 
 @dataclass
@@ -97,7 +98,7 @@ def load(path: Path = TEMPLATE) -> Template:
             functions[logical_id] = fn
         elif kind == "AWS::Serverless::StateMachine":
             machines[logical_id] = StateMachine(
-                logical_id, ROOT / props["DefinitionUri"], props.get("DefinitionSubstitutions", {})
+                logical_id, ROOT / props["DefinitionUri"], props.get("DefinitionSubstitutions", {}), props.get("Name")
             )
     return Template(tables, buckets, functions, routes, machines, global_env)
 

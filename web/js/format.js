@@ -45,7 +45,7 @@ export function pct(scene) {
 /** Status text shown on a timeline card (data-testid scene-status-<id>). */
 export function cardStatusText(scene) {
   switch (scene.status) {
-    case 'generating': return '⏳ Generating';
+    case 'generating': return `⏳ Generating… ${pct(scene)} %`;
     case 'completed': return '✅ Ready';
     case 'failed': return `❌ Failed: ${scene.error || 'unknown error'}`;
     default: return 'No clip yet';

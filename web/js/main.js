@@ -25,8 +25,14 @@ function wireTimeline() {
     if (!btn || btn.disabled) return;
     const scene = sceneById(sid);
     if (!scene) return;
-    if (btn.dataset.action === 'preview') act.preview(sid, btn);
-    else act.generate(sid, false);
+    switch (btn.dataset.action) {
+      case 'preview': act.preview(sid, btn); break;
+      case 'generate': act.generate(sid, false); break;
+      case 'retry': act.generate(sid, false); break;
+      case 'regenerate': act.generate(sid, true); break;
+      case 'cancel': act.cancel(sid); break;
+      default: break;
+    }
   });
   list.addEventListener('keydown', (e) => {
     const card = e.target.closest('.scene-card');

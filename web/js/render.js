@@ -54,7 +54,7 @@ function buildCard(scene) {
       <span class="scene-icon"></span>
       <div class="card-titles">
         <span class="scene-type"></span>
-        <h3 class="scene-title"></h3>
+        <h3 class="scene-title" id="scene-title-${scene.sceneId}"></h3>
       </div>
       <div class="card-time">
         <span class="time-range"></span>
@@ -65,7 +65,10 @@ function buildCard(scene) {
     <div class="coverage" aria-hidden="true"><div class="coverage-fill"></div></div>
     <div class="card-foot">
       <span class="scene-status" data-testid="scene-status-${scene.sceneId}"></span>
-      <button type="button" class="btn btn-sm scene-action" data-testid="scene-action-${scene.sceneId}"></button>
+      <div class="card-actions">
+        <button type="button" class="btn btn-sm scene-action" data-testid="scene-action-${scene.sceneId}"></button>
+        <button type="button" class="btn btn-sm scene-action scene-action-2" data-testid="scene-action2-${scene.sceneId}" hidden></button>
+      </div>
     </div>`;
   return li;
 }
@@ -94,25 +97,41 @@ function updateCard(li, scene) {
   setText(status, cardStatusText(scene));
   status.title = scene.status === 'failed' ? scene.error || '' : '';
 
-  const btn = li.querySelector('.scene-action');
-  const busy = isBusy(`gen:${scene.sceneId}`);
-  let label;
-  let cls;
-  if (scene.status === 'completed') {
-    label = '▶ Preview B-Roll';
-    cls = 'btn-ghost-green';
-  } else if (scene.status === 'generating') {
-    label = `Generating… ${pct(scene)} %`;
-    cls = 'btn-progress';
+  // Per-state actions (issue 3): idle → Generate B-Roll · generating → ⏳ Generating… N % + Cancel ·
+  // completed → ✅ Ready, ▶ Preview B-Roll + 🔄 Regenerate · failed → ❌ Failed: reason + 🔄 Retry.
+  const sid = scene.sceneId;
+  const genBusy = isBusy(`gen:${sid}`);
+  const cancelBusy = isBusy(`cancel:${sid}`);
+  const state = scene.status || 'idle';
+  let primary;
+  let secondary = null;
+  if (state === 'completed') {
+    primary = { action: 'preview', label: '▶ Preview B-Roll', cls: 'btn-ghost-green', disabled: !scene.videoUrl };
+    secondary = { action: 'regenerate', label: genBusy ? '⏳ Restarting…' : '🔄 Regenerate', cls: 'btn-secondary', disabled: genBusy };
+  } else if (state === 'generating') {
+    primary = { action: 'none', label: `⏳ Generating… ${pct(scene)} %`, cls: 'btn-progress', disabled: true };
+    secondary = { action: 'cancel', label: cancelBusy ? 'Cancelling…' : 'Cancel', cls: 'btn-danger-ghost', disabled: cancelBusy };
+  } else if (state === 'failed') {
+    primary = { action: 'retry', label: genBusy ? '⏳ Restarting…' : '🔄 Retry', cls: 'btn-secondary', disabled: genBusy };
   } else {
-    label = busy ? 'Starting…' : 'Generate B-Roll';
-    cls = 'btn-secondary';
+    primary = { action: 'generate', label: genBusy ? '⏳ Starting…' : 'Generate B-Roll', cls: 'btn-secondary', disabled: genBusy };
   }
-  setText(btn, label);
-  btn.className = `btn btn-sm scene-action ${cls}`;
+  // While generating, the progress button carries the status text; don't say it twice.
+  setHidden(status, state === 'generating');
+
+  const [btn, btn2] = li.querySelectorAll('.scene-action');
+  applyCardButton(btn, primary, scene);
+  setHidden(btn2, !secondary);
+  if (secondary) applyCardButton(btn2, secondary, scene);
+}
+
+function applyCardButton(btn, spec, scene) {
+  setText(btn, spec.label);
+  btn.className = `btn btn-sm scene-action${btn.classList.contains('scene-action-2') ? ' scene-action-2' : ''} ${spec.cls}${spec.disabled && spec.action !== 'none' ? ' is-busy' : ''}`;
   btn.style.setProperty('--p', `${pct(scene)}%`);
-  btn.dataset.action = scene.status === 'completed' ? 'preview' : 'generate';
-  setDisabled(btn, scene.status === 'generating' || busy || (!store.project));
+  btn.dataset.action = spec.action;
+  btn.setAttribute('aria-describedby', `scene-title-${scene.sceneId}`);
+  setDisabled(btn, !!spec.disabled || !store.project);
 }
 
 function renderTimeline() {

@@ -30,6 +30,8 @@ logger = Logger(child=True)
 
 SUBMIT_RATE_LIMIT_RETRY = Backoff(first=1.0, factor=2.0, cap=8.0)
 SUBMIT_ATTEMPTS = 4
+# A claimed scene with no task id after this long lost its submit (a crash mid-request).
+SUBMIT_GRACE_S = 120
 UNKNOWN_OUTCOME = (
     "Kie.ai did not confirm the request in time, so we do not know whether this clip was started. "
     "It was not resubmitted automatically; Retry may charge again."
@@ -124,23 +126,38 @@ def start_generation(project_id: str, scene_id: str, regenerate: bool = False) -
     return scene_view(claimed)
 
 
-def _start_poll_loop(project_id: str, index: int, scene: Scene) -> None:
+def _start_poll_loop(project_id: str, index: int, scene: Scene, attempt: int = 0) -> None:
+    """One execution per task; its name is kept on the scene so the sweep can check it."""
     state = {
         "projectId": project_id,
         "sceneId": scene.sceneId,
         "sceneIndex": index,
         "taskId": scene.taskId,
         "generation": scene.generation,
-        "attempt": 0,
-        "waitSeconds": whole_seconds(poll_backoff().delay(0)),
+        "attempt": attempt,
+        "waitSeconds": whole_seconds(poll_backoff().delay(attempt)),
     }
-    name = f"{project_id}-{scene.sceneId}-g{scene.generation}-{scene.taskId}"[-80:]
+    name = f"{project_id}-{scene.sceneId}-g{scene.generation}-{int(time.time() * 1000)}"[-80:].strip("-")
     try:
         client("stepfunctions").start_execution(
-            stateMachineArn=settings().state_machine_arn, name=name.strip("-"), input=json.dumps(state)
+            stateMachineArn=settings().state_machine_arn, name=name, input=json.dumps(state)
         )
+        storage.update_scene(project_id, index, scene.sceneId, {"pollExecution": name}, generation=scene.generation)
+    except storage.StaleScene:
+        pass  # settled meanwhile (a fast callback): the loop will find nothing to do
     except Exception:  # noqa: BLE001 - the sweep repairs a scene whose loop never started
         logger.exception("could not start the poll loop", extra={"projectId": project_id, "sceneId": scene.sceneId})
+
+
+def _loop_alive(scene: Scene) -> bool:
+    if not scene.pollExecution:
+        return False
+    arn = settings().state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + scene.pollExecution
+    try:
+        status = client("stepfunctions").describe_execution(executionArn=arn)["status"]
+    except client("stepfunctions").exceptions.ExecutionDoesNotExist:
+        return False
+    return status == "RUNNING"
 
 
 def _fail(project_id: str, index: int, scene: Scene, message: str) -> Scene:
@@ -259,23 +276,28 @@ def generate_all(project_id: str) -> GenerateAllResult:
 
 
 def sweep(now: float | None = None) -> dict:
-    """Repair scenes stuck in `generating` (a crashed loop, a lost callback, a lost submit)."""
+    """Repair scenes stuck in `generating`: a poll loop that died (or never started), a lost
+    callback, a submit whose outcome never arrived, or a clip past the overall deadline."""
     now = now or time.time()
     deadline = settings().generation_deadline_s
-    counts = {"checked": 0, "settled": 0, "failed": 0}
+    counts = {"checked": 0, "settled": 0, "restarted": 0, "failed": 0}
     for project_id, index, scene in storage.generating_scenes():
         counts["checked"] += 1
         age = now - (scene.startedAt or 0)
         if age > deadline:
             _fail(project_id, index, scene, f"Kie.ai did not finish this clip within {round(deadline / 60)} minutes. Retry to try again.")
             counts["failed"] += 1
-        elif scene.taskId and age > poll_backoff().cap * 2:
+        elif not scene.taskId:
+            if age > SUBMIT_GRACE_S:
+                _fail(project_id, index, scene, UNKNOWN_OUTCOME)
+                counts["failed"] += 1
+        elif not _loop_alive(scene):
             try:
                 if settle(project_id, index, scene, system_kie().record_info(scene.taskId)):
                     counts["settled"] += 1
+                    continue
             except KieError as exc:
                 logger.warning("sweep could not ask Kie", extra={"code": exc.code})
-        elif not scene.taskId and age > 120:
-            _fail(project_id, index, scene, UNKNOWN_OUTCOME)
-            counts["failed"] += 1
+            _start_poll_loop(project_id, index, scene, attempt=1)
+            counts["restarted"] += 1
     return counts

@@ -12,9 +12,7 @@ def clip_key(project_id: str, scene_id: str, task_id: str) -> str:
     return f"projects/{project_id}/broll/{scene_id}/{task_id}.mp4"
 
 
-def presigned_url(key: str | None) -> str | None:
-    if not key:
-        return None
+def presigned_url(key: str) -> str:
     return client("s3").generate_presigned_url(
         "get_object",
         Params={"Bucket": settings().media_bucket, "Key": key},

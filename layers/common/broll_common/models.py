@@ -52,9 +52,10 @@ class Scene(BaseModel):
     error: str | None = None
     keyOwner: Literal["user", "system"] = "system"
     keyLast4: str = ""
-    # Internal: where our copy of the clip lives, and when the current task started.
+    # Internal: where our copy of the clip lives, when the current task started, its poll loop.
     videoKey: str | None = Field(default=None, exclude=True)
     startedAt: float | None = Field(default=None, exclude=True)
+    pollExecution: str | None = Field(default=None, exclude=True)
 
 
 class AudioInfo(BaseModel):

@@ -89,6 +89,7 @@ def scene_document(scene: Scene) -> dict:
     return scene.model_dump(mode="json", exclude={"videoUrl"}) | {
         "videoKey": scene.videoKey,
         "startedAt": scene.startedAt,
+        "pollExecution": scene.pollExecution,
     }
 
 

@@ -1,0 +1,17 @@
+"""GET /api/projects/{id}/download: a presigned URL to the project's ZIP (Download All)."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from broll_common import export
+from broll_common.api import ProjectId, logger, make_resolver
+
+app = make_resolver()
+
+
+@app.get("/api/projects/<project_id>/download")
+def download(project_id: ProjectId) -> dict:
+    return {"url": export.download_url(project_id)}
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
