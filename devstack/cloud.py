@@ -17,6 +17,7 @@ import httpx
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.server import ThreadedMotoServer
 
+from . import atomic_dynamodb
 from .lambdas import Functions
 from .template import Template
 
@@ -65,6 +66,7 @@ class LocalCloud:
         self.names: dict[str, str] = {}
 
     def start(self) -> str:
+        atomic_dynamodb.install()
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"

@@ -68,6 +68,7 @@ class LocalStack:
         parameters = {
             "KieApiKey": real_key or DEFAULT_API_KEY,
             "KieBaseUrl": os.environ.get("KIE_BASE_URL", "https://api.kie.ai") if real_key else self.emulator.base_url,
+            "KieWebhookHmacKey": os.environ.get("KIE_WEBHOOK_HMAC_KEY", ""),
             "AnthropicApiKey": os.environ.get("ANTHROPIC_API_KEY", ""),
             "AnthropicModel": os.environ.get("ANTHROPIC_MODEL", "claude-haiku-5-5"),
         }

@@ -50,7 +50,7 @@ def test_page_loads_the_demo_project(page: Page, shots):
     expect(page.get_by_test_id("audio-player")).to_have_attribute("src", re.compile(r"^http://127\.0\.0\.1:\d+/"))
     expect(page.get_by_test_id("avatar-video")).to_have_attribute("src", re.compile(r"avatar\.mp4"))
     expect(page.get_by_test_id("completed-badge")).to_be_hidden()
-    page.screenshot(path=shots / "01-idle.png", full_page=True)
+    page.screenshot(path=shots / "01-idle.png")
 
 
 def test_select_scene_by_dropdown_and_by_timeline(page: Page):
@@ -253,16 +253,42 @@ def test_download_all_starts_a_zip_download(page: Page, new_project, api):
 
 def test_mobile_width_stacks_the_panels(browser, base_url, shots):
     context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base_url,
-                                  is_mobile=True, has_touch=True, device_scale_factor=2)
+                                  is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
         open_project(page, "demo")
         left = page.locator(".panel-left").bounding_box()
         right = page.locator(".panel-right").bounding_box()
+        assert left and right, (left, right)
         assert right["y"] >= left["y"] + left["height"] - 1, (left, right)
         assert left["width"] <= 390 and right["width"] <= 390
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
-        page.screenshot(path=shots / "06-mobile.png", full_page=True)
+        page.screenshot(path=shots / "06-mobile.png")
+        page.get_by_test_id("scene-select").scroll_into_view_if_needed()
+        page.screenshot(path=shots / "07-mobile-settings.png")
     finally:
         context.close()
+
+
+def test_api_error_bodies_are_shown_as_sentences(page: Page):
+    open_project(page, "demo")
+    message = page.evaluate("""async () => {
+        const { request } = await import('/js/api.js');
+        try { await request('PUT', '/api/projects/demo/broll/scenes/hook', { shotInstructions: 5 }); return 'no error'; }
+        catch (err) { return `${err.status} ${err.message}`; }
+    }""")
+    assert message.startswith("422 ") and "shotInstructions" in message and "{" not in message, message
+
+
+def test_lost_connection_shows_a_notice_and_recovers(page: Page):
+    open_project(page, "demo")
+    notice = page.get_by_test_id("connection-notice")
+    expect(notice).to_be_hidden()
+    page.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    page.get_by_test_id("generate-prompt").click()
+    expect(notice).to_be_visible()
+    expect(page.get_by_test_id("action-error")).to_contain_text("Cannot reach the server")
+    page.unroute("**/api/**")
+    expect(notice).to_be_hidden(timeout=20_000)
+    expect(page.get_by_test_id("generate-prompt")).to_be_enabled()

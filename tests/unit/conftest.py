@@ -3,6 +3,10 @@
 import pytest
 
 from broll_common import aws, config
+from devstack import atomic_dynamodb
+
+# moto's conditional writes are not atomic across threads; real DynamoDB's are.
+atomic_dynamodb.install()
 
 
 @pytest.fixture(autouse=True)

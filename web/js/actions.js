@@ -1,7 +1,7 @@
 // User actions: each disables its own button while under way, shows API errors as text,
 // and resets the poll backoff.
 
-import { api, apiUrl } from './api.js';
+import { api, apiUrl, describeDetails } from './api.js';
 import {
   store, emit, setBusy, isBusy, sceneById, mergeScene, setProject, pendingScenes, select, scenes,
 } from './state.js';
@@ -237,7 +237,7 @@ export function downloadAll() {
       let msg = `The download is not available (${res.status}).`;
       if (type.includes('json')) {
         const data = await res.json().catch(() => null);
-        if (data && data.error) msg = data.error;
+        if (data && data.error) msg = data.error + describeDetails(data.details);
       }
       const e = new Error(msg);
       e.status = res.status;

@@ -31,13 +31,21 @@ export function apiUrl(path) {
   return `${apiBase}${path}`;
 }
 
-function describeDetails(details) {
+/** {"details": [{"field", "message"}]} → " (shotInstructions: Input should be a valid string)". */
+export function describeDetails(details) {
   if (!Array.isArray(details) || !details.length) return '';
-  const names = details
-    .map((d) => (typeof d === 'string' ? d : d && (d.field || d.loc || d.name || d.msg || d.message)))
-    .filter(Boolean)
-    .map((n) => (Array.isArray(n) ? n.join('.') : String(n)));
-  return names.length ? ` (${[...new Set(names)].join(', ')})` : '';
+  const parts = details
+    .map((d) => {
+      if (typeof d === 'string') return d;
+      if (!d || typeof d !== 'object') return '';
+      let field = d.field || d.loc || d.name || '';
+      if (Array.isArray(field)) field = field.join('.');
+      const message = d.message || d.msg || '';
+      if (field && message) return `${field}: ${message}`;
+      return String(field || message);
+    })
+    .filter(Boolean);
+  return parts.length ? ` (${[...new Set(parts)].join('; ')})` : '';
 }
 
 function fallbackMessage(status) {

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 
-from . import storage
+from . import rate_limit, storage
 from .aws import client
 from .backoff import Backoff
 from .breaker import KieCircuitOpen, system_kie
@@ -49,8 +49,11 @@ def poll_backoff() -> Backoff:
 
 
 def _submit(prompt: str, callback_url: str | None) -> str:
-    kie = system_kie()
+    """Submit within the shared rate limit; Kie's own 429 is retried with backoff."""
+    kie, key = system_kie(), settings().kie_api_key
     for attempt in range(SUBMIT_ATTEMPTS):
+        if not rate_limit.wait_for_slot(key):
+            raise KieRateLimited(429, "no submit slot free within the wait")
         try:
             return kie.submit(prompt, model=settings().kie_model, callback_url=callback_url)
         except KieRateLimited:
@@ -169,6 +172,10 @@ def _fail(project_id: str, index: int, scene: Scene, message: str) -> Scene:
     return scene_view(scene.model_copy(update=changes | {"status": SceneStatus.FAILED}))
 
 
+class ClipCopyFailed(Exception):
+    """The clip is ready at Kie but not yet in our bucket: the scene stays generating."""
+
+
 def settle(project_id: str, index: int, scene: Scene, record: TaskRecord) -> bool:
     """Apply a task's outcome to its scene. True when the scene is finished (either way)."""
     if record.state == TaskState.GENERATING:
@@ -190,7 +197,10 @@ def settle(project_id: str, index: int, scene: Scene, record: TaskRecord) -> boo
             )
             return True
         key = clip_key(project_id, scene.sceneId, scene.taskId or record.task_id)
-        copy_from_url(record.result_urls[0], key)
+        try:
+            copy_from_url(record.result_urls[0], key)
+        except Exception as exc:  # noqa: BLE001 - any copy failure: keep the scene, try again
+            raise ClipCopyFailed(str(exc)) from exc
         storage.update_scene(
             project_id, index, scene.sceneId,
             {"status": SceneStatus.COMPLETED.value, "videoKey": key, "progress": 100, "error": None},
@@ -229,8 +239,11 @@ def poll_step(state: dict) -> dict:
     except KieRejected as exc:
         _fail(project_id, index, scene, exc.user_message)
         return done
-    if settle(project_id, index, scene, task):
-        return done
+    try:
+        if settle(project_id, index, scene, task):
+            return done
+    except ClipCopyFailed:
+        logger.warning("clip copy failed, retrying next turn", extra={"projectId": project_id, "sceneId": scene.sceneId})
     return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
 
 
@@ -296,8 +309,8 @@ def sweep(now: float | None = None) -> dict:
                 if settle(project_id, index, scene, system_kie().record_info(scene.taskId)):
                     counts["settled"] += 1
                     continue
-            except KieError as exc:
-                logger.warning("sweep could not ask Kie", extra={"code": exc.code})
+            except (KieError, ClipCopyFailed) as exc:
+                logger.warning("sweep could not settle the scene", extra={"error": str(exc)})
             _start_poll_loop(project_id, index, scene, attempt=1)
             counts["restarted"] += 1
     return counts

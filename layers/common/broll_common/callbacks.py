@@ -1,0 +1,41 @@
+"""Kie's signed callbacks (KIE.md): verified in constant time, stale ones refused."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import time
+
+from .errors import BrollError
+
+MAX_AGE_S = 300
+
+
+class BadSignature(BrollError):
+    status = 401
+
+
+def expected_signature(task_id: str, timestamp: str, key: str) -> str:
+    digest = hmac.new(key.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify(headers: dict, task_id: str, key: str | None = None, now: float | None = None) -> None:
+    """Raise BadSignature unless the callback is signed with our webhook key and fresh.
+
+    With no key configured there is nothing to verify; the outcome is confirmed with
+    record-info either way, so an unsigned callback can at most cause one extra status call.
+    """
+    key = key if key is not None else os.environ.get("KIE_WEBHOOK_HMAC_KEY", "")
+    if not key:
+        return
+    lowered = {k.lower(): v for k, v in headers.items()}
+    timestamp, signature = lowered.get("x-webhook-timestamp", ""), lowered.get("x-webhook-signature", "")
+    if not timestamp.isdigit() or not signature:
+        raise BadSignature("The callback is not signed.")
+    if abs((now or time.time()) - int(timestamp)) > MAX_AGE_S:
+        raise BadSignature("The callback's timestamp is too old.")
+    if not hmac.compare_digest(expected_signature(task_id, timestamp, key), signature):
+        raise BadSignature("The callback's signature does not match.")

@@ -1,0 +1,142 @@
+"""The fault suite: double clicks, outages, rate limits, lost or forged callbacks, copy errors."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from broll_common import breaker
+from broll_common.config import reset_settings
+from tests.integration.conftest import wait_for_scene
+
+
+def generate(api, pid, scene_id, **extra):
+    return api.post(f"/api/projects/{pid}/broll/generate", json={"sceneId": scene_id, **extra})
+
+
+def test_twenty_concurrent_generates_start_exactly_one_task(api, project, emulator):
+    pid = project["projectId"]
+    before = emulator.stats()["tasks_created"]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: generate(api, pid, "hook"), range(20)))
+    assert {a.status_code for a in answers} == {202}
+    assert len({a.json()["taskId"] for a in answers}) == 1
+    assert emulator.stats()["tasks_created"] - before == 1
+
+
+def test_concurrent_writes_to_different_scenes_lose_nothing(api, project):
+    pid = project["projectId"]
+
+    def edit(i):
+        scene = ["hook", "main", "cta"][i % 3]
+        return api.put(f"/api/projects/{pid}/broll/scenes/{scene}", json={"shotInstructions": f"{scene} take {i}"})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(edit, range(30)))
+    generate(api, pid, "main")
+    scenes = {s["sceneId"]: s for s in api.get(f"/api/projects/{pid}").json()["scenes"]}
+    for scene_id in ("hook", "main", "cta"):
+        assert scenes[scene_id]["shotInstructions"].startswith(f"{scene_id} take ")
+    assert scenes["main"]["status"] == "generating"
+
+
+@pytest.fixture
+def low_breaker(monkeypatch):
+    monkeypatch.setenv("BREAKER_FAILURE_THRESHOLD", "2")
+    monkeypatch.setenv("BREAKER_RECOVERY_TIMEOUT_S", "2")
+    monkeypatch.setenv("BREAKER_CACHE_S", "0")
+    breaker.system_kie.cache_clear()
+    yield
+    monkeypatch.undo()
+    breaker.system_kie.cache_clear()
+
+
+def test_outage_opens_the_breaker_and_the_scene_says_when_it_retries(api, project, emulator, low_breaker):
+    pid = project["projectId"]
+    emulator.configure(outage=True)
+    first = generate(api, pid, "hook").json()
+    assert first["status"] == "failed" and "unavailable" in first["error"].lower()
+    generate(api, pid, "hook", regenerate=True)  # second 5xx: the circuit opens
+    calls = emulator.stats()["api_calls"]
+    fast = generate(api, pid, "hook", regenerate=True).json()
+    assert "Kie.ai is unavailable, retrying at" in fast["error"]
+    assert emulator.stats()["api_calls"] == calls  # failed fast: Kie was not called
+    emulator.configure(outage=False)
+    time.sleep(2.5)  # past the recovery timeout: one probe goes through and closes it
+    probe = generate(api, pid, "hook", regenerate=True).json()
+    assert probe["status"] == "generating"
+    wait_for_scene(api, pid, "hook", lambda s: s["status"] == "completed")
+
+
+def test_a_poll_that_meets_an_outage_waits_instead_of_failing(api, project, emulator, low_breaker):
+    pid = project["projectId"]
+    emulator.configure(drop_callbacks=True, delay_seconds=1)
+    assert generate(api, pid, "cta").json()["status"] == "generating"
+    emulator.configure(outage=True)
+    time.sleep(5)  # several poll turns meet the outage (and the open breaker)
+    assert api.get(f"/api/projects/{pid}").json()["scenes"][2]["status"] == "generating"
+    emulator.configure(outage=False)
+    wait_for_scene(api, pid, "cta", lambda s: s["status"] == "completed", timeout=30)
+
+
+def test_a_rate_limit_storm_is_retried_and_then_reported_plainly(api, project, emulator):
+    pid = project["projectId"]
+    emulator.configure(reject_next_submit=[{"code": 429, "msg": "slow down"}] * 2)
+    ok = generate(api, pid, "hook").json()
+    assert ok["status"] == "generating"
+    emulator.configure(rate_limit_storm=True)
+    storm = generate(api, pid, "main").json()
+    assert storm["status"] == "failed" and "rate limiting" in storm["error"]
+
+
+def test_signed_callbacks_finish_the_scene_and_forged_ones_are_refused(api, project, emulator, monkeypatch):
+    monkeypatch.setenv("KIE_WEBHOOK_HMAC_KEY", "whk-local-secret")
+    emulator.configure(webhook_hmac_key="whk-local-secret", delay_seconds=1)
+    pid = project["projectId"]
+    scene = generate(api, pid, "main").json()
+    forged = api.post(
+        f"/api/callbacks/kie?projectId={pid}&sceneId=main&generation={scene['generation']}",
+        json={"code": 200, "msg": "ok", "data": {"taskId": scene["taskId"], "info": {"resultUrls": ["http://evil/x.mp4"]}}},
+        headers={"X-Webhook-Timestamp": str(int(time.time())), "X-Webhook-Signature": "Zm9yZ2Vk"},
+    )
+    assert forged.status_code == 401 and "signature" in forged.json()["error"]
+    done = wait_for_scene(api, pid, "main", lambda s: s["status"] == "completed", timeout=20)
+    assert "evil" not in done["videoUrl"]
+    assert emulator.stats()["callbacks_sent"] >= 1
+
+
+def test_a_duplicate_callback_is_a_no_op(api, project, emulator):
+    emulator.configure(delay_seconds=1)
+    pid = project["projectId"]
+    scene = generate(api, pid, "cta").json()
+    done = wait_for_scene(api, pid, "cta", lambda s: s["status"] == "completed")
+    again = api.post(
+        f"/api/callbacks/kie?projectId={pid}&sceneId=cta&generation={scene['generation']}",
+        json={"code": 200, "msg": "ok", "data": {"taskId": scene["taskId"]}},
+    )
+    assert again.status_code == 200 and again.json()["settled"] is False
+    after = api.get(f"/api/projects/{pid}").json()["scenes"][2]
+    assert after["status"] == "completed" and after["videoUrl"].split("?")[0] == done["videoUrl"].split("?")[0]
+
+
+def test_a_failed_clip_copy_is_retried_not_lost(api, project, emulator, monkeypatch):
+    from broll_common import generation
+
+    real_copy, calls = generation.copy_from_url, []
+
+    def flaky_copy(url, key):
+        calls.append(url)
+        if len(calls) <= 2:
+            raise httpx.ConnectError("connection reset while copying")
+        return real_copy(url, key)
+
+    monkeypatch.setattr(generation, "copy_from_url", flaky_copy)
+    emulator.configure(drop_callbacks=True, delay_seconds=1)
+    pid = project["projectId"]
+    generate(api, pid, "hook")
+    scene = wait_for_scene(api, pid, "hook", lambda s: s["status"] != "generating", timeout=30)
+    assert scene["status"] == "completed" and len(calls) == 3
+    reset_settings()
