@@ -175,7 +175,18 @@ class KieEmulator:
 
     def stats(self) -> dict:
         with self._lock:
-            return copy.deepcopy(self._stats)
+            stats = copy.deepcopy(self._stats)
+            stats["max_generate_calls_per_window"] = self._busiest_window()
+            return stats
+
+    def _busiest_window(self) -> int:
+        """The most generate requests that arrived within any RATE_WINDOW_SECONDS."""
+        times, busiest, first = self._generate_times, 0, 0
+        for last, at in enumerate(times):
+            while at - times[first] >= RATE_WINDOW_SECONDS:
+                first += 1
+            busiest = max(busiest, last - first + 1)
+        return busiest
 
     def reset(self) -> None:
         """Forget tasks, counters and rendered files, and restore the constructor's settings."""
@@ -191,6 +202,7 @@ class KieEmulator:
         self._tasks: dict[str, dict] = {}
         self._timers: set[threading.Timer] = set()
         self._windows: dict[str, collections.deque] = {}
+        self._generate_times: list[float] = []  # every generate request, admitted or not
         self._files_dir = tempfile.mkdtemp(dir=self._root)
         self._stats = {
             "api_calls": 0,
@@ -269,6 +281,7 @@ class KieEmulator:
         key = self._api_key()
         with self._lock:
             self._stats["generate_calls"] += 1
+            self._generate_times.append(time.monotonic())
             cfg = self._config
             if cfg["rate_limit_storm"]:
                 self._stats["rate_limited"] += 1

@@ -140,3 +140,65 @@ def test_a_failed_clip_copy_is_retried_not_lost(api, project, emulator, monkeypa
     scene = wait_for_scene(api, pid, "hook", lambda s: s["status"] != "generating", timeout=30)
     assert scene["status"] == "completed" and len(calls) == 3
     reset_settings()
+
+
+def test_generate_all_of_fifty_under_a_429_storm_completes_within_the_limit(api, emulator):
+    from tests.integration.conftest import project_body
+
+    body = project_body(f"fifty-{int(time.time())}", scenes=1)
+    body["stage3"]["editedScenes"] = [
+        {"sceneId": f"s{i:02d}", "sceneTitle": f"Shot {i}", "text": f"Harbour crane number {i} at dawn."}
+        for i in range(50)
+    ]
+    body["stage4"]["audioDurationSec"] = 200
+    pid = api.post("/api/projects", json=body).json()["projectId"]
+    emulator.configure(delay_seconds=1, reject_next_submit=[{"code": 429, "msg": "Too many requests"}] * 15)
+    started = time.monotonic()
+    answer = api.post(f"/api/projects/{pid}/broll/generate-all", json={})
+    assert answer.status_code == 202 and len(answer.json()["started"]) == 50
+    # Queued, not submitted inside the request (50 submits at 20 per 10 s take over 20 s).
+    assert time.monotonic() - started < 15
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        scenes = api.get(f"/api/projects/{pid}").json()["scenes"]
+        if all(s["status"] != "generating" for s in scenes):
+            break
+        time.sleep(1)
+    assert [s["status"] for s in scenes] == ["completed"] * 50
+    stats = emulator.stats()
+    assert stats["max_generate_calls_per_window"] <= 20
+    assert stats["tasks_created"] == 50
+
+
+def test_an_outage_ends_every_scene_completed_or_failed_with_few_probes(api, project, emulator, low_breaker):
+    """A compressed 60 s outage (6 s here, 2 s cool-down): the breaker opens after at most
+    5 failures, lets at most one probe through per cool-down, and no scene stays generating."""
+    pid = project["projectId"]
+    emulator.configure(outage=True, delay_seconds=1, drop_callbacks=True)
+    outage_started = time.monotonic()
+    calls_before = emulator.stats()["api_calls"]
+    api.post(f"/api/projects/{pid}/broll/generate-all", json={})
+    time.sleep(6)
+    calls_during = emulator.stats()["api_calls"] - calls_before
+    outage_s = time.monotonic() - outage_started
+    emulator.configure(outage=False)
+    # threshold (2 here, <= 5) failures open it, then one probe per 2 s cool-down at most
+    assert calls_during <= 2 + int(outage_s / 2) + 1
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        scenes = api.get(f"/api/projects/{pid}").json()["scenes"]
+        if all(s["status"] in ("completed", "failed") for s in scenes):
+            break
+        time.sleep(0.5)
+    assert all(s["status"] in ("completed", "failed") for s in scenes), scenes
+    assert any(s["status"] == "completed" for s in scenes)
+
+
+def test_our_clip_url_still_plays_after_kie_forgets_the_task(api, project, emulator):
+    emulator.configure(delay_seconds=1)
+    pid = project["projectId"]
+    generate(api, pid, "hook")
+    scene = wait_for_scene(api, pid, "hook", lambda s: s["status"] == "completed")
+    emulator.reset()  # Kie's files and tasks are gone
+    clip = httpx.get(scene["videoUrl"])
+    assert clip.status_code == 200 and clip.content[4:8] == b"ftyp"

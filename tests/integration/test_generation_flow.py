@@ -35,8 +35,9 @@ def executions_for(stack, pid, scene):
     """The poll-loop executions started for this scene's current generation."""
     sfn = boto3.client("stepfunctions")
     arn = stack.cloud.names["PollLoopStateMachine"]
-    prefix = f"{pid}-{scene['sceneId']}-g{scene['generation']}-"
-    return [e for e in sfn.list_executions(stateMachineArn=arn)["executions"] if e["name"].startswith(prefix)]
+    first = f"{pid}-{scene['sceneId']}-g{scene['generation']}"
+    runs = sfn.list_executions(stateMachineArn=arn)["executions"]
+    return [e for e in runs if e["name"] == first or e["name"].startswith(first + "-r")]
 
 
 def test_generate_returns_at_once_and_status_reaches_a_playable_vertical_clip(api, project, tmp_path):

@@ -92,9 +92,9 @@ def guarded(fake):
 
 
 def stored_state(ddb):
-    items = ddb.scan(TableName=TABLE)["Items"]
-    assert len(items) <= 1
-    return items[0]["state"]["S"] if items else None
+    """The circuit's own item (the table also holds the fleet failure counter)."""
+    item = ddb.get_item(TableName=TABLE, Key={"id": {"S": CIRCUIT_NAME}}).get("Item")
+    return item["state"]["S"] if item else None
 
 
 def trip(kie, fake, n=THRESHOLD):
@@ -254,3 +254,53 @@ def test_probe_is_single_across_instances(table, clock):
     with pytest.raises(KieCircuitOpen):
         kie.submit("p")
     assert len(fake.calls) == calls
+
+
+def test_failures_spread_over_instances_open_the_circuit_for_the_fleet(table, clock, monkeypatch):
+    """Powertools counts per execution environment; FleetFailures adds them up."""
+    from broll_common.aws import reset_clients
+    from broll_common.breaker import FleetFailures
+
+    reset_clients()
+    monkeypatch.setattr("broll_common.breaker.time.time", lambda: clock.now)
+    fleet = FleetFailures(TABLE, window_s=60)
+    fakes = [FakeKie() for _ in range(THRESHOLD)]
+    instances = [GuardedKie(f, CircuitBreakerDynamoDBPersistence(table_name=TABLE), breaker_config(), fleet) for f in fakes]
+    for kie, fake in zip(instances, fakes):
+        cb_base._LOCAL_FAILURES.clear()  # each environment has seen only its own one failure
+        trip(kie, fake, 1)
+    assert stored_state(table) == "OPEN"
+    with pytest.raises(KieCircuitOpen):
+        instances[0].submit("p")
+
+
+def test_isolated_failures_outside_the_window_do_not_add_up(table, clock, monkeypatch):
+    from broll_common.aws import reset_clients
+    from broll_common.breaker import FleetFailures
+
+    reset_clients()
+    monkeypatch.setattr("broll_common.breaker.time.time", lambda: clock.now)
+    fleet = FleetFailures(TABLE, window_s=60)
+    fake = FakeKie()
+    kie = GuardedKie(fake, CircuitBreakerDynamoDBPersistence(table_name=TABLE), breaker_config(), fleet)
+    for _ in range(THRESHOLD + 2):
+        cb_base._LOCAL_FAILURES.clear()
+        trip(kie, fake, 1)
+        clock.now += 61
+    assert stored_state(table) != "OPEN"
+
+
+def test_a_success_after_failures_resets_the_fleet_count(table, clock, monkeypatch):
+    from broll_common.aws import reset_clients
+    from broll_common.breaker import FleetFailures
+
+    reset_clients()
+    monkeypatch.setattr("broll_common.breaker.time.time", lambda: clock.now)
+    fleet = FleetFailures(TABLE, window_s=60)
+    fake = FakeKie()
+    kie = GuardedKie(fake, CircuitBreakerDynamoDBPersistence(table_name=TABLE), breaker_config(), fleet)
+    trip(kie, fake, THRESHOLD - 1)
+    assert kie.submit("p") == "ok"
+    cb_base._LOCAL_FAILURES.clear()
+    trip(kie, fake, THRESHOLD - 1)
+    assert stored_state(table) != "OPEN"

@@ -101,10 +101,12 @@ def test_stage4_duration_bounds():
     assert Stage4(audioDurationSec=3600).audioDurationSec == 3600
 
 
-def test_stage3_needs_one_to_thirty_scenes():
+def test_stage3_needs_one_to_sixty_scenes():
     with pytest.raises(ValidationError):
         ProjectImport.model_validate(_import_body(stage3={"editedScenes": []}))
-    many = [{"sceneTitle": f"S{i}", "text": "t"} for i in range(31)]
+    enough = [{"sceneTitle": f"S{i}", "text": "t"} for i in range(60)]
+    assert len(ProjectImport.model_validate(_import_body(stage3={"editedScenes": enough})).stage3.editedScenes) == 60
+    many = [{"sceneTitle": f"S{i}", "text": "t"} for i in range(61)]
     with pytest.raises(ValidationError):
         ProjectImport.model_validate(_import_body(stage3={"editedScenes": many}))
 

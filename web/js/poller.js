@@ -1,4 +1,5 @@
-// Polling: while a scene is generating, ask GET …/broll/status/{taskId} for it, with backoff
+// Polling: while a scene is generating, ask GET …/broll/status/{taskId} for it (the project
+// read while some scene is still queued for submission), with backoff
 // (1.5 s × 1.5 up to 10 s, reset by any user action). Stops when nothing is generating, pauses
 // while the tab is hidden, and after a network failure keeps probing until the server answers.
 
@@ -16,7 +17,7 @@ let stopped = false;
 let nextAt = 0;
 
 function needed() {
-  return store.connectionLost || generatingScenes().some((s) => s.taskId) || (!store.project && !store.loadError);
+  return store.connectionLost || generatingScenes().length > 0 || (!store.project && !store.loadError);
 }
 
 function schedule(ms) {
@@ -49,9 +50,11 @@ async function tick() {
   if (inFlight || document.hidden) return;
   inFlight = true;
   try {
-    const gen = generatingScenes().filter((s) => s.taskId);
-    if (store.connectionLost || !store.project || gen.length === 0) {
-      // Probe (or first load): the project read tells us everything.
+    const generating = generatingScenes();
+    const gen = generating.filter((s) => s.taskId);
+    if (store.connectionLost || !store.project || gen.length < generating.length) {
+      // Probe, first load, or scenes queued by Generate All without a Kie task yet:
+      // one project read tells us everything.
       await reloadProject();
     } else {
       let reload = false;

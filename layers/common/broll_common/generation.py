@@ -9,6 +9,7 @@ for an old task can never overwrite the newer state.
 from __future__ import annotations
 
 import json
+import random
 import time
 from urllib.parse import urlencode
 
@@ -71,66 +72,93 @@ def _callback_url(project_id: str, scene_id: str, generation: int) -> str | None
 
 
 def _await_task_id(project_id: str, scene_id: str, generation: int) -> Scene:
-    """Another request claimed this generation and is submitting: answer with its task."""
+    """Another request claimed this generation and is submitting: answer with its task
+    (or at once when the scene is queued for its poll loop to submit)."""
     for _ in range(40):
-        _, scene = storage.load_project(project_id).scene(scene_id)
-        if scene.generation != generation or scene.taskId or scene.status != SceneStatus.GENERATING:
+        _, scene = storage.load_broll(project_id).scene(scene_id)
+        settled = scene.generation != generation or scene.status != SceneStatus.GENERATING
+        if settled or scene.taskId or scene.queued:
             return scene
         time.sleep(0.25)
     return scene
 
 
-def start_generation(project_id: str, scene_id: str, regenerate: bool = False) -> Scene:
+def _claim(project_id: str, scene_id: str, regenerate: bool) -> tuple[int, Scene, bool]:
+    """Move the scene to a new generation: (index, scene, True) for the request that won.
+
+    The claim is the idempotency guard (a conditional write on the scene's generation, the
+    equivalent of Powertools Idempotency keyed `{projectId}-scene-{sceneId}` + generation,
+    without a second table): of concurrent identical requests exactly one moves the scene
+    on; the others answer with the winner's scene. Only Regenerate/Retry bump it again.
+    """
     record = storage.load_project(project_id)
     index, scene = record.scene(scene_id)
     if scene.status == SceneStatus.GENERATING:
-        return scene_view(_await_task_id(project_id, scene_id, scene.generation))
+        return index, _await_task_id(project_id, scene_id, scene.generation), False
     if scene.status == SceneStatus.COMPLETED and not regenerate:
         raise Conflict("This scene already has a clip. Use Regenerate to replace it.")
+    changes = _claim_changes(record, scene, queued=False)
+    try:
+        storage.update_scene(project_id, index, scene_id, changes, generation=scene.generation)
+    except storage.StaleScene:
+        _, current = storage.load_broll(project_id).scene(scene_id)
+        return index, _await_task_id(project_id, scene_id, current.generation), False
+    return index, scene.model_copy(update=changes | {"status": SceneStatus.GENERATING}), True
 
-    generation = scene.generation + 1
-    prompt = scene.aiPrompt
+
+def _claim_changes(record: storage.ProjectRecord, scene: Scene, queued: bool) -> dict:
+    """What a claim writes: the next generation, generating, a prompt if there is none."""
     changes: dict = {}
-    if not prompt:
+    if not scene.aiPrompt:
         composed = compose(scene.sceneType, scene.sceneTitle, scene.text, scene.shotInstructions, record.script.get("script", ""))
-        prompt = composed.text
-        changes |= {"aiPrompt": prompt, "promptSource": composed.source}
-    s = settings()
-    claim = changes | {
+        changes |= {"aiPrompt": composed.text, "promptSource": composed.source}
+    return changes | {
         "status": SceneStatus.GENERATING.value,
-        "generation": generation,
+        "generation": scene.generation + 1,
         "taskId": None,
+        "pollExecution": None,
+        "queued": queued,
         "error": None,
         "progress": 0,
         "startedAt": time.time(),
         "keyOwner": "system",
-        "keyLast4": s.kie_key_last4,
+        "keyLast4": settings().kie_key_last4,
     }
-    try:
-        # The claim is the idempotency guard: of concurrent identical requests exactly one
-        # moves the scene to this generation; the others wait for its task id.
-        storage.update_scene(project_id, index, scene_id, claim, generation=scene.generation)
-    except storage.StaleScene:
-        _, current = storage.load_project(project_id).scene(scene_id)
-        return scene_view(_await_task_id(project_id, scene_id, current.generation))
 
-    claimed = scene.model_copy(update={k: v for k, v in claim.items() if k != "status"} | {"status": SceneStatus.GENERATING})
+
+def _submit_failure_message(exc: KieError) -> str:
+    # A timeout after the request left us: Kie may have started (and charged) the task.
+    sent_but_unknown = isinstance(exc, KieUnavailable) and exc.code == 0 and "timeout" in exc.detail
+    return UNKNOWN_OUTCOME if sent_but_unknown else exc.user_message
+
+
+def start_generation(project_id: str, scene_id: str, regenerate: bool = False) -> Scene:
+    """One scene, submitted now: the person sees Kie's answer (or its refusal) at once."""
+    index, scene, won = _claim(project_id, scene_id, regenerate)
+    if not won:
+        return scene_view(scene)
     try:
-        task_id = _submit(prompt, _callback_url(project_id, scene_id, generation))
+        task_id = _submit(scene.aiPrompt, _callback_url(project_id, scene_id, scene.generation))
     except KieError as exc:
-        sent_but_unknown = isinstance(exc, KieUnavailable) and exc.code == 0 and "timeout" in exc.detail
-        message = UNKNOWN_OUTCOME if sent_but_unknown else exc.user_message
         logger.warning("kie submit failed", extra={"projectId": project_id, "sceneId": scene_id, "code": exc.code})
-        return _fail(project_id, index, claimed, message)
+        return _fail(project_id, index, scene, _submit_failure_message(exc))
+    storage.update_scene(project_id, index, scene_id, {"taskId": task_id}, generation=scene.generation)
+    scene = scene.model_copy(update={"taskId": task_id})
+    _start_poll_loop(project_id, index, scene)
+    return scene_view(scene)
 
-    storage.update_scene(project_id, index, scene_id, {"taskId": task_id}, generation=generation)
-    claimed = claimed.model_copy(update={"taskId": task_id})
-    _start_poll_loop(project_id, index, claimed)
-    return scene_view(claimed)
+
+def execution_name(project_id: str, scene: Scene, restart: str = "") -> str:
+    """The first loop of a generation has a name derived from it (no extra write); a loop
+    restarted by the sweep gets a suffix, and its name is kept on the scene."""
+    return f"{project_id}-{scene.sceneId}-g{scene.generation}{restart}"[-80:].strip("-")
 
 
-def _start_poll_loop(project_id: str, index: int, scene: Scene, attempt: int = 0) -> None:
-    """One execution per task; its name is kept on the scene so the sweep can check it."""
+def _start_poll_loop(
+    project_id: str, index: int, scene: Scene, attempt: int = 0, submit: bool = False, first_wait: int = 1,
+    restart: bool = False,
+) -> None:
+    """One execution per generation, found again by its name (see execution_name)."""
     state = {
         "projectId": project_id,
         "sceneId": scene.sceneId,
@@ -138,24 +166,24 @@ def _start_poll_loop(project_id: str, index: int, scene: Scene, attempt: int = 0
         "taskId": scene.taskId,
         "generation": scene.generation,
         "attempt": attempt,
-        "waitSeconds": whole_seconds(poll_backoff().delay(attempt)),
+        "waitSeconds": first_wait if submit else whole_seconds(poll_backoff().delay(attempt)),
     }
-    name = f"{project_id}-{scene.sceneId}-g{scene.generation}-{int(time.time() * 1000)}"[-80:].strip("-")
+    name = execution_name(project_id, scene, f"-r{int(time.time() * 1000)}" if restart else "")
     try:
         client("stepfunctions").start_execution(
             stateMachineArn=settings().state_machine_arn, name=name, input=json.dumps(state)
         )
-        storage.update_scene(project_id, index, scene.sceneId, {"pollExecution": name}, generation=scene.generation)
+        if restart:
+            storage.update_scene(project_id, index, scene.sceneId, {"pollExecution": name}, generation=scene.generation)
     except storage.StaleScene:
-        pass  # settled meanwhile (a fast callback): the loop will find nothing to do
+        pass  # settled meanwhile: the restarted loop will find nothing to do
     except Exception:  # noqa: BLE001 - the sweep repairs a scene whose loop never started
         logger.exception("could not start the poll loop", extra={"projectId": project_id, "sceneId": scene.sceneId})
 
 
-def _loop_alive(scene: Scene) -> bool:
-    if not scene.pollExecution:
-        return False
-    arn = settings().state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + scene.pollExecution
+def _loop_alive(project_id: str, scene: Scene) -> bool:
+    name = scene.pollExecution or execution_name(project_id, scene)
+    arn = settings().state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
     try:
         status = client("stepfunctions").describe_execution(executionArn=arn)["status"]
     except client("stepfunctions").exceptions.ExecutionDoesNotExist:
@@ -218,7 +246,7 @@ def _is_current(scene: Scene, task_id: str, generation: int) -> bool:
 def poll_step(state: dict) -> dict:
     """One turn of the state machine's loop: ask Kie, settle or plan the next wait."""
     project_id, task_id, generation = state["projectId"], state["taskId"], int(state["generation"])
-    record = storage.load_project(project_id)
+    record = storage.load_broll(project_id)
     index, scene = record.scene(state["sceneId"])
     attempt = int(state.get("attempt", 0)) + 1
     done = state | {"outcome": "done", "attempt": attempt}
@@ -228,6 +256,8 @@ def poll_step(state: dict) -> dict:
         minutes = round(settings().generation_deadline_s / 60)
         _fail(project_id, index, scene, f"Kie.ai did not finish this clip within {minutes} minutes. Retry to try again.")
         return done
+    if task_id is None:
+        return _submit_turn(project_id, index, scene, state, attempt)
     wait = poll_backoff().delay(attempt)
     try:
         task = system_kie().record_info(task_id)
@@ -247,9 +277,43 @@ def poll_step(state: dict) -> dict:
     return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
 
 
+def _submit_turn(project_id: str, index: int, scene: Scene, state: dict, attempt: int) -> dict:
+    """A queued scene's turn: submit if the shared rate limit has a slot, else wait for one.
+
+    Busy answers (a full window, Kie's 429, an open breaker, a 5xx) only lengthen the wait;
+    a refusal fails the scene with what to change; a timeout is never resubmitted.
+    """
+
+    def pending(wait: float) -> dict:
+        return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
+
+    admission = rate_limit.try_admit(settings().kie_api_key)
+    if not admission.admitted:
+        return pending(admission.retry_after + random.uniform(0, 1))
+    try:
+        task_id = system_kie().submit(
+            scene.aiPrompt, model=settings().kie_model, callback_url=_callback_url(project_id, scene.sceneId, scene.generation)
+        )
+    except KieCircuitOpen as exc:
+        return pending(exc.retry_at - time.time())
+    except KieRateLimited:
+        return pending(SUBMIT_RATE_LIMIT_RETRY.delay(attempt))
+    except KieError as exc:
+        message = _submit_failure_message(exc)
+        if isinstance(exc, KieUnavailable) and message != UNKNOWN_OUTCOME:
+            return pending(poll_backoff().delay(attempt))
+        _fail(project_id, index, scene, message)
+        return state | {"outcome": "done", "attempt": attempt}
+    try:
+        storage.update_scene(project_id, index, scene.sceneId, {"taskId": task_id}, generation=scene.generation)
+    except storage.StaleScene:
+        return state | {"outcome": "done", "attempt": attempt}  # cancelled while submitting
+    return state | {"taskId": task_id, "outcome": "pending", "attempt": 0, "waitSeconds": whole_seconds(poll_backoff().delay(0))}
+
+
 def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: str) -> bool:
     """A Kie callback is only a hint: confirm with record-info, then settle."""
-    record = storage.load_project(project_id)
+    record = storage.load_broll(project_id)
     index, scene = record.scene(scene_id)
     if not _is_current(scene, task_id, generation):
         return False
@@ -257,7 +321,7 @@ def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: s
 
 
 def task_status(project_id: str, task_id: str) -> TaskStatus:
-    _, scene = storage.load_project(project_id).scene_by_task(task_id)
+    _, scene = storage.load_broll(project_id).scene_by_task(task_id)
     view = scene_view(scene)
     return TaskStatus(
         projectId=project_id, sceneId=scene.sceneId, taskId=task_id,
@@ -266,7 +330,7 @@ def task_status(project_id: str, task_id: str) -> TaskStatus:
 
 
 def cancel(project_id: str, scene_id: str) -> Scene:
-    record = storage.load_project(project_id)
+    record = storage.load_broll(project_id)
     index, scene = record.scene(scene_id)
     if scene.status != SceneStatus.GENERATING:
         raise Conflict("This scene is not generating, so there is nothing to cancel.")
@@ -279,12 +343,27 @@ def cancel(project_id: str, scene_id: str) -> Scene:
 
 
 def generate_all(project_id: str) -> GenerateAllResult:
+    """Queue every scene without a clip; each poll loop submits within the rate limit, so
+    the request answers at once however many scenes there are. Each scene is claimed on
+    its own (one expression for all would pass DynamoDB's 4 KB expression limit), and
+    first turns are spread at the limit's own pace (20 per 10 s), not all waking together.
+    """
+    record = storage.load_project(project_id)
     started, skipped = [], []
-    for scene in storage.load_project(project_id).scenes:
+    for index, scene in enumerate(record.scenes):
         if scene.status in (SceneStatus.COMPLETED, SceneStatus.GENERATING):
             skipped.append({"sceneId": scene.sceneId, "reason": scene.status.value})
             continue
-        started.append(start_generation(project_id, scene.sceneId, regenerate=False))
+        changes = _claim_changes(record, scene, queued=True)
+        try:
+            storage.update_scene(project_id, index, scene.sceneId, changes, generation=scene.generation)
+        except storage.StaleScene:
+            skipped.append({"sceneId": scene.sceneId, "reason": "changed meanwhile"})
+            continue
+        claimed = scene.model_copy(update=changes | {"status": SceneStatus.GENERATING})
+        first_wait = 1 + len(started) * int(rate_limit.WINDOW_S) // rate_limit.LIMIT
+        _start_poll_loop(project_id, index, claimed, submit=True, first_wait=first_wait)
+        started.append(scene_view(claimed))
     return GenerateAllResult(started=started, skipped=skipped)
 
 
@@ -301,16 +380,16 @@ def sweep(now: float | None = None) -> dict:
             _fail(project_id, index, scene, f"Kie.ai did not finish this clip within {round(deadline / 60)} minutes. Retry to try again.")
             counts["failed"] += 1
         elif not scene.taskId:
-            if age > SUBMIT_GRACE_S:
+            if age > SUBMIT_GRACE_S and not _loop_alive(project_id, scene):
                 _fail(project_id, index, scene, UNKNOWN_OUTCOME)
                 counts["failed"] += 1
-        elif not _loop_alive(scene):
+        elif not _loop_alive(project_id, scene):
             try:
                 if settle(project_id, index, scene, system_kie().record_info(scene.taskId)):
                     counts["settled"] += 1
                     continue
             except (KieError, ClipCopyFailed) as exc:
                 logger.warning("sweep could not settle the scene", extra={"error": str(exc)})
-            _start_poll_loop(project_id, index, scene, attempt=1)
+            _start_poll_loop(project_id, index, scene, attempt=1, restart=True)
             counts["restarted"] += 1
     return counts

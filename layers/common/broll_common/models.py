@@ -52,10 +52,11 @@ class Scene(BaseModel):
     error: str | None = None
     keyOwner: Literal["user", "system"] = "system"
     keyLast4: str = ""
-    # Internal: where our copy of the clip lives, when the current task started, its poll loop.
+    # Internal (stored, never returned): our copy of the clip, when the task started, its loop.
     videoKey: str | None = Field(default=None, exclude=True)
     startedAt: float | None = Field(default=None, exclude=True)
     pollExecution: str | None = Field(default=None, exclude=True)
+    queued: bool = Field(default=False, exclude=True)  # Generate All: its loop submits it
 
 
 class AudioInfo(BaseModel):
@@ -100,7 +101,7 @@ class EditedScene(Strict):
 
 
 class Stage3(Strict):
-    editedScenes: list[EditedScene] = Field(min_length=1, max_length=30)
+    editedScenes: list[EditedScene] = Field(min_length=1, max_length=60)
 
 
 class SceneTiming(Strict):

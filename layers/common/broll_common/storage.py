@@ -15,7 +15,8 @@ from typing import Any
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.constants import NONE
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -86,11 +87,9 @@ def _plain(value: Any) -> Any:
 
 
 def scene_document(scene: Scene) -> dict:
-    return scene.model_dump(mode="json", exclude={"videoUrl"}) | {
-        "videoKey": scene.videoKey,
-        "startedAt": scene.startedAt,
-        "pollExecution": scene.pollExecution,
-    }
+    """The stored form: the API fields plus the internal ones the API leaves out."""
+    internal = {name: getattr(scene, name) for name, field in Scene.model_fields.items() if field.exclude}
+    return scene.model_dump(mode="json", exclude={"videoUrl"}) | internal
 
 
 def create_project(project_id: str, items: dict[int, dict]) -> None:
@@ -122,6 +121,16 @@ def load_project(project_id: str) -> ProjectRecord:
     )
 
 
+def load_broll(project_id: str) -> ProjectRecord:
+    """Only the step-7 item (the scenes): what the poll loop, callbacks and status need."""
+    model = _bind()
+    try:
+        item = model.get(project_id, STEP_BROLL, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound(f"Project '{project_id}' was not found.") from exc
+    return ProjectRecord(project_id=project_id, meta={}, script={}, audio={}, avatar={}, broll=_plain(item.data))
+
+
 def list_projects() -> list[tuple[str, dict, dict]]:
     """(projectId, meta, broll) of every project; a scan is fine at this product's size."""
     model = _bind()
@@ -130,6 +139,15 @@ def list_projects() -> list[tuple[str, dict, dict]]:
         target = metas if item.step_number == STEP_PROJECT else brolls
         target[item.project_id] = _plain(item.data)
     return [(pid, metas[pid], brolls.get(pid, {})) for pid in sorted(metas)]
+
+
+def _update_broll_item(model: type[ProjectStep], project_id: str, actions: list, condition) -> None:
+    # Not Model.update: that asks for the whole new item back (ALL_NEW), and a project's
+    # step-7 item holds every scene; a scene write needs nothing back. The model's own
+    # table connection knows the key schema.
+    model._get_connection().update_item(
+        project_id, STEP_BROLL, actions=actions, condition=condition, return_values=NONE
+    )
 
 
 def update_scene(
@@ -151,7 +169,7 @@ def update_scene(
         condition &= scene["status"].is_in(*status_in)
     actions = [scene[field].set(value) if value is not None else scene[field].remove() for field, value in changes.items()]
     try:
-        model(project_id, STEP_BROLL).update(actions=actions, condition=condition)
+        _update_broll_item(model, project_id, actions, condition)
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise StaleScene(f"Scene '{scene_id}' changed while this request was running.") from exc
@@ -162,7 +180,7 @@ def update_broll(project_id: str, changes: dict[str, Any]) -> None:
     model = _bind()
     actions = [model.data[field].set(value) for field, value in changes.items()]
     try:
-        model(project_id, STEP_BROLL).update(actions=actions, condition=model.project_id.exists())
+        _update_broll_item(model, project_id, actions, model.project_id.exists())
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise NotFound(f"Project '{project_id}' was not found.") from exc
@@ -185,6 +203,7 @@ __all__ = [
     "ProjectStep",
     "StaleScene",
     "create_project",
+    "load_broll",
     "generating_scenes",
     "list_projects",
     "load_project",
