@@ -91,16 +91,28 @@ class LocalCloud:
     def client(self, service: str):
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
 
-    def create_resources(self, functions: Functions) -> None:
+    def create_resources(self, functions: Functions, parameters: dict) -> None:
         ddb = self.client("dynamodb")
         for logical_id, props in self.template.tables.items():
             name = self.names[logical_id] = local_name(logical_id)
+            extra = {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]} if "GlobalSecondaryIndexes" in props else {}
             ddb.create_table(
                 TableName=name,
                 AttributeDefinitions=props["AttributeDefinitions"],
                 KeySchema=props["KeySchema"],
                 BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+                **extra,
             )
+        kms = self.client("kms")
+        for logical_id in self.template.kms_keys:
+            self.names[logical_id] = kms.create_key(Description=logical_id)["KeyMetadata"]["KeyId"]
+        sm = self.client("secretsmanager")
+        for logical_id, props in self.template.secrets.items():
+            if "SecretString" in props:
+                value = self.resolve(props["SecretString"], parameters)
+            else:
+                value = sm.get_random_password(PasswordLength=48, ExcludePunctuation=True)["RandomPassword"]
+            self.names[logical_id] = sm.create_secret(Name=local_name(logical_id), SecretString=value)["ARN"]
         s3 = self.client("s3")
         for logical_id in self.template.buckets:
             self.names[logical_id] = local_name(logical_id)

@@ -69,14 +69,16 @@ def demo_media() -> tuple[Path, Path]:
     return audio, avatar
 
 
-def seed(api_url: str, media_bucket: str) -> dict:
-    """Upload the demo media and import the project through the real API route."""
+def seed(api_url: str, media_bucket: str, token: str) -> dict:
+    """Upload the demo media and import the project through the real API route, as the
+    demo user (whom the local page signs in automatically)."""
     audio, avatar = demo_media()
     s3 = boto3.client("s3")
     s3.upload_file(str(audio), media_bucket, AUDIO_KEY, ExtraArgs={"ContentType": "audio/mp4"})
     s3.upload_file(str(avatar), media_bucket, AVATAR_KEY, ExtraArgs={"ContentType": "video/mp4"})
-    response = httpx.post(f"{api_url}/api/projects", json=DEMO_PROJECT, timeout=30)
+    headers = {"Authorization": f"Bearer {token}"}
+    response = httpx.post(f"{api_url}/api/projects", json=DEMO_PROJECT, headers=headers, timeout=30)
     if response.status_code == 409:
-        return httpx.get(f"{api_url}/api/projects/demo", timeout=30).json()
+        return httpx.get(f"{api_url}/api/projects/demo", headers=headers, timeout=30).json()
     response.raise_for_status()
     return response.json()

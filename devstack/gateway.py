@@ -13,6 +13,7 @@ import uuid
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from .auth import DEMO_USER, LocalIssuer
 from .lambdas import Functions
 from .template import ROOT, Route
 
@@ -81,6 +82,7 @@ class Gateway:
         self.routes = routes
         self.functions = functions
         self.config = config or {}
+        self.issuer: LocalIssuer | None = None
         self._server = None
 
     def _route(self, request: Request) -> Response:
@@ -93,6 +95,12 @@ class Gateway:
             return _error(404, "Not Found")
         route, params = matched[0]
         event = api_event(request, route, params, request.get_data(cache=False)[: MAX_BODY + 1])
+        if route.authorized:
+            claims = self.issuer.verify(request.headers.get("Authorization")) if self.issuer else None
+            if claims is None:
+                # What API Gateway's JWT authorizer answers; the function never runs.
+                return Response(json.dumps({"message": "Unauthorized"}), status=401, content_type="application/json")
+            event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
         reply = self.functions.invoke(route.function, event)
         body = reply.get("body") or ""
         data = base64.b64decode(body) if reply.get("isBase64Encoded") else body
@@ -122,9 +130,19 @@ class Gateway:
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    def _local_token(self, request: Request) -> Response:
+        """The local page's automatic sign-in: a token for the demo user (local stack only)."""
+        if request.method != "POST" or not self.issuer:
+            return _error(405, "POST to get a token.")
+        body = {"token": self.issuer.mint(DEMO_USER), "expiresIn": 3600, "user": DEMO_USER}
+        return Response(json.dumps(body), content_type="application/json", headers={"Cache-Control": "no-store"})
+
     def wsgi(self, environ, start_response):
         request = Request(environ)
-        handler = self._route if request.path.startswith("/api/") else self._static
+        if request.path == "/local-auth/token":
+            handler = self._local_token
+        else:
+            handler = self._route if request.path.startswith("/api/") else self._static
         return handler(request)(environ, start_response)
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:

@@ -9,10 +9,11 @@ import threading
 from dataclasses import dataclass
 
 from broll_common.aws import reset_clients
-from broll_common.breaker import system_kie
+from broll_common.breaker import kie_client
 from broll_common.config import reset_settings
 
 from . import demo
+from .auth import DEMO_USER, LocalIssuer
 from .cloud import LocalCloud
 from .gateway import Gateway
 from .kie_emulator import DEFAULT_API_KEY, KieEmulator
@@ -42,6 +43,7 @@ class LocalStack:
         self.functions = Functions(self.template.functions)
         self.gateway = Gateway(self.template.routes, self.functions)
         self.emulator: KieEmulator | None = None
+        self.issuer: LocalIssuer | None = None
         self.api_url = ""
         self._stop = threading.Event()
 
@@ -51,20 +53,6 @@ class LocalStack:
         if not real_key:
             self.emulator = KieEmulator(port=self.options.kie_port, delay_seconds=self.options.kie_delay_s)
             self.emulator.start()
-        self.cloud.create_resources(self.functions)
-        self.api_url = self.gateway.start(port=self.options.api_port)
-        self._configure_environment(real_key)
-        self._start_sweep()
-        if self.options.seed_demo:
-            demo.seed(self.api_url, os.environ["MEDIA_BUCKET"])
-        return self
-
-    def _configure_environment(self, real_key: str) -> None:
-        """Every function's environment from the template, resolved to the local resources.
-
-        The handlers run in this process, so they share one environment: the union of the
-        template's Globals and each function's own variables (they never disagree).
-        """
         parameters = {
             "KieApiKey": real_key or DEFAULT_API_KEY,
             "KieBaseUrl": os.environ.get("KIE_BASE_URL", "https://api.kie.ai") if real_key else self.emulator.base_url,
@@ -72,6 +60,22 @@ class LocalStack:
             "AnthropicApiKey": os.environ.get("ANTHROPIC_API_KEY", ""),
             "AnthropicModel": os.environ.get("ANTHROPIC_MODEL", "claude-haiku-5-5"),
         }
+        self.cloud.create_resources(self.functions, parameters)
+        self.api_url = self.gateway.start(port=self.options.api_port)
+        self.issuer = LocalIssuer(f"{self.api_url}/local-auth")
+        self.gateway.issuer = self.issuer
+        self._configure_environment(real_key, parameters)
+        self._start_sweep()
+        if self.options.seed_demo:
+            demo.seed(self.api_url, os.environ["MEDIA_BUCKET"], self.issuer.mint(DEMO_USER))
+        return self
+
+    def _configure_environment(self, real_key: str, parameters: dict) -> None:
+        """Every function's environment from the template, resolved to the local resources.
+
+        The handlers run in this process, so they share one environment: the union of the
+        template's Globals and each function's own variables (they never disagree).
+        """
         by_name = {
             # Kie can only call back to an address it can reach: the emulator can, real Kie cannot.
             "KIE_CALLBACK_URL": "" if real_key else f"{self.api_url}/api/callbacks/kie",
@@ -85,10 +89,10 @@ class LocalStack:
         os.environ.setdefault("POLL_MAX_WAIT_S", str(self.options.poll_max_wait_s))
         os.environ.setdefault("EXPECTED_GENERATION_S", str(self.options.kie_delay_s + 2))
         os.environ.setdefault("GENERATION_DEADLINE_S", str(max(60.0, self.options.kie_delay_s * 10)))
-        self.gateway.config = {"apiBase": ""}
+        self.gateway.config = {"apiBase": "", "auth": {"mode": "local", "tokenUrl": "/local-auth/token"}}
         reset_settings()
         reset_clients()
-        system_kie.cache_clear()
+        kie_client.cache_clear()
 
     def _start_sweep(self) -> None:
         sweeper = next(f for f in self.template.functions.values() if f.schedules)

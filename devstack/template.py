@@ -22,6 +22,7 @@ class Route:
     method: str
     path: str  # as in the template: /api/projects/{id}
     function: str
+    authorized: bool = True  # the API's default JWT authorizer, unless the route says NONE
 
     @property
     def route_key(self) -> str:
@@ -60,6 +61,8 @@ class Template:
     routes: list[Route]
     state_machines: dict[str, StateMachine]
     global_environment: dict
+    secrets: dict[str, dict]
+    kms_keys: list[str]
 
     def definition(self, machine: StateMachine, resolve) -> str:
         """The ASL text with DefinitionSubstitutions applied (`resolve` maps intrinsics to values)."""
@@ -76,7 +79,7 @@ def load(path: Path = TEMPLATE) -> Template:
         raise ValueError(f"template.yaml could not be read: {problems}")
     resources = doc["Resources"]
     global_env = doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    tables, buckets, functions, routes, machines = {}, [], {}, [], {}
+    tables, buckets, functions, routes, machines, secrets, kms_keys = {}, [], {}, [], {}, {}, []
     for logical_id, resource in resources.items():
         kind, props = resource["Type"], resource.get("Properties", {})
         if kind == "AWS::DynamoDB::Table":
@@ -92,15 +95,21 @@ def load(path: Path = TEMPLATE) -> Template:
             )
             for event in props.get("Events", {}).values():
                 if event["Type"] == "HttpApi":
-                    routes.append(Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], logical_id))
+                    route = event["Properties"]
+                    open_route = route.get("Auth", {}).get("Authorizer") == "NONE"
+                    routes.append(Route(route["Method"].upper(), route["Path"], logical_id, authorized=not open_route))
                 elif event["Type"] == "Schedule":
                     fn.schedules.append(event["Properties"]["Schedule"])
             functions[logical_id] = fn
+        elif kind == "AWS::SecretsManager::Secret":
+            secrets[logical_id] = props
+        elif kind == "AWS::KMS::Key":
+            kms_keys.append(logical_id)
         elif kind == "AWS::Serverless::StateMachine":
             machines[logical_id] = StateMachine(
                 logical_id, ROOT / props["DefinitionUri"], props.get("DefinitionSubstitutions", {}), props.get("Name")
             )
-    return Template(tables, buckets, functions, routes, machines, global_env)
+    return Template(tables, buckets, functions, routes, machines, global_env, secrets, kms_keys)
 
 
 def rate_seconds(schedule: str) -> float:

@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common import generation
-from broll_common.api import ProjectId, logger, make_resolver
+from broll_common.api import ProjectId, logger, make_resolver, user_id
 from broll_common.models import EmptyBody
 
 app = make_resolver()
@@ -13,7 +13,7 @@ app = make_resolver()
 
 @app.post("/api/projects/<project_id>/broll/generate-all")
 def generate_all(project_id: ProjectId, body: Annotated[EmptyBody, Body()]):
-    return generation.generate_all(project_id).model_dump(mode="json"), 202
+    return generation.generate_all(project_id, user_id(app)).model_dump(mode="json"), 202
 
 
 @logger.inject_lambda_context

@@ -16,8 +16,10 @@ def kie_callback(
     projectId: Annotated[str, Query(pattern=ID_PATTERN)],
     sceneId: Annotated[str, Query(pattern=ID_PATTERN)],
     generation_: Annotated[int, Query(alias="generation", ge=1)],
+    sig: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
     body: Annotated[dict[str, Any], Body()],
 ) -> dict:
+    callbacks.verify_binding(projectId, sceneId, generation_, sig)
     task_id = str((body.get("data") or {}).get("taskId", ""))
     callbacks.verify(app.current_event.headers, task_id)
     settled = bool(task_id) and generation.confirm_callback(projectId, sceneId, generation_, task_id)

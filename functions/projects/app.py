@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common import projects
-from broll_common.api import ProjectId, SceneId, logger, make_resolver
+from broll_common.api import ProjectId, SceneId, logger, make_resolver, user_id
 from broll_common.models import EmptyBody, Project, ProjectImport, Scene, SceneEdit
 
 app = make_resolver()
@@ -13,27 +13,27 @@ app = make_resolver()
 
 @app.get("/api/projects")
 def list_projects() -> dict:
-    return {"projects": [p.model_dump() for p in projects.list_summaries()]}
+    return {"projects": [p.model_dump() for p in projects.list_summaries(user_id(app))]}
 
 
 @app.post("/api/projects")
 def import_project(body: Annotated[ProjectImport, Body()]):
-    return projects.import_project(body).model_dump(mode="json"), 201
+    return projects.import_project(body, user_id(app)).model_dump(mode="json"), 201
 
 
 @app.get("/api/projects/<project_id>")
 def read_project(project_id: ProjectId) -> Project:
-    return projects.read_project(project_id)
+    return projects.read_project(project_id, user_id(app))
 
 
 @app.put("/api/projects/<project_id>/broll/scenes/<scene_id>")
 def edit_scene(project_id: ProjectId, scene_id: SceneId, body: Annotated[SceneEdit, Body()]) -> Scene:
-    return projects.edit_scene(project_id, scene_id, body)
+    return projects.edit_scene(project_id, scene_id, body, user_id(app))
 
 
 @app.post("/api/projects/<project_id>/complete")
 def complete(project_id: ProjectId, body: Annotated[EmptyBody, Body()]) -> Project:
-    return projects.complete_project(project_id)
+    return projects.complete_project(project_id, user_id(app))
 
 
 @logger.inject_lambda_context

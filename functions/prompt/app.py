@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common import projects
-from broll_common.api import ProjectId, logger, make_resolver
+from broll_common.api import ProjectId, logger, make_resolver, user_id
 from broll_common.models import Scene, SceneRef
 
 app = make_resolver()
@@ -13,7 +13,7 @@ app = make_resolver()
 
 @app.post("/api/projects/<project_id>/broll/prompt")
 def prompt(project_id: ProjectId, body: Annotated[SceneRef, Body()]) -> Scene:
-    return projects.generate_prompt(project_id, body.sceneId)
+    return projects.generate_prompt(project_id, body.sceneId, user_id(app))
 
 
 @logger.inject_lambda_context

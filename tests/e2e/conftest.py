@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from devstack.auth import DEMO_USER
 from devstack.stack import LocalStack, StackOptions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +52,9 @@ def base_url(stack) -> str:
 
 @pytest.fixture
 def api(stack):
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+    # Signed in as the demo user, the same user the page signs in automatically.
+    headers = {"Authorization": f"Bearer {stack.issuer.mint(DEMO_USER)}"}
+    with httpx.Client(base_url=stack.api_url, timeout=30, headers=headers) as client:
         yield client
 
 

@@ -9,6 +9,7 @@ import uuid
 import httpx
 import pytest
 
+from devstack.auth import DEMO_USER
 from devstack.stack import LocalStack, StackOptions
 
 _ids = itertools.count(1)
@@ -24,10 +25,31 @@ def stack():
     local.stop()
 
 
+def client_for(stack, user: str) -> httpx.Client:
+    """An API client signed in as `user` (a token from the local issuer)."""
+    headers = {"Authorization": f"Bearer {stack.issuer.mint(user)}"}
+    return httpx.Client(base_url=stack.api_url, timeout=30, headers=headers)
+
+
 @pytest.fixture
 def api(stack):
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+    # The demo user, who owns the demo project.
+    with client_for(stack, DEMO_USER) as client:
         yield client
+
+
+@pytest.fixture
+def other_api(stack):
+    with client_for(stack, "user-b") as client:
+        yield client
+
+
+def callback_url(project_id: str, scene_id: str, generation: int) -> str:
+    """A callback URL as the product issues it to Kie (signed for this scene)."""
+    from broll_common.secrets import callback_signature
+
+    sig = callback_signature(project_id, scene_id, generation)
+    return f"/api/callbacks/kie?projectId={project_id}&sceneId={scene_id}&generation={generation}&sig={sig}"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from broll_common import breaker
 from broll_common.config import reset_settings
-from tests.integration.conftest import wait_for_scene
+from tests.integration.conftest import callback_url, wait_for_scene
 
 
 def generate(api, pid, scene_id, **extra):
@@ -55,10 +55,10 @@ def low_breaker(monkeypatch):
     monkeypatch.setenv("BREAKER_FAILURE_THRESHOLD", "2")
     monkeypatch.setenv("BREAKER_RECOVERY_TIMEOUT_S", "2")
     monkeypatch.setenv("BREAKER_CACHE_S", "0")
-    breaker.system_kie.cache_clear()
+    breaker.kie_client.cache_clear()
     yield
     monkeypatch.undo()
-    breaker.system_kie.cache_clear()
+    breaker.kie_client.cache_clear()
 
 
 def test_outage_opens_the_breaker_and_the_scene_says_when_it_retries(api, project, emulator, low_breaker):
@@ -105,7 +105,7 @@ def test_signed_callbacks_finish_the_scene_and_forged_ones_are_refused(api, proj
     pid = project["projectId"]
     scene = generate(api, pid, "main").json()
     forged = api.post(
-        f"/api/callbacks/kie?projectId={pid}&sceneId=main&generation={scene['generation']}",
+        callback_url(pid, "main", scene["generation"]),
         json={"code": 200, "msg": "ok", "data": {"taskId": scene["taskId"], "info": {"resultUrls": ["http://evil/x.mp4"]}}},
         headers={"X-Webhook-Timestamp": str(int(time.time())), "X-Webhook-Signature": "Zm9yZ2Vk"},
     )
@@ -121,7 +121,7 @@ def test_a_duplicate_callback_is_a_no_op(api, project, emulator):
     scene = generate(api, pid, "cta").json()
     done = wait_for_scene(api, pid, "cta", lambda s: s["status"] == "completed")
     again = api.post(
-        f"/api/callbacks/kie?projectId={pid}&sceneId=cta&generation={scene['generation']}",
+        callback_url(pid, "cta", scene["generation"]),
         json={"code": 200, "msg": "ok", "data": {"taskId": scene["taskId"]}},
     )
     assert again.status_code == 200 and again.json()["settled"] is False

@@ -8,6 +8,7 @@ from pynamodb.exceptions import TransactWriteError
 from broll_common import config, storage
 from broll_common.errors import Conflict, NotFound
 from broll_common.models import Scene, SceneStatus, TimeRange
+from devstack.template import load as load_template
 from broll_common.storage import (
     STEP_AUDIO,
     STEP_AVATAR,
@@ -22,6 +23,7 @@ from broll_common.storage import (
 )
 
 TABLE = "project_steps_unit"
+OWNER = "user-a"
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +33,13 @@ def _moto_table():
     with pytest.MonkeyPatch.context() as mp, mock_aws():
         mp.setenv("PROJECT_STEPS_TABLE", TABLE)
         ddb = boto3.client("dynamodb", region_name="us-east-1")
+        # The table exactly as template.yaml defines it (keys and the owner index).
+        props = load_template().tables["ProjectStepsTable"]
         ddb.create_table(
             TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "project_id", "KeyType": "HASH"},
-                {"AttributeName": "step_number", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "project_id", "AttributeType": "S"},
-                {"AttributeName": "step_number", "AttributeType": "N"},
-            ],
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
             BillingMode="PAY_PER_REQUEST",
         )
         yield ddb
@@ -84,8 +83,8 @@ def items(project_name="Demo"):
 
 
 def test_create_and_load_round_trip(table):
-    create_project("demo-1", items())
-    record = load_project("demo-1")
+    create_project("demo-1", items(), owner=OWNER)
+    record = load_project("demo-1", owner=OWNER)
     assert record.project_id == "demo-1"
     assert record.meta["name"] == "Demo"
     assert record.script["script"].startswith("Hook text")
@@ -111,25 +110,25 @@ def test_scene_document_keeps_internal_fields_but_not_video_url():
 
 
 def test_second_create_with_same_id_conflicts(table):
-    create_project("demo-1", items("First"))
+    create_project("demo-1", items("First"), owner=OWNER)
     with pytest.raises(Conflict) as info:
-        create_project("demo-1", items("Second"))
+        create_project("demo-1", items("Second"), owner=OWNER)
     assert info.value.status == 409
     assert "demo-1" in info.value.message
     # The first project is untouched.
-    assert load_project("demo-1").meta["name"] == "First"
+    assert load_project("demo-1", owner=OWNER).meta["name"] == "First"
 
 
 def test_load_unknown_project_is_not_found(table):
     with pytest.raises(NotFound):
-        load_project("nope")
+        load_project("nope", owner=OWNER)
 
 
 def test_update_scene_changes_only_named_fields(table):
-    create_project("demo-1", items())
-    before = load_project("demo-1").broll["scenes"]
-    update_scene("demo-1", 1, "main", {"status": "generating", "taskId": "veo_task_9", "progress": 3})
-    after = load_project("demo-1").broll["scenes"]
+    create_project("demo-1", items(), owner=OWNER)
+    before = load_project("demo-1", owner=OWNER).broll["scenes"]
+    update_scene("demo-1", 1, "main", {"status": "generating", "taskId": "veo_task_9", "progress": 3}, owner=OWNER)
+    after = load_project("demo-1", owner=OWNER).broll["scenes"]
     assert after[1]["status"] == "generating"
     assert after[1]["taskId"] == "veo_task_9"
     assert after[1]["progress"] == 3
@@ -143,67 +142,67 @@ def test_update_scene_changes_only_named_fields(table):
 
 
 def test_update_scene_none_removes_the_field(table):
-    create_project("demo-1", items())
-    update_scene("demo-1", 0, "hook", {"error": "boom", "taskId": "t1"})
-    update_scene("demo-1", 0, "hook", {"error": None})
-    raw = load_project("demo-1").broll["scenes"][0]
+    create_project("demo-1", items(), owner=OWNER)
+    update_scene("demo-1", 0, "hook", {"error": "boom", "taskId": "t1"}, owner=OWNER)
+    update_scene("demo-1", 0, "hook", {"error": None}, owner=OWNER)
+    raw = load_project("demo-1", owner=OWNER).broll["scenes"][0]
     assert "error" not in raw
     assert raw["taskId"] == "t1"
-    assert load_project("demo-1").scenes[0].error is None
+    assert load_project("demo-1", owner=OWNER).scenes[0].error is None
 
 
 def test_updates_to_different_scenes_do_not_lose_each_other(table):
-    create_project("demo-1", items())
+    create_project("demo-1", items(), owner=OWNER)
     # Two writers that both read the project before either wrote.
-    update_scene("demo-1", 0, "hook", {"status": "completed", "videoKey": "clips/hook.mp4"})
-    update_scene("demo-1", 2, "cta", {"status": "failed", "error": "Kie.ai rejected the prompt."})
-    scenes = load_project("demo-1").scenes
+    update_scene("demo-1", 0, "hook", {"status": "completed", "videoKey": "clips/hook.mp4"}, owner=OWNER)
+    update_scene("demo-1", 2, "cta", {"status": "failed", "error": "Kie.ai rejected the prompt."}, owner=OWNER)
+    scenes = load_project("demo-1", owner=OWNER).scenes
     assert scenes[0].status is SceneStatus.COMPLETED and scenes[0].videoKey == "clips/hook.mp4"
     assert scenes[2].status is SceneStatus.FAILED and scenes[2].error == "Kie.ai rejected the prompt."
     assert scenes[1].status is SceneStatus.IDLE
 
 
 def test_update_scene_with_matching_generation(table):
-    create_project("demo-1", items())
-    update_scene("demo-1", 1, "main", {"generation": 3, "status": "generating"}, generation=2)
-    assert load_project("demo-1").scenes[1].generation == 3
+    create_project("demo-1", items(), owner=OWNER)
+    update_scene("demo-1", 1, "main", {"generation": 3, "status": "generating"}, owner=OWNER, generation=2)
+    assert load_project("demo-1", owner=OWNER).scenes[1].generation == 3
 
 
 def test_update_scene_with_stale_generation_is_refused(table):
-    create_project("demo-1", items())
+    create_project("demo-1", items(), owner=OWNER)
     with pytest.raises(StaleScene) as info:
-        update_scene("demo-1", 1, "main", {"status": "completed"}, generation=1)
+        update_scene("demo-1", 1, "main", {"status": "completed"}, owner=OWNER, generation=1)
     assert isinstance(info.value, Conflict)
-    assert load_project("demo-1").scenes[1].status is SceneStatus.IDLE
+    assert load_project("demo-1", owner=OWNER).scenes[1].status is SceneStatus.IDLE
 
 
 def test_update_scene_with_wrong_scene_id_at_index_is_refused(table):
-    create_project("demo-1", items())
+    create_project("demo-1", items(), owner=OWNER)
     with pytest.raises(StaleScene):
-        update_scene("demo-1", 0, "main", {"status": "completed"})
-    assert load_project("demo-1").scenes[0].status is SceneStatus.IDLE
+        update_scene("demo-1", 0, "main", {"status": "completed"}, owner=OWNER)
+    assert load_project("demo-1", owner=OWNER).scenes[0].status is SceneStatus.IDLE
 
 
 def test_update_scene_status_guard(table):
-    create_project("demo-1", items())
+    create_project("demo-1", items(), owner=OWNER)
     with pytest.raises(StaleScene):
-        update_scene("demo-1", 0, "hook", {"status": "completed"}, status_in=("generating",))
-    update_scene("demo-1", 0, "hook", {"status": "generating"}, status_in=("idle", "failed"))
-    update_scene("demo-1", 0, "hook", {"status": "completed"}, status_in=("generating",))
-    assert load_project("demo-1").scenes[0].status is SceneStatus.COMPLETED
+        update_scene("demo-1", 0, "hook", {"status": "completed"}, owner=OWNER, status_in=("generating",))
+    update_scene("demo-1", 0, "hook", {"status": "generating"}, owner=OWNER, status_in=("idle", "failed"))
+    update_scene("demo-1", 0, "hook", {"status": "completed"}, owner=OWNER, status_in=("generating",))
+    assert load_project("demo-1", owner=OWNER).scenes[0].status is SceneStatus.COMPLETED
 
 
 def test_update_scene_of_unknown_project_is_refused(table):
     with pytest.raises(Conflict):
-        update_scene("ghost", 0, "hook", {"status": "generating"})
+        update_scene("ghost", 0, "hook", {"status": "generating"}, owner=OWNER)
     with pytest.raises(NotFound):
-        load_project("ghost")
+        load_project("ghost", owner=OWNER)
 
 
 def test_scene_lookup(table):
-    create_project("demo-1", items())
-    update_scene("demo-1", 2, "cta", {"taskId": "veo_task_cta"})
-    record = load_project("demo-1")
+    create_project("demo-1", items(), owner=OWNER)
+    update_scene("demo-1", 2, "cta", {"taskId": "veo_task_cta"}, owner=OWNER)
+    record = load_project("demo-1", owner=OWNER)
     index, scene = record.scene("main")
     assert index == 1 and scene.sceneTitle == "Main"
     index, scene = record.scene_by_task("veo_task_cta")
@@ -216,25 +215,42 @@ def test_scene_lookup(table):
 
 
 def test_update_broll_and_list_projects(table):
-    create_project("demo-1", items("One"))
-    create_project("demo-2", items("Two"))
-    storage.update_broll("demo-1", {"status": "completed", "completedAt": "2026-01-02T00:00:00Z"})
-    listed = storage.list_projects()
+    create_project("demo-1", items("One"), owner=OWNER)
+    create_project("demo-2", items("Two"), owner=OWNER)
+    create_project("theirs", items("Theirs"), owner="user-b")
+    storage.update_broll("demo-1", {"status": "completed", "completedAt": "2026-01-02T00:00:00Z"}, owner=OWNER)
+    listed = storage.list_projects(OWNER)
     assert [pid for pid, _, _ in listed] == ["demo-1", "demo-2"]
     assert listed[0][1]["name"] == "One" and listed[0][2]["status"] == "completed"
     assert listed[1][2]["status"] == "in_progress"
-    assert len(load_project("demo-1").scenes) == 3
+    assert len(load_project("demo-1", owner=OWNER).scenes) == 3
 
 
 def test_generating_scenes(table):
-    create_project("demo-1", items())
-    update_scene("demo-1", 1, "main", {"status": "generating", "taskId": "t1"})
+    create_project("demo-1", items(), owner=OWNER)
+    update_scene("demo-1", 1, "main", {"status": "generating", "taskId": "t1"}, owner=OWNER)
     found = storage.generating_scenes()
-    assert [(pid, idx, s.sceneId) for pid, idx, s in found] == [("demo-1", 1, "main")]
+    assert [(pid, owner, idx, s.sceneId) for pid, owner, idx, s in found] == [("demo-1", OWNER, 1, "main")]
+
+
+def test_another_users_project_is_exactly_like_a_missing_one(table):
+    create_project("demo-1", items(), owner=OWNER)
+    for load in (storage.load_project, storage.load_broll):
+        with pytest.raises(NotFound) as theirs:
+            load("demo-1", owner="user-b")
+        with pytest.raises(NotFound) as missing:
+            load("nope-1", owner="user-b")
+        assert str(theirs.value).replace("demo-1", "X") == str(missing.value).replace("nope-1", "X")
+    with pytest.raises(StaleScene):
+        update_scene("demo-1", 0, "hook", {"shotInstructions": "mine now"}, owner="user-b")
+    with pytest.raises(NotFound):
+        storage.update_broll("demo-1", {"status": "completed"}, owner="user-b")
+    assert load_project("demo-1", owner=OWNER).scenes[0].shotInstructions == "city at night"
+    assert storage.list_projects("user-b") == []
 
 
 def test_second_create_leaves_first_project_untouched(table):
-    create_project("demo-1", items("First"))
+    create_project("demo-1", items("First"), owner=OWNER)
     with pytest.raises(Exception):
-        create_project("demo-1", items("Second"))
-    assert load_project("demo-1").meta["name"] == "First"
+        create_project("demo-1", items("Second"), owner=OWNER)
+    assert load_project("demo-1", owner=OWNER).meta["name"] == "First"

@@ -2,6 +2,7 @@
 // and resets the poll backoff.
 
 import { api, apiUrl, describeDetails } from './api.js';
+import { authHeaders } from './auth.js';
 import {
   store, emit, setBusy, isBusy, sceneById, mergeScene, setProject, pendingScenes, select, scenes,
 } from './state.js';
@@ -220,7 +221,7 @@ export function downloadAll() {
     const url = apiUrl(`/api/projects/${encodeURIComponent(store.projectId)}/download`);
     let res;
     try {
-      res = await fetch(url, { headers: { Accept: 'application/json' }, redirect: 'manual', cache: 'no-store' });
+      res = await fetch(url, { headers: { Accept: 'application/json', ...(await authHeaders()) }, redirect: 'manual', cache: 'no-store' });
     } catch {
       const e = new Error('Cannot reach the server. Check your connection.');
       e.network = true;

@@ -11,6 +11,8 @@ export class ApiError extends Error {
   }
 }
 
+import { authHeaders, configureAuth, forgetToken } from './auth.js';
+
 let apiBase = '';
 
 /** Reads the optional web/config.json ({"apiBase": "..."}); a missing file means same origin. */
@@ -20,6 +22,7 @@ export async function loadConfig() {
     if (res.ok) {
       const cfg = await res.json();
       if (cfg && typeof cfg.apiBase === 'string') apiBase = cfg.apiBase.replace(/\/+$/, '');
+      if (cfg) configureAuth(cfg.auth);
     }
   } catch {
     /* no config: same origin */
@@ -60,8 +63,14 @@ function fallbackMessage(status) {
  * request('GET', '/api/projects/demo') → parsed JSON.
  * Throws ApiError: network=true when the server could not be reached.
  */
-export async function request(method, path, body, { keepalive = false, signal } = {}) {
-  const init = { method, headers: { Accept: 'application/json' }, keepalive, signal, cache: 'no-store' };
+export async function request(method, path, body, { keepalive = false, signal, retried = false } = {}) {
+  let auth;
+  try {
+    auth = await authHeaders();
+  } catch {
+    throw new ApiError('Cannot sign in. Check your connection.', { network: true });
+  }
+  const init = { method, headers: { Accept: 'application/json', ...auth }, keepalive, signal, cache: 'no-store' };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -81,6 +90,10 @@ export async function request(method, path, body, { keepalive = false, signal } 
     } catch {
       data = null;
     }
+  }
+  if (res.status === 401 && !retried) {
+    forgetToken();
+    return request(method, path, body, { keepalive, signal, retried: true });
   }
   if (!res.ok) {
     const msg = data && typeof data.error === 'string' && data.error.trim()

@@ -7,18 +7,32 @@ body has been validated.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from .errors import BrollError
+from .errors import BrollError, Unauthorized
 from .models import ID_PATTERN, TASK_ID_PATTERN
+from .secrets import SecretRedactor
 
 logger = Logger(service="broll-studio")
+# Keys are registered as they are loaded; no log line carries one (only its last 4).
+logger.addFilter(SecretRedactor())
+for _handler in logger.handlers:
+    _handler.addFilter(SecretRedactor())
+
+
+def user_id(app: APIGatewayHttpResolver) -> str:
+    """The caller, from the verified JWT's claims only (API Gateway's authorizer checked it)."""
+    authorizer = app.current_event.request_context.authorizer
+    claims = (authorizer.jwt_claim if authorizer else None) or {}
+    sub = claims.get("sub")
+    if not sub:
+        raise Unauthorized("Sign in to use B-Roll Studio.")
+    return str(sub)
 
 
 def _json_error(status: int, message: str, details: list | None = None) -> Response:
@@ -32,8 +46,9 @@ def _field(error: dict) -> dict:
 
 
 def make_resolver() -> APIGatewayHttpResolver:
-    cors = CORSConfig(allow_origin=os.environ.get("ALLOWED_ORIGIN", "*"), allow_headers=["Content-Type", "Authorization"])
-    app = APIGatewayHttpResolver(enable_validation=True, cors=cors)
+    # CORS is answered by API Gateway (template.yaml: only the page's origin); the local
+    # stack serves page and API from one origin.
+    app = APIGatewayHttpResolver(enable_validation=True)
 
     @app.exception_handler(RequestValidationError)
     def invalid(exc: RequestValidationError) -> Response:

@@ -155,11 +155,12 @@ class GuardedKie:
         return self._guarded(self._credits)
 
 
-@lru_cache(maxsize=1)
-def system_kie() -> GuardedKie:
-    """The system key's client, built on first use (never at import)."""
+@lru_cache(maxsize=32)
+def kie_client(api_key: str) -> GuardedKie:
+    """A client for one Kie key, built on first use (never at import). All keys share one
+    circuit: an outage at Kie is an outage for everybody; a refused key is not a failure."""
     s = settings()
     persistence = CircuitBreakerDynamoDBPersistence(table_name=s.breaker_table)
     config = breaker_config()
     fleet = FleetFailures(s.breaker_table, window_s=int(os.environ.get("BREAKER_FAILURE_WINDOW_S", 60)))
-    return GuardedKie(KieClient(s.kie_base_url, s.kie_api_key, timeout=s.kie_timeout_s), persistence, config, fleet)
+    return GuardedKie(KieClient(s.kie_base_url, api_key, timeout=s.kie_timeout_s), persistence, config, fleet)

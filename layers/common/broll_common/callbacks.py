@@ -9,12 +9,24 @@ import os
 import time
 
 from .errors import BrollError
+from .secrets import callback_signature
 
 MAX_AGE_S = 300
 
 
 class BadSignature(BrollError):
     status = 401
+
+
+class ForeignCallback(BrollError):
+    status = 403
+
+
+def verify_binding(project_id: str, scene_id: str, generation: int, signature: str) -> None:
+    """The callback URL must be one we issued, for exactly this project, scene and generation."""
+    expected = callback_signature(project_id, scene_id, generation)
+    if not hmac.compare_digest(expected, signature):
+        raise ForeignCallback("This callback URL was not issued for this scene.")
 
 
 def expected_signature(task_id: str, timestamp: str, key: str) -> str:

@@ -18,7 +18,6 @@ class Settings:
     media_bucket: str
     state_machine_arn: str
     kie_base_url: str
-    kie_api_key: str
     kie_callback_url: str
     kie_model: str
     kie_timeout_s: float
@@ -32,10 +31,6 @@ class Settings:
     expected_generation_s: float
     presign_ttl_s: int
 
-    @property
-    def kie_key_last4(self) -> str:
-        return self.kie_api_key[-4:] if self.kie_api_key else ""
-
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
@@ -46,7 +41,6 @@ def settings() -> Settings:
         media_bucket=env("MEDIA_BUCKET", "broll-media"),
         state_machine_arn=env("POLL_STATE_MACHINE_ARN", ""),
         kie_base_url=env("KIE_BASE_URL", "https://api.kie.ai").rstrip("/"),
-        kie_api_key=env("KIE_API_KEY", ""),
         kie_callback_url=env("KIE_CALLBACK_URL", ""),
         kie_model=env("KIE_MODEL", "veo3_fast"),
         kie_timeout_s=_float("KIE_TIMEOUT_S", 20.0),

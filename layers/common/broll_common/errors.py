@@ -15,3 +15,7 @@ class NotFound(BrollError):
 
 class Conflict(BrollError):
     status = 409
+
+
+class Unauthorized(BrollError):
+    status = 401

@@ -96,8 +96,8 @@ def build_archive(record: storage.ProjectRecord, timeline: dict, files: list[tup
                 shutil.copyfileobj(body, entry, CHUNK)
 
 
-def download_url(project_id: str) -> str:
-    record = storage.load_project(project_id)
+def download_url(project_id: str, owner: str) -> str:
+    record = storage.load_project(project_id, owner=owner)
     key, timeline, files = export_key(record)
     if not _exists(key):
         with tempfile.TemporaryFile() as spool:

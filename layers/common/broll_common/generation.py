@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 
-from . import rate_limit, storage
+from . import rate_limit, secrets, storage
 from .aws import client
 from .backoff import Backoff
-from .breaker import KieCircuitOpen, system_kie
+from .breaker import GuardedKie, KieCircuitOpen, kie_client
 from .config import settings
 from .errors import Conflict
 from .kie import KieError, KieRateLimited, KieRejected, KieUnavailable, TaskRecord, TaskState
@@ -49,11 +49,16 @@ def poll_backoff() -> Backoff:
     return Backoff(first=s.poll_first_wait_s, factor=s.poll_factor, cap=s.poll_max_wait_s)
 
 
-def _submit(prompt: str, callback_url: str | None) -> str:
+def _kie(owner_id: str | None, scene: Scene) -> tuple[GuardedKie, secrets.KieKey]:
+    """The client for the key this scene's clip is paid with (the owner's own, or ours)."""
+    key = secrets.kie_key_for(owner_id, scene.keyOwner)
+    return kie_client(key.value), key
+
+
+def _submit(prompt: str, callback_url: str | None, kie: GuardedKie, key: secrets.KieKey) -> str:
     """Submit within the shared rate limit; Kie's own 429 is retried with backoff."""
-    kie, key = system_kie(), settings().kie_api_key
     for attempt in range(SUBMIT_ATTEMPTS):
-        if not rate_limit.wait_for_slot(key):
+        if not rate_limit.wait_for_slot(key.value):
             raise KieRateLimited(429, "no submit slot free within the wait")
         try:
             return kie.submit(prompt, model=settings().kie_model, callback_url=callback_url)
@@ -68,14 +73,16 @@ def _callback_url(project_id: str, scene_id: str, generation: int) -> str | None
     base = settings().kie_callback_url
     if not base:
         return None
-    return f"{base}?{urlencode({'projectId': project_id, 'sceneId': scene_id, 'generation': generation})}"
+    signature = secrets.callback_signature(project_id, scene_id, generation)
+    query = {"projectId": project_id, "sceneId": scene_id, "generation": generation, "sig": signature}
+    return f"{base}?{urlencode(query)}"
 
 
-def _await_task_id(project_id: str, scene_id: str, generation: int) -> Scene:
+def _await_task_id(project_id: str, scene_id: str, generation: int, owner: str | None) -> Scene:
     """Another request claimed this generation and is submitting: answer with its task
     (or at once when the scene is queued for its poll loop to submit)."""
     for _ in range(40):
-        _, scene = storage.load_broll(project_id).scene(scene_id)
+        _, scene = storage.load_broll(project_id, owner=owner).scene(scene_id)
         settled = scene.generation != generation or scene.status != SceneStatus.GENERATING
         if settled or scene.taskId or scene.queued:
             return scene
@@ -83,7 +90,7 @@ def _await_task_id(project_id: str, scene_id: str, generation: int) -> Scene:
     return scene
 
 
-def _claim(project_id: str, scene_id: str, regenerate: bool) -> tuple[int, Scene, bool]:
+def _claim(project_id: str, scene_id: str, regenerate: bool, owner: str) -> tuple[int, Scene, bool]:
     """Move the scene to a new generation: (index, scene, True) for the request that won.
 
     The claim is the idempotency guard (a conditional write on the scene's generation, the
@@ -91,22 +98,22 @@ def _claim(project_id: str, scene_id: str, regenerate: bool) -> tuple[int, Scene
     without a second table): of concurrent identical requests exactly one moves the scene
     on; the others answer with the winner's scene. Only Regenerate/Retry bump it again.
     """
-    record = storage.load_project(project_id)
+    record = storage.load_project(project_id, owner=owner)
     index, scene = record.scene(scene_id)
     if scene.status == SceneStatus.GENERATING:
-        return index, _await_task_id(project_id, scene_id, scene.generation), False
+        return index, _await_task_id(project_id, scene_id, scene.generation, owner), False
     if scene.status == SceneStatus.COMPLETED and not regenerate:
         raise Conflict("This scene already has a clip. Use Regenerate to replace it.")
-    changes = _claim_changes(record, scene, queued=False)
+    changes = _claim_changes(record, scene, queued=False, key=secrets.kie_key_for(owner))
     try:
-        storage.update_scene(project_id, index, scene_id, changes, generation=scene.generation)
+        storage.update_scene(project_id, index, scene_id, changes, owner=owner, generation=scene.generation)
     except storage.StaleScene:
-        _, current = storage.load_broll(project_id).scene(scene_id)
-        return index, _await_task_id(project_id, scene_id, current.generation), False
+        _, current = storage.load_broll(project_id, owner=owner).scene(scene_id)
+        return index, _await_task_id(project_id, scene_id, current.generation, owner), False
     return index, scene.model_copy(update=changes | {"status": SceneStatus.GENERATING}), True
 
 
-def _claim_changes(record: storage.ProjectRecord, scene: Scene, queued: bool) -> dict:
+def _claim_changes(record: storage.ProjectRecord, scene: Scene, queued: bool, key: secrets.KieKey) -> dict:
     """What a claim writes: the next generation, generating, a prompt if there is none."""
     changes: dict = {}
     if not scene.aiPrompt:
@@ -121,8 +128,8 @@ def _claim_changes(record: storage.ProjectRecord, scene: Scene, queued: bool) ->
         "error": None,
         "progress": 0,
         "startedAt": time.time(),
-        "keyOwner": "system",
-        "keyLast4": settings().kie_key_last4,
+        "keyOwner": key.owner,
+        "keyLast4": key.last4,
     }
 
 
@@ -132,17 +139,21 @@ def _submit_failure_message(exc: KieError) -> str:
     return UNKNOWN_OUTCOME if sent_but_unknown else exc.user_message
 
 
-def start_generation(project_id: str, scene_id: str, regenerate: bool = False) -> Scene:
+def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False, owner: str) -> Scene:
     """One scene, submitted now: the person sees Kie's answer (or its refusal) at once."""
-    index, scene, won = _claim(project_id, scene_id, regenerate)
+    index, scene, won = _claim(project_id, scene_id, regenerate, owner)
     if not won:
         return scene_view(scene)
     try:
-        task_id = _submit(scene.aiPrompt, _callback_url(project_id, scene_id, scene.generation))
+        kie, key = _kie(owner, scene)
+    except secrets.NoKieKey as exc:  # the key was removed between the claim and now
+        return _fail(project_id, index, scene, exc.message)
+    try:
+        task_id = _submit(scene.aiPrompt, _callback_url(project_id, scene_id, scene.generation), kie, key)
     except KieError as exc:
         logger.warning("kie submit failed", extra={"projectId": project_id, "sceneId": scene_id, "code": exc.code})
         return _fail(project_id, index, scene, _submit_failure_message(exc))
-    storage.update_scene(project_id, index, scene_id, {"taskId": task_id}, generation=scene.generation)
+    storage.update_scene(project_id, index, scene_id, {"taskId": task_id}, owner=owner, generation=scene.generation)
     scene = scene.model_copy(update={"taskId": task_id})
     _start_poll_loop(project_id, index, scene)
     return scene_view(scene)
@@ -174,7 +185,7 @@ def _start_poll_loop(
             stateMachineArn=settings().state_machine_arn, name=name, input=json.dumps(state)
         )
         if restart:
-            storage.update_scene(project_id, index, scene.sceneId, {"pollExecution": name}, generation=scene.generation)
+            storage.update_scene(project_id, index, scene.sceneId, {"pollExecution": name}, owner=None, generation=scene.generation)
     except storage.StaleScene:
         pass  # settled meanwhile: the restarted loop will find nothing to do
     except Exception:  # noqa: BLE001 - the sweep repairs a scene whose loop never started
@@ -194,7 +205,7 @@ def _loop_alive(project_id: str, scene: Scene) -> bool:
 def _fail(project_id: str, index: int, scene: Scene, message: str) -> Scene:
     changes = {"status": SceneStatus.FAILED.value, "error": message, "progress": 0}
     try:
-        storage.update_scene(project_id, index, scene.sceneId, changes, generation=scene.generation)
+        storage.update_scene(project_id, index, scene.sceneId, changes, owner=None, generation=scene.generation)
     except storage.StaleScene:
         pass
     return scene_view(scene.model_copy(update=changes | {"status": SceneStatus.FAILED}))
@@ -208,7 +219,7 @@ def settle(project_id: str, index: int, scene: Scene, record: TaskRecord) -> boo
     """Apply a task's outcome to its scene. True when the scene is finished (either way)."""
     if record.state == TaskState.GENERATING:
         return False
-    expected = {"generation": scene.generation, "status_in": (SceneStatus.GENERATING.value,)}
+    expected = {"owner": None, "generation": scene.generation, "status_in": (SceneStatus.GENERATING.value,)}
     try:
         if record.state == TaskState.FAILED:
             storage.update_scene(
@@ -246,7 +257,7 @@ def _is_current(scene: Scene, task_id: str, generation: int) -> bool:
 def poll_step(state: dict) -> dict:
     """One turn of the state machine's loop: ask Kie, settle or plan the next wait."""
     project_id, task_id, generation = state["projectId"], state["taskId"], int(state["generation"])
-    record = storage.load_broll(project_id)
+    record = storage.load_broll(project_id, owner=None)
     index, scene = record.scene(state["sceneId"])
     attempt = int(state.get("attempt", 0)) + 1
     done = state | {"outcome": "done", "attempt": attempt}
@@ -256,11 +267,16 @@ def poll_step(state: dict) -> dict:
         minutes = round(settings().generation_deadline_s / 60)
         _fail(project_id, index, scene, f"Kie.ai did not finish this clip within {minutes} minutes. Retry to try again.")
         return done
+    try:
+        kie, key = _kie(record.owner_id, scene)
+    except secrets.NoKieKey as exc:
+        _fail(project_id, index, scene, exc.message)
+        return done
     if task_id is None:
-        return _submit_turn(project_id, index, scene, state, attempt)
+        return _submit_turn(project_id, index, scene, state, attempt, kie, key)
     wait = poll_backoff().delay(attempt)
     try:
-        task = system_kie().record_info(task_id)
+        task = kie.record_info(task_id)
     except KieCircuitOpen as exc:
         wait = max(wait, exc.retry_at - time.time())
         return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
@@ -277,7 +293,9 @@ def poll_step(state: dict) -> dict:
     return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
 
 
-def _submit_turn(project_id: str, index: int, scene: Scene, state: dict, attempt: int) -> dict:
+def _submit_turn(
+    project_id: str, index: int, scene: Scene, state: dict, attempt: int, kie: GuardedKie, key: secrets.KieKey
+) -> dict:
     """A queued scene's turn: submit if the shared rate limit has a slot, else wait for one.
 
     Busy answers (a full window, Kie's 429, an open breaker, a 5xx) only lengthen the wait;
@@ -287,11 +305,11 @@ def _submit_turn(project_id: str, index: int, scene: Scene, state: dict, attempt
     def pending(wait: float) -> dict:
         return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
 
-    admission = rate_limit.try_admit(settings().kie_api_key)
+    admission = rate_limit.try_admit(key.value)
     if not admission.admitted:
         return pending(admission.retry_after + random.uniform(0, 1))
     try:
-        task_id = system_kie().submit(
+        task_id = kie.submit(
             scene.aiPrompt, model=settings().kie_model, callback_url=_callback_url(project_id, scene.sceneId, scene.generation)
         )
     except KieCircuitOpen as exc:
@@ -305,23 +323,25 @@ def _submit_turn(project_id: str, index: int, scene: Scene, state: dict, attempt
         _fail(project_id, index, scene, message)
         return state | {"outcome": "done", "attempt": attempt}
     try:
-        storage.update_scene(project_id, index, scene.sceneId, {"taskId": task_id}, generation=scene.generation)
+        storage.update_scene(project_id, index, scene.sceneId, {"taskId": task_id}, owner=None, generation=scene.generation)
     except storage.StaleScene:
         return state | {"outcome": "done", "attempt": attempt}  # cancelled while submitting
     return state | {"taskId": task_id, "outcome": "pending", "attempt": 0, "waitSeconds": whole_seconds(poll_backoff().delay(0))}
 
 
 def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: str) -> bool:
-    """A Kie callback is only a hint: confirm with record-info, then settle."""
-    record = storage.load_broll(project_id)
+    """A Kie callback is only a hint: confirm with record-info, then settle. The caller has
+    checked the URL's signature, so this acts as the system, not as a user."""
+    record = storage.load_broll(project_id, owner=None)
     index, scene = record.scene(scene_id)
     if not _is_current(scene, task_id, generation):
         return False
-    return settle(project_id, index, scene, system_kie().record_info(task_id))
+    kie, _ = _kie(record.owner_id, scene)
+    return settle(project_id, index, scene, kie.record_info(task_id))
 
 
-def task_status(project_id: str, task_id: str) -> TaskStatus:
-    _, scene = storage.load_broll(project_id).scene_by_task(task_id)
+def task_status(project_id: str, task_id: str, owner: str) -> TaskStatus:
+    _, scene = storage.load_broll(project_id, owner=owner).scene_by_task(task_id)
     view = scene_view(scene)
     return TaskStatus(
         projectId=project_id, sceneId=scene.sceneId, taskId=task_id,
@@ -329,8 +349,8 @@ def task_status(project_id: str, task_id: str) -> TaskStatus:
     )
 
 
-def cancel(project_id: str, scene_id: str) -> Scene:
-    record = storage.load_broll(project_id)
+def cancel(project_id: str, scene_id: str, owner: str) -> Scene:
+    record = storage.load_broll(project_id, owner=owner)
     index, scene = record.scene(scene_id)
     if scene.status != SceneStatus.GENERATING:
         raise Conflict("This scene is not generating, so there is nothing to cancel.")
@@ -338,25 +358,26 @@ def cancel(project_id: str, scene_id: str) -> Scene:
         "status": SceneStatus.IDLE.value, "generation": scene.generation + 1, "taskId": None,
         "progress": 0, "error": None, "startedAt": None,
     }
-    storage.update_scene(project_id, index, scene_id, changes, generation=scene.generation)
+    storage.update_scene(project_id, index, scene_id, changes, owner=owner, generation=scene.generation)
     return scene_view(scene.model_copy(update=changes | {"status": SceneStatus.IDLE}))
 
 
-def generate_all(project_id: str) -> GenerateAllResult:
+def generate_all(project_id: str, owner: str) -> GenerateAllResult:
     """Queue every scene without a clip; each poll loop submits within the rate limit, so
     the request answers at once however many scenes there are. Each scene is claimed on
     its own (one expression for all would pass DynamoDB's 4 KB expression limit), and
     first turns are spread at the limit's own pace (20 per 10 s), not all waking together.
     """
-    record = storage.load_project(project_id)
+    record = storage.load_project(project_id, owner=owner)
+    key = secrets.kie_key_for(owner)
     started, skipped = [], []
     for index, scene in enumerate(record.scenes):
         if scene.status in (SceneStatus.COMPLETED, SceneStatus.GENERATING):
             skipped.append({"sceneId": scene.sceneId, "reason": scene.status.value})
             continue
-        changes = _claim_changes(record, scene, queued=True)
+        changes = _claim_changes(record, scene, queued=True, key=key)
         try:
-            storage.update_scene(project_id, index, scene.sceneId, changes, generation=scene.generation)
+            storage.update_scene(project_id, index, scene.sceneId, changes, owner=owner, generation=scene.generation)
         except storage.StaleScene:
             skipped.append({"sceneId": scene.sceneId, "reason": "changed meanwhile"})
             continue
@@ -373,7 +394,7 @@ def sweep(now: float | None = None) -> dict:
     now = now or time.time()
     deadline = settings().generation_deadline_s
     counts = {"checked": 0, "settled": 0, "restarted": 0, "failed": 0}
-    for project_id, index, scene in storage.generating_scenes():
+    for project_id, owner_id, index, scene in storage.generating_scenes():
         counts["checked"] += 1
         age = now - (scene.startedAt or 0)
         if age > deadline:
@@ -385,10 +406,11 @@ def sweep(now: float | None = None) -> dict:
                 counts["failed"] += 1
         elif not _loop_alive(project_id, scene):
             try:
-                if settle(project_id, index, scene, system_kie().record_info(scene.taskId)):
+                kie, _ = _kie(owner_id, scene)
+                if settle(project_id, index, scene, kie.record_info(scene.taskId)):
                     counts["settled"] += 1
                     continue
-            except (KieError, ClipCopyFailed) as exc:
+            except (KieError, ClipCopyFailed, secrets.NoKieKey) as exc:
                 logger.warning("sweep could not settle the scene", extra={"error": str(exc)})
             _start_poll_loop(project_id, index, scene, attempt=1, restart=True)
             counts["restarted"] += 1

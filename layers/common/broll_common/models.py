@@ -148,6 +148,18 @@ class EmptyBody(Strict):
     pass
 
 
+class KieKeyBody(Strict):
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{16,200}$")]
+
+
+class KeyInfo(BaseModel):
+    """What the API ever shows of a key: whether it is set and its last 4 characters."""
+
+    set: bool
+    last4: str | None = None
+    updatedAt: str | None = None
+
+
 class TaskStatus(BaseModel):
     projectId: str
     sceneId: str

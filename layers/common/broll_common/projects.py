@@ -32,7 +32,7 @@ def _new_id(name: str) -> str:
     return f"{slug}-{int(time.time() * 1000) % 10**8:08d}"
 
 
-def import_project(body: ProjectImport) -> Project:
+def import_project(body: ProjectImport, owner: str) -> Project:
     project_id = body.projectId or _new_id(body.name)
     edited = body.stage3.editedScenes
     ids: list[str] = []
@@ -57,8 +57,9 @@ def import_project(body: ProjectImport) -> Project:
             storage.STEP_AVATAR: body.stage5.model_dump(exclude_none=True),
             storage.STEP_BROLL: {"scenes": [storage.scene_document(s) for s in scenes], "status": "in_progress"},
         },
+        owner=owner,
     )
-    return read_project(project_id)
+    return read_project(project_id, owner)
 
 
 def project_view(record: storage.ProjectRecord) -> Project:
@@ -82,41 +83,41 @@ def project_view(record: storage.ProjectRecord) -> Project:
     )
 
 
-def read_project(project_id: str) -> Project:
-    return project_view(storage.load_project(project_id))
+def read_project(project_id: str, owner: str) -> Project:
+    return project_view(storage.load_project(project_id, owner=owner))
 
 
-def list_summaries() -> list[ProjectSummary]:
+def list_summaries(owner: str) -> list[ProjectSummary]:
     return [
         ProjectSummary(projectId=pid, name=meta.get("name", pid), step7Status=broll.get("status", "in_progress"))
-        for pid, meta, broll in storage.list_projects()
+        for pid, meta, broll in storage.list_projects(owner)
     ]
 
 
-def edit_scene(project_id: str, scene_id_: str, edit: SceneEdit) -> Scene:
-    record = storage.load_project(project_id)
+def edit_scene(project_id: str, scene_id_: str, edit: SceneEdit, owner: str) -> Scene:
+    record = storage.load_broll(project_id, owner=owner)
     index, scene = record.scene(scene_id_)
     changes = edit.model_dump(exclude_none=True)
     if "aiPrompt" in changes:
         changes["promptSource"] = "person"
     if changes:
-        storage.update_scene(project_id, index, scene_id_, changes)
+        storage.update_scene(project_id, index, scene_id_, changes, owner=owner)
     return scene_view(scene.model_copy(update=changes))
 
 
-def generate_prompt(project_id: str, scene_id_: str) -> Scene:
-    record = storage.load_project(project_id)
+def generate_prompt(project_id: str, scene_id_: str, owner: str) -> Scene:
+    record = storage.load_project(project_id, owner=owner)
     index, scene = record.scene(scene_id_)
     composed = compose(
         scene.sceneType, scene.sceneTitle, scene.text, scene.shotInstructions, record.script.get("script", "")
     )
     changes = {"aiPrompt": composed.text, "promptSource": composed.source}
-    storage.update_scene(project_id, index, scene_id_, changes)
+    storage.update_scene(project_id, index, scene_id_, changes, owner=owner)
     return scene_view(scene.model_copy(update=changes))
 
 
-def complete_project(project_id: str) -> Project:
-    record = storage.load_project(project_id)
+def complete_project(project_id: str, owner: str) -> Project:
+    record = storage.load_project(project_id, owner=owner)
     with_clips = [s.sceneId for s in record.scenes if s.status == SceneStatus.COMPLETED]
     storage.update_broll(
         project_id,
@@ -125,5 +126,6 @@ def complete_project(project_id: str) -> Project:
             "completedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "scenesWithClips": with_clips,
         },
+        owner=owner,
     )
-    return read_project(project_id)
+    return read_project(project_id, owner)

@@ -2,6 +2,10 @@
 
 Items: step 0 the project's own record (name), 3 the edited scenes and script, 4 the
 voice-over, 5 the avatar video, 7 the B-roll data `{scenes: [...], status, completedAt}`.
+
+Every project belongs to one user (`ownerId` on steps 0 and 7). Reads and writes take the
+caller's `owner` and treat another user's project exactly like a missing one; `owner=None`
+is the system itself (the poll loop, the sweep, a verified callback), never a request.
 Scene writes touch only the fields they change (`data.scenes[i].field`), conditional on
 the scene's id and, where it matters, its generation: concurrent pollers, callbacks and
 the page never overwrite each other's scenes, and a late result for an old generation
@@ -17,6 +21,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.constants import NONE
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -27,6 +32,15 @@ from .models import Scene
 STEP_PROJECT, STEP_SCRIPT, STEP_AUDIO, STEP_AVATAR, STEP_BROLL = 0, 3, 4, 5, 7
 
 
+class ByOwner(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-owner"
+        projection = AllProjection()
+
+    listing_owner = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute(range_key=True)
+
+
 class ProjectStep(Model):
     class Meta:
         # Resolved when first used (see _bind), so tests can set the table name first.
@@ -35,6 +49,9 @@ class ProjectStep(Model):
     project_id = UnicodeAttribute(hash_key=True)
     step_number = NumberAttribute(range_key=True)
     data = MapAttribute(default=dict)
+    # Only on the project's own record (step 0): the sparse index that lists a user's projects.
+    listing_owner = UnicodeAttribute(null=True)
+    by_owner = ByOwner()
 
 
 def _bind() -> type[ProjectStep]:
@@ -57,6 +74,10 @@ class ProjectRecord:
     audio: dict
     avatar: dict
     broll: dict
+
+    @property
+    def owner_id(self) -> str | None:
+        return self.broll.get("ownerId") or self.meta.get("ownerId")
 
     @property
     def scenes(self) -> list[Scene]:
@@ -92,13 +113,21 @@ def scene_document(scene: Scene) -> dict:
     return scene.model_dump(mode="json", exclude={"videoUrl"}) | internal
 
 
-def create_project(project_id: str, items: dict[int, dict]) -> None:
+def _check_owner(record: ProjectRecord, owner: str | None) -> ProjectRecord:
+    if owner is not None and record.owner_id != owner:
+        raise NotFound(f"Project '{record.project_id}' was not found.")
+    return record
+
+
+def create_project(project_id: str, items: dict[int, dict], owner: str) -> None:
     model = _bind()
+    items[STEP_PROJECT]["ownerId"] = items[STEP_BROLL]["ownerId"] = owner
     try:
         with TransactWrite(connection=Connection(region=model.Meta.region)) as tx:
             for step, data in items.items():
+                listing = owner if step == STEP_PROJECT else None
                 condition = model.project_id.does_not_exist() if step == STEP_PROJECT else None
-                tx.save(model(project_id, step, data=data), condition=condition)
+                tx.save(model(project_id, step, data=data, listing_owner=listing), condition=condition)
     except TransactWriteError as exc:
         reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
         if "ConditionalCheckFailed" in reasons:
@@ -106,12 +135,12 @@ def create_project(project_id: str, items: dict[int, dict]) -> None:
         raise
 
 
-def load_project(project_id: str) -> ProjectRecord:
+def load_project(project_id: str, *, owner: str | None) -> ProjectRecord:
     model = _bind()
     steps = {item.step_number: _plain(item.data) for item in model.query(project_id, consistent_read=True)}
     if STEP_PROJECT not in steps or STEP_BROLL not in steps:
         raise NotFound(f"Project '{project_id}' was not found.")
-    return ProjectRecord(
+    record = ProjectRecord(
         project_id=project_id,
         meta=steps[STEP_PROJECT],
         script=steps.get(STEP_SCRIPT, {}),
@@ -119,26 +148,32 @@ def load_project(project_id: str) -> ProjectRecord:
         avatar=steps.get(STEP_AVATAR, {}),
         broll=steps[STEP_BROLL],
     )
+    return _check_owner(record, owner)
 
 
-def load_broll(project_id: str) -> ProjectRecord:
+def load_broll(project_id: str, *, owner: str | None) -> ProjectRecord:
     """Only the step-7 item (the scenes): what the poll loop, callbacks and status need."""
     model = _bind()
     try:
         item = model.get(project_id, STEP_BROLL, consistent_read=True)
     except DoesNotExist as exc:
         raise NotFound(f"Project '{project_id}' was not found.") from exc
-    return ProjectRecord(project_id=project_id, meta={}, script={}, audio={}, avatar={}, broll=_plain(item.data))
+    record = ProjectRecord(project_id=project_id, meta={}, script={}, audio={}, avatar={}, broll=_plain(item.data))
+    return _check_owner(record, owner)
 
 
-def list_projects() -> list[tuple[str, dict, dict]]:
-    """(projectId, meta, broll) of every project; a scan is fine at this product's size."""
+def list_projects(owner: str) -> list[tuple[str, dict, dict]]:
+    """(projectId, meta, broll) of the owner's projects, from the sparse owner index."""
     model = _bind()
-    metas, brolls = {}, {}
-    for item in model.scan(model.step_number.is_in(STEP_PROJECT, STEP_BROLL)):
-        target = metas if item.step_number == STEP_PROJECT else brolls
-        target[item.project_id] = _plain(item.data)
-    return [(pid, metas[pid], brolls.get(pid, {})) for pid in sorted(metas)]
+    found = []
+    for item in model.by_owner.query(owner):
+        project_id = item.project_id
+        try:
+            record = load_project(project_id, owner=owner)
+        except NotFound:
+            continue
+        found.append((project_id, record.meta, record.broll))
+    return found
 
 
 def _update_broll_item(model: type[ProjectStep], project_id: str, actions: list, condition) -> None:
@@ -156,13 +191,16 @@ def update_scene(
     scene_id: str,
     changes: dict[str, Any],
     *,
+    owner: str | None,
     generation: int | None = None,
     status_in: tuple[str, ...] | None = None,
 ) -> None:
-    """Set the given fields of one scene; refuse if the scene moved on."""
+    """Set the given fields of one scene; refuse if the scene moved on (or is not the owner's)."""
     model = _bind()
     scene = model.data["scenes"][index]
     condition = scene["sceneId"] == scene_id
+    if owner is not None:
+        condition &= model.data["ownerId"] == owner
     if generation is not None:
         condition &= scene["generation"] == generation
     if status_in:
@@ -176,25 +214,26 @@ def update_scene(
         raise
 
 
-def update_broll(project_id: str, changes: dict[str, Any]) -> None:
+def update_broll(project_id: str, changes: dict[str, Any], *, owner: str) -> None:
     model = _bind()
     actions = [model.data[field].set(value) for field, value in changes.items()]
     try:
-        _update_broll_item(model, project_id, actions, model.project_id.exists())
+        _update_broll_item(model, project_id, actions, model.project_id.exists() & (model.data["ownerId"] == owner))
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise NotFound(f"Project '{project_id}' was not found.") from exc
         raise
 
 
-def generating_scenes() -> list[tuple[str, int, Scene]]:
-    """Every scene that says it is generating (for the sweep)."""
+def generating_scenes() -> list[tuple[str, str | None, int, Scene]]:
+    """(projectId, ownerId, index, scene) of every scene that says it is generating (the sweep)."""
     model = _bind()
     found = []
     for item in model.scan(model.step_number == STEP_BROLL):
-        for index, raw in enumerate(_plain(item.data).get("scenes", [])):
+        data = _plain(item.data)
+        for index, raw in enumerate(data.get("scenes", [])):
             if raw.get("status") == "generating":
-                found.append((item.project_id, index, Scene.model_validate(raw)))
+                found.append((item.project_id, data.get("ownerId"), index, Scene.model_validate(raw)))
     return found
 
 

@@ -1,0 +1,70 @@
+"""`.venv/bin/python -m bench [--compression 10] [--batch 20] [--only detection,generate-all,api,page,cold-start]`
+
+Starts the whole local stack in this process (random ports), measures, prints a table and
+writes bench/RESULTS.md. About 5 minutes at the default compression."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from . import (api_load, baseline, cold_start, detection, flow, generate_all, kie_calls, page, report,
+               transitions)
+from .common import REAL_POLL_FIRST_S, Context, InvocationTimer, Scale, log, start_stack
+
+PARTS = ["detection", "generate-all", "api", "page", "cold-start"]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
+    parser.add_argument("--compression", type=float, default=10.0,
+                        help="divide generation times and the poll loop's waits by this (default 10: 60-180 s → 6-18 s)")
+    parser.add_argument("--batch", type=int, default=20, help="clips per detection batch (default 20)")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    if REAL_POLL_FIRST_S / args.compression * 0.5 < 1:
+        log(f"warning: at {args.compression:g}× the first poll wait ({REAL_POLL_FIRST_S / args.compression:g} s, "
+            "jittered down to half) falls under Step Functions' 1 s minimum; the loop's timing is distorted")
+    ctx = Context(scale=Scale(args.compression), batch=args.batch)
+    began = time.monotonic()
+    if set(parts) - {"cold-start"}:
+        log("starting the local stack")
+        ctx.stack = start_stack(ctx.scale)
+        ctx.data["timer"] = InvocationTimer(ctx.stack)
+        try:
+            if "detection" in parts:
+                flow.run(ctx)
+                baseline.run(ctx)
+                for measurement in (detection, kie_calls, transitions):
+                    measurement.run(ctx)
+            if "generate-all" in parts:
+                generate_all.run(ctx)
+            if "api" in parts:
+                if "flow" not in ctx.data and "generate_all" not in ctx.data:
+                    flow.run(ctx)  # the load needs a project with finished clips
+                api_load.run(ctx)
+            if "page" in parts:
+                page.run(ctx)
+        finally:
+            ctx.stack.stop()
+    if "cold-start" in parts:
+        cold_start.run(ctx)
+    elapsed = time.monotonic() - began
+    if args.no_write:
+        print(report.text_table(report.table(ctx)))
+    else:
+        print(report.write(ctx, elapsed, parts))
+        log("wrote bench/RESULTS.md")
+    print("\n".join(report.scaling_lines(ctx)))
+    log(f"done in {elapsed / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""Shared pieces: time scaling, the in-process stack, a storage watcher, figures, stats."""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+CACHE = BENCH / ".cache"
+
+# Real-world figures the compression factor divides.
+REAL_GEN_MIN_S, REAL_GEN_MAX_S = 60.0, 180.0
+REAL_POLL_FIRST_S, REAL_POLL_MAX_S, POLL_FACTOR = 30.0, 60.0, 1.6
+REAL_EXPECTED_S = 120.0
+REAL_DEADLINE_S = 900.0
+REAL_BASELINE_INTERVAL_S = 5.0
+LAMBDA_MB = 512
+SFN_USD_PER_TRANSITION = 0.025 / 1000
+LAMBDA_USD_PER_GB_S_ARM = 0.0000133334
+LAMBDA_USD_PER_REQUEST = 0.20 / 1_000_000
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Scale:
+    """Every product/emulator time divided by `factor` (the submit limit, 20 per 10 s, is not)."""
+
+    factor: float
+
+    @property
+    def gen_min_s(self) -> float:
+        return REAL_GEN_MIN_S / self.factor
+
+    @property
+    def gen_max_s(self) -> float:
+        return REAL_GEN_MAX_S / self.factor
+
+    @property
+    def baseline_interval_s(self) -> float:
+        return REAL_BASELINE_INTERVAL_S / self.factor
+
+    def env(self) -> dict[str, str]:
+        return {
+            "POLL_FIRST_WAIT_S": f"{REAL_POLL_FIRST_S / self.factor:g}",
+            "POLL_MAX_WAIT_S": f"{REAL_POLL_MAX_S / self.factor:g}",
+            "POLL_FACTOR": f"{POLL_FACTOR:g}",
+            "EXPECTED_GENERATION_S": f"{REAL_EXPECTED_S / self.factor:g}",
+            # A guard, not a timing: kept long enough for Generate All's uncompressed submit spread.
+            "GENERATION_DEADLINE_S": f"{max(REAL_DEADLINE_S / self.factor, 300):g}",
+        }
+
+    def effective_waits(self, attempts: int = 6) -> list[tuple[float, float, float]]:
+        """Per poll attempt: (real nominal wait, compressed nominal, mean whole-second wait
+        actually slept, after the 50 % equal jitter and Step Functions' rounding), both in real seconds."""
+        import random
+
+        from broll_common.backoff import Backoff
+        from broll_common.generation import whole_seconds
+
+        rng = random.Random(7)
+        real = Backoff(REAL_POLL_FIRST_S, POLL_FACTOR, REAL_POLL_MAX_S)
+        small = Backoff(REAL_POLL_FIRST_S / self.factor, POLL_FACTOR, REAL_POLL_MAX_S / self.factor)
+        rows = []
+        for attempt in range(attempts):
+            mean_real = statistics.fmean(real.delay(attempt, rng) for _ in range(4000))
+            mean_small = statistics.fmean(whole_seconds(small.delay(attempt, rng)) for _ in range(4000))
+            rows.append((real.nominal(attempt), mean_real, mean_small * self.factor))
+        return rows
+
+
+def pct(values, q: float) -> float | None:
+    """Percentile by linear interpolation (q in 0..100); None for no values."""
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    rank = (len(values) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (rank - low)
+
+
+@dataclass
+class Figure:
+    """One measured figure, optionally with a target and a verdict."""
+
+    section: str
+    name: str
+    value: str
+    target: str = ""
+    met: bool | None = None  # None: informational, no target
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return "" if self.met is None else ("MET" if self.met else "MISSED")
+
+
+@dataclass
+class Context:
+    """What one run shares between measurements."""
+
+    scale: Scale
+    batch: int
+    stack: object = None
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+
+    def add(self, *figures: Figure) -> None:
+        self.figures.extend(figures)
+
+
+def fmt_s(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f} s"
+
+
+def fmt_ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 1000:.0f} ms"
+
+
+# ----- the stack -------------------------------------------------------------------------------
+
+
+def start_stack(scale: Scale):
+    """The whole local product in this process (random free ports), times compressed."""
+    sys.path.insert(0, str(ROOT / "layers" / "common"))
+    os.environ.update(scale.env())
+    os.environ.pop("KIE_API_KEY", None)  # always the emulator: a benchmark must not spend credits
+    for name in ("werkzeug", "moto", "botocore", "urllib3", "httpx", "devstack", "kie_emulator"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    from broll_common.api import logger as product_logger  # the handlers' shared Powertools logger
+
+    product_logger.setLevel("WARNING")  # INFO lines per invocation would drown the table
+    from devstack.stack import LocalStack, StackOptions
+
+    stack = LocalStack(
+        StackOptions(
+            api_port=0, moto_port=0, kie_port=0,
+            kie_delay_s=REAL_EXPECTED_S / scale.factor,
+            sweep_every_s=3600,  # the sweep repairs; it is not part of the measured flow
+            poll_first_wait_s=REAL_POLL_FIRST_S / scale.factor,
+            poll_max_wait_s=REAL_POLL_MAX_S / scale.factor,
+            seed_demo=True,
+        )
+    ).start()
+    return stack
+
+
+def reset_emulator(stack, **config) -> None:
+    stack.emulator.reset()
+    if config:
+        stack.emulator.configure(**config)
+
+
+def spread_config(scale: Scale) -> dict:
+    """Generation times uniform over 60-180 s, compressed."""
+    return {"delay_seconds": scale.gen_min_s, "delay_jitter_seconds": scale.gen_max_s - scale.gen_min_s}
+
+
+def new_project_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def project_body(project_id: str, scenes: int) -> dict:
+    return {
+        "projectId": project_id,
+        "name": f"Bench {project_id}",
+        "stage3": {
+            "editedScenes": [
+                {"sceneId": f"s{i:02d}", "sceneTitle": f"Scene {i}",
+                 "text": f"Scene {i}: harbour cranes lift containers at dawn while gulls circle the quay."}
+                for i in range(scenes)
+            ]
+        },
+        "stage4": {"audioDurationSec": max(24.0, 4.0 * scenes)},
+    }
+
+
+def wait_executions_done(stack, prefix: str, timeout: float = 120.0) -> list[dict]:
+    """Every execution of the poll loop whose name starts with `prefix`, once none is running."""
+    sfn = stack.cloud.client("stepfunctions")
+    arn = stack.cloud.names["PollLoopStateMachine"]
+    deadline = time.monotonic() + timeout
+    while True:
+        executions = []
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+            executions += [e for e in page["executions"] if e["name"].startswith(prefix)]
+        if all(e["status"] != "RUNNING" for e in executions) or time.monotonic() > deadline:
+            return executions
+        time.sleep(0.5)
+
+
+class SceneWatcher:
+    """Reads the project's step-7 item straight from DynamoDB every `interval` seconds and
+    records when each scene's status first becomes each value (epoch seconds)."""
+
+    def __init__(self, stack, project_id: str, interval: float = 0.05):
+        from boto3.dynamodb.types import TypeDeserializer
+
+        self._ddb = stack.cloud.client("dynamodb")
+        self._table = os.environ["PROJECT_STEPS_TABLE"]
+        self._key = {"project_id": {"S": project_id}, "step_number": {"N": "7"}}
+        self._des = TypeDeserializer()
+        self.interval = interval
+        self.first_seen: dict[tuple[str, str], float] = {}  # (sceneId, status) -> time
+        self.scenes: dict[str, dict] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="bench-watcher")
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.time()
+            item = self._ddb.get_item(TableName=self._table, Key=self._key, ConsistentRead=True).get("Item")
+            seen = time.time()
+            if item:
+                data = self._des.deserialize(item["data"])
+                for scene in data.get("scenes", []):
+                    self.scenes[scene["sceneId"]] = scene
+                    self.first_seen.setdefault((scene["sceneId"], scene.get("status")), seen)
+            self._stop.wait(max(0.0, self.interval - (time.time() - started)))
+
+    def statuses(self) -> dict[str, str]:
+        return {sid: s.get("status") for sid, s in self.scenes.items()}
+
+    def wait(self, until, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.scenes and until(self.statuses()):
+                return True
+            time.sleep(0.1)
+        return False
+
+
+class InvocationTimer:
+    """Times every in-process invocation of each Lambda function (wraps the stack's pools)."""
+
+    def __init__(self, stack):
+        self.calls: list[tuple[str, dict, float, float]] = []  # (function, event, start, seconds)
+        self._lock = threading.Lock()
+        for name, pool in stack.functions.pools.items():
+            self._wrap(name, pool)
+
+    def _wrap(self, name: str, pool) -> None:
+        original = pool.invoke
+
+        def invoke(event, _original=original, _name=name):
+            start = time.time()
+            t0 = time.perf_counter()
+            try:
+                return _original(event)
+            finally:
+                elapsed = time.perf_counter() - t0
+                with self._lock:
+                    self.calls.append((_name, event, start, elapsed))
+
+        pool.invoke = invoke
+
+    def of(self, function: str, since: float = 0.0) -> list[tuple[dict, float, float]]:
+        with self._lock:
+            return [(e, s, d) for f, e, s, d in self.calls if f == function and s >= since]
