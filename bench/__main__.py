@@ -32,6 +32,18 @@ def main(argv=None) -> int:
         log(f"warning: at {args.compression:g}× the first poll wait ({REAL_POLL_FIRST_S / args.compression:g} s, "
             "jittered down to half) falls under Step Functions' 1 s minimum; the loop's timing is distorted")
     ctx = Context(scale=Scale(args.compression), batch=args.batch)
+    ctx.notes += [
+        "Local stack, not AWS: every handler runs in this one Python process (one GIL on the machine's cores), "
+        "DynamoDB/S3/Step Functions are moto; API latencies under concurrency measure that, not Lambda's scaling.",
+        "Detection overhead is read from a watcher of the project's DynamoDB item every 50 ms (in-process, "
+        "without moto's lock), against the emulator's completeTime; resolution ≈ 50 ms.",
+        "Lambda durations are the in-process handler times (against moto on loopback), billed ms rounded up, 512 MB.",
+        "State transitions = StateEntered events in each execution's history (Wait, Task, Choice, Succeed/Fail).",
+        "Cold start = import of functions/<name>/app.py in a fresh `python -S` with only the function, the layer "
+        "(pip install --target of layers/common/requirements.txt, plus broll_common) and the runtime's boto3 on "
+        "the path; interpreter start-up and Lambda's own init are not included.",
+        "Other processes on the machine (e.g. test runs) share the CPU: see the load average.",
+    ]
     began = time.monotonic()
     if set(parts) - {"cold-start"}:
         log("starting the local stack")

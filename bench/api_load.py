@@ -9,15 +9,58 @@ import sys
 
 import httpx
 
-from .common import ROOT, Context, Figure, fmt_ms, log, pct
+import os
+
+from .common import ROOT, Context, Figure, api_client, auth_headers, fmt_ms, log, pct
 
 LEVELS = ((1, 100), (10, 20), (50, 8))  # (clients, requests per client)
 
 
-def measure(url: str, clients: int, per_client: int) -> dict:
+def measure(url: str, clients: int, per_client: int, headers: dict) -> dict:
+    env = os.environ | {"BENCH_AUTHORIZATION": headers.get("Authorization", "")}
     out = subprocess.run([sys.executable, "-m", "bench.loadgen", url, str(clients), str(per_client)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=True)
     return json.loads(out.stdout)
+
+
+def moto_share(stack, url: str, function: str, headers: dict, requests: int = 30) -> tuple[float, float]:
+    """One client, in this process: mean latency and the part of it spent waiting on local AWS
+    (every botocore request the route's handler makes, timed), to tell the product's work from moto's."""
+    import threading
+    import time
+
+    import botocore.endpoint as endpoint
+
+    spent, original, marker = [0.0], endpoint.Endpoint._send, threading.local()
+    pool = stack.functions.pools[function]
+    invoke = pool.invoke
+
+    def marked(event):
+        marker.on = True
+        try:
+            return invoke(event)
+        finally:
+            marker.on = False
+
+    def timed(self, request):
+        start = time.perf_counter()
+        try:
+            return original(self, request)
+        finally:
+            if getattr(marker, "on", False):
+                spent[0] += time.perf_counter() - start
+
+    with httpx.Client(timeout=30, headers=headers) as http:
+        http.get(url).raise_for_status()
+        endpoint.Endpoint._send, pool.invoke = timed, marked
+        try:
+            start = time.perf_counter()
+            for _ in range(requests):
+                http.get(url)
+            total = time.perf_counter() - start
+        finally:
+            endpoint.Endpoint._send, pool.invoke = original, invoke
+    return total / requests, spent[0] / requests
 
 
 def target_project(ctx: Context) -> tuple[str, str, int]:
@@ -28,21 +71,34 @@ def target_project(ctx: Context) -> tuple[str, str, int]:
     else:
         batch = next(iter(ctx.data["flow"].values()))
         project_id, task_id = batch["project_id"], next(t for t in batch["tasks"].values() if t)
-    scenes = len(httpx.get(f"{ctx.stack.api_url}/api/projects/{project_id}").json()["scenes"])
+    with api_client(ctx.stack) as api:
+        scenes = len(api.get(f"/api/projects/{project_id}").json()["scenes"])
     return project_id, task_id, scenes
 
 
 def run(ctx: Context) -> None:
     project_id, task_id, scenes = target_project(ctx)
     routes = {
-        "status GET": f"{ctx.stack.api_url}/api/projects/{project_id}/broll/status/{task_id}",
-        "project GET": f"{ctx.stack.api_url}/api/projects/{project_id}",
+        "status GET": (f"{ctx.stack.api_url}/api/projects/{project_id}/broll/status/{task_id}", "StatusFunction"),
+        "project GET": (f"{ctx.stack.api_url}/api/projects/{project_id}", "ProjectsFunction"),
     }
-    results = {}
-    for label, url in routes.items():
+    results, headers = {}, auth_headers(ctx.stack)
+    with api_client(ctx.stack) as api:
+        size = len(api.get(f"/api/projects/{project_id}").content)
+    ctx.add(Figure("5 api load", f"project GET response ({scenes} scenes)", f"{size / 1024:.1f} KB"))
+    small = ctx.data.get("one_clip") or {}
+    if small.get("task_id"):
+        url = f"{ctx.stack.api_url}/api/projects/{small['project_id']}/broll/status/{small['task_id']}"
+        mean, in_aws = moto_share(ctx.stack, url, "StatusFunction", headers)
+        ctx.add(Figure("5 api load", "status GET (1-scene project): one request, of which waiting on moto",
+                       f"{fmt_ms(mean)}, {fmt_ms(in_aws)} ({in_aws / mean * 100:.0f} %)"))
+    for label, (url, function) in routes.items():
+        mean, in_aws = moto_share(ctx.stack, url, function, headers)
+        ctx.add(Figure("5 api load", f"{label}: one request, of which waiting on local AWS (moto)",
+                       f"{fmt_ms(mean)}, {fmt_ms(in_aws)} ({in_aws / mean * 100:.0f} %)"))
         for clients, per_client in LEVELS:
             log(f"api load: {label} × {clients} clients")
-            got = measure(url, clients, per_client)
+            got = measure(url, clients, per_client, headers)
             results[(label, clients)] = got
             p50, p99 = pct(got["latencies"], 50), pct(got["latencies"], 99)
             is_target = label == "status GET" and clients == 50

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from .common import (Context, SceneWatcher, log, new_project_id, project_body, reset_emulator, spread_config,
+from .common import (Context, SceneWatcher, api_client, log, new_project_id, project_body, reset_emulator, spread_config,
                      wait_executions_done)
 
 
@@ -39,7 +39,7 @@ def run_batch(ctx: Context, mode: str) -> dict:
     stack, scale, batch = ctx.stack, ctx.scale, ctx.batch
     reset_emulator(stack, **spread_config(scale), drop_callbacks=(mode == "poll-only"))
     project_id = new_project_id("bench-" + mode.replace("-", ""))
-    with httpx.Client(base_url=stack.api_url, timeout=60) as api:
+    with api_client(stack) as api:
         created = api.post("/api/projects", json=project_body(project_id, batch))
         created.raise_for_status()
         scene_ids = [s["sceneId"] for s in created.json()["scenes"]]

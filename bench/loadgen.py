@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -19,7 +20,8 @@ def main() -> None:
     lock = threading.Lock()
 
     def client() -> None:
-        with httpx.Client(timeout=30) as http:
+        auth = os.environ.get("BENCH_AUTHORIZATION")
+        with httpx.Client(timeout=30, headers={"Authorization": auth} if auth else {}) as http:
             try:
                 http.get(url)  # warm-up: connection and the function's environment, not measured
             except httpx.HTTPError:

@@ -3,13 +3,14 @@
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common import export
 from broll_common.api import ProjectId, logger, make_resolver, user_id
+from broll_common.models import DownloadLink
 
 app = make_resolver()
 
 
 @app.get("/api/projects/<project_id>/download")
-def download(project_id: ProjectId) -> dict:
-    return {"url": export.download_url(project_id, user_id(app))}
+def download(project_id: ProjectId) -> DownloadLink:
+    return DownloadLink(url=export.download_url(project_id, user_id(app)))
 
 
 @logger.inject_lambda_context

@@ -6,12 +6,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common import generation
 from broll_common.api import ProjectId, logger, make_resolver, user_id
-from broll_common.models import GenerateRequest
+from broll_common.models import GenerateRequest, Scene
 
 app = make_resolver()
 
 
-@app.post("/api/projects/<project_id>/broll/generate")
+@app.post(
+    "/api/projects/<project_id>/broll/generate",
+    responses={202: {"description": "Generation started, or joined", "content": {"application/json": {"model": Scene}}}},
+)
 def generate(project_id: ProjectId, body: Annotated[GenerateRequest, Body()]):
     scene = generation.start_generation(project_id, body.sceneId, regenerate=body.regenerate, owner=user_id(app))
     return scene.model_dump(mode="json"), 202

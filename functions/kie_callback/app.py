@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common import callbacks, generation
 from broll_common.api import logger, make_resolver
-from broll_common.models import ID_PATTERN
+from broll_common.models import ID_PATTERN, CallbackAck
 
 app = make_resolver()
 
@@ -18,12 +18,12 @@ def kie_callback(
     generation_: Annotated[int, Query(alias="generation", ge=1)],
     sig: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
     body: Annotated[dict[str, Any], Body()],
-) -> dict:
+) -> CallbackAck:
     callbacks.verify_binding(projectId, sceneId, generation_, sig)
     task_id = str((body.get("data") or {}).get("taskId", ""))
     callbacks.verify(app.current_event.headers, task_id)
     settled = bool(task_id) and generation.confirm_callback(projectId, sceneId, generation_, task_id)
-    return {"ok": True, "settled": settled}
+    return CallbackAck(ok=True, settled=settled)
 
 
 @logger.inject_lambda_context

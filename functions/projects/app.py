@@ -6,17 +6,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common import projects
 from broll_common.api import ProjectId, SceneId, logger, make_resolver, user_id
-from broll_common.models import EmptyBody, Project, ProjectImport, Scene, SceneEdit
+from broll_common.models import EmptyBody, Project, ProjectImport, ProjectList, Scene, SceneEdit
 
 app = make_resolver()
 
 
 @app.get("/api/projects")
-def list_projects() -> dict:
-    return {"projects": [p.model_dump() for p in projects.list_summaries(user_id(app))]}
+def list_projects() -> ProjectList:
+    return ProjectList(projects=projects.list_summaries(user_id(app)))
 
 
-@app.post("/api/projects")
+@app.post(
+    "/api/projects",
+    responses={201: {"description": "Project imported", "content": {"application/json": {"model": Project}}}},
+)
 def import_project(body: Annotated[ProjectImport, Body()]):
     return projects.import_project(body, user_id(app)).model_dump(mode="json"), 201
 

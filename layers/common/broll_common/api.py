@@ -7,6 +7,7 @@ body has been validated.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
@@ -18,6 +19,7 @@ from .errors import BrollError, Unauthorized
 from .models import ID_PATTERN, TASK_ID_PATTERN
 from .secrets import SecretRedactor
 
+MAX_BODY_BYTES = 64 * 1024
 logger = Logger(service="broll-studio")
 # Keys are registered as they are loaded; no log line carries one (only its last 4).
 logger.addFilter(SecretRedactor())
@@ -45,10 +47,32 @@ def _field(error: dict) -> dict:
     return {"field": ".".join(loc) or "body", "message": error.get("msg", "invalid")}
 
 
+def _refused_body(event: dict) -> dict | None:
+    """Every body this API takes is small JSON: anything else is refused before any parsing
+    (Powertools' validation would otherwise try, e.g., a multipart body, and fail with a 500)."""
+    body = event.get("body") or ""
+    status, message = None, ""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    kind = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if len(body) > MAX_BODY_BYTES:
+        status, message = 413, "The request body is too large."
+    elif body and kind != "application/json" and not kind.endswith("+json"):
+        status, message = 415, "Send the body as JSON (Content-Type: application/json)."
+    if status is None:
+        return None
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"error": message}), "isBase64Encoded": False}
+
+
+class JsonApiResolver(APIGatewayHttpResolver):
+    def resolve(self, event: dict, context) -> dict:
+        return _refused_body(event) or super().resolve(event, context)
+
+
 def make_resolver() -> APIGatewayHttpResolver:
     # CORS is answered by API Gateway (template.yaml: only the page's origin); the local
     # stack serves page and API from one origin.
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = JsonApiResolver(enable_validation=True)
 
     @app.exception_handler(RequestValidationError)
     def invalid(exc: RequestValidationError) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 Ident = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -104,16 +104,27 @@ class Stage3(Strict):
     editedScenes: list[EditedScene] = Field(min_length=1, max_length=60)
 
 
+# Seconds on the timeline: real numbers (not booleans), stored to the millisecond (DynamoDB
+# cannot hold magnitudes like 5e-324).
+Seconds = Annotated[float, Field(strict=True, ge=0, le=3600), AfterValidator(lambda v: round(v, 3))]
+
+
 class SceneTiming(Strict):
     sceneId: Ident
-    start: float = Field(ge=0)
-    end: float = Field(gt=0)
+    start: Seconds
+    end: Seconds
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "SceneTiming":
+        if self.end <= self.start:
+            raise ValueError("a scene must end after it starts")
+        return self
 
 
 class Stage4(Strict):
     audioUrl: Annotated[str, StringConstraints(max_length=2000)] | None = None
     audioKey: Annotated[str, StringConstraints(max_length=500)] | None = None
-    audioDurationSec: float = Field(gt=0, le=3600)
+    audioDurationSec: Annotated[float, Field(strict=True, ge=0.5, le=3600), AfterValidator(lambda v: round(v, 3))]
     sceneTimings: list[SceneTiming] | None = None
 
 
@@ -168,6 +179,26 @@ class TaskStatus(BaseModel):
     progress: int
     videoUrl: str | None
     error: str | None
+
+
+class ProjectList(BaseModel):
+    projects: list[ProjectSummary]
+
+
+class DownloadLink(BaseModel):
+    url: str
+
+
+class CallbackAck(BaseModel):
+    ok: bool
+    settled: bool
+
+
+class ErrorBody(BaseModel):
+    """Every error this API answers."""
+
+    error: str
+    details: list[dict] | None = None
 
 
 class GenerateAllResult(BaseModel):
