@@ -256,16 +256,25 @@ def test_probe_is_single_across_instances(table, clock):
     assert len(fake.calls) == calls
 
 
-def test_failures_spread_over_instances_open_the_circuit_for_the_fleet(table, clock, monkeypatch):
-    """Powertools counts per execution environment; FleetFailures adds them up."""
+@pytest.fixture
+def fleet(table, clock, monkeypatch):
+    """The fleet-wide failure counter on the test table, on the test clock."""
     from broll_common.aws import reset_clients
     from broll_common.breaker import FleetFailures
 
     reset_clients()
     monkeypatch.setattr("broll_common.breaker.time.time", lambda: clock.now)
-    fleet = FleetFailures(TABLE, window_s=60)
+    return FleetFailures(TABLE, window_s=60)
+
+
+def fleet_guarded(fake, fleet):
+    return GuardedKie(fake, CircuitBreakerDynamoDBPersistence(table_name=TABLE), breaker_config(), fleet)
+
+
+def test_failures_spread_over_instances_open_the_circuit_for_the_fleet(table, fleet):
+    """Powertools counts per execution environment; FleetFailures adds them up."""
     fakes = [FakeKie() for _ in range(THRESHOLD)]
-    instances = [GuardedKie(f, CircuitBreakerDynamoDBPersistence(table_name=TABLE), breaker_config(), fleet) for f in fakes]
+    instances = [fleet_guarded(f, fleet) for f in fakes]
     for kie, fake in zip(instances, fakes):
         cb_base._LOCAL_FAILURES.clear()  # each environment has seen only its own one failure
         trip(kie, fake, 1)
@@ -274,15 +283,9 @@ def test_failures_spread_over_instances_open_the_circuit_for_the_fleet(table, cl
         instances[0].submit("p")
 
 
-def test_isolated_failures_outside_the_window_do_not_add_up(table, clock, monkeypatch):
-    from broll_common.aws import reset_clients
-    from broll_common.breaker import FleetFailures
-
-    reset_clients()
-    monkeypatch.setattr("broll_common.breaker.time.time", lambda: clock.now)
-    fleet = FleetFailures(TABLE, window_s=60)
+def test_isolated_failures_outside_the_window_do_not_add_up(table, clock, fleet):
     fake = FakeKie()
-    kie = GuardedKie(fake, CircuitBreakerDynamoDBPersistence(table_name=TABLE), breaker_config(), fleet)
+    kie = fleet_guarded(fake, fleet)
     for _ in range(THRESHOLD + 2):
         cb_base._LOCAL_FAILURES.clear()
         trip(kie, fake, 1)
@@ -290,15 +293,9 @@ def test_isolated_failures_outside_the_window_do_not_add_up(table, clock, monkey
     assert stored_state(table) != "OPEN"
 
 
-def test_a_success_after_failures_resets_the_fleet_count(table, clock, monkeypatch):
-    from broll_common.aws import reset_clients
-    from broll_common.breaker import FleetFailures
-
-    reset_clients()
-    monkeypatch.setattr("broll_common.breaker.time.time", lambda: clock.now)
-    fleet = FleetFailures(TABLE, window_s=60)
+def test_a_success_after_failures_resets_the_fleet_count(table, fleet):
     fake = FakeKie()
-    kie = GuardedKie(fake, CircuitBreakerDynamoDBPersistence(table_name=TABLE), breaker_config(), fleet)
+    kie = fleet_guarded(fake, fleet)
     trip(kie, fake, THRESHOLD - 1)
     assert kie.submit("p") == "ok"
     cb_base._LOCAL_FAILURES.clear()
