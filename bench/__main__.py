@@ -11,7 +11,7 @@ import time
 
 from . import (api_load, baseline, cold_start, detection, flow, generate_all, kie_calls, page, report,
                transitions)
-from .common import REAL_POLL_FIRST_S, Context, InvocationTimer, Scale, log, start_stack
+from .common import Context, InvocationTimer, Scale, log, start_stack
 
 PARTS = ["detection", "generate-all", "api", "page", "cold-start"]
 
@@ -28,10 +28,10 @@ def main(argv=None) -> int:
     unknown = set(parts) - set(PARTS)
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
-    if REAL_POLL_FIRST_S / args.compression * 0.5 < 1:
-        log(f"warning: at {args.compression:g}× the first poll wait ({REAL_POLL_FIRST_S / args.compression:g} s, "
-            "jittered down to half) falls under Step Functions' 1 s minimum; the loop's timing is distorted")
     ctx = Context(scale=Scale(args.compression), batch=args.batch)
+    if float(ctx.scale.env()["POLL_MIN_WAIT_S"]) < 1:
+        log(f"warning: at {args.compression:g}× the shortest poll wait falls under Step Functions' 1 s minimum; "
+            "short waits are rounded up, so poll-only timing is distorted")
     ctx.notes += [
         "Local stack, not AWS: every handler runs in this one Python process (one GIL on the machine's cores), "
         "DynamoDB/S3/Step Functions are moto; API latencies under concurrency measure that, not Lambda's scaling.",

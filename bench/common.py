@@ -18,9 +18,27 @@ CACHE = BENCH / ".cache"
 
 # Real-world figures the compression factor divides.
 REAL_GEN_MIN_S, REAL_GEN_MAX_S = 60.0, 180.0
-REAL_POLL_FIRST_S, REAL_POLL_MAX_S, POLL_FACTOR = 30.0, 60.0, 1.6
 REAL_EXPECTED_S = 120.0
 REAL_DEADLINE_S = 900.0
+# The product's own poll settings (its defaults, read from broll_common.config): every
+# duration among them is divided by the compression factor, the growth factor is not.
+POLL_DURATIONS = ("POLL_FIRST_WAIT_S", "POLL_CALLBACK_GRACE_S", "POLL_MIN_WAIT_S", "POLL_MAX_WAIT_S")
+
+
+def real_poll_settings() -> dict[str, float]:
+    """The product's defaults, whatever the environment of this process says."""
+    from broll_common import config
+
+    saved = {name: os.environ.pop(name) for name in [*POLL_DURATIONS, "POLL_FACTOR"] if name in os.environ}
+    config.reset_settings()
+    s = config.settings()
+    real = {
+        "POLL_FIRST_WAIT_S": s.poll_first_wait_s, "POLL_CALLBACK_GRACE_S": s.poll_callback_grace_s,
+        "POLL_MIN_WAIT_S": s.poll_min_wait_s, "POLL_MAX_WAIT_S": s.poll_max_wait_s, "POLL_FACTOR": s.poll_factor,
+    }
+    os.environ.update(saved)
+    config.reset_settings()
+    return real
 REAL_BASELINE_INTERVAL_S = 5.0
 LAMBDA_MB = 512
 SFN_USD_PER_TRANSITION = 0.025 / 1000
@@ -51,32 +69,36 @@ class Scale:
         return REAL_BASELINE_INTERVAL_S / self.factor
 
     def env(self) -> dict[str, str]:
-        return {
-            "POLL_FIRST_WAIT_S": f"{REAL_POLL_FIRST_S / self.factor:g}",
-            "POLL_MAX_WAIT_S": f"{REAL_POLL_MAX_S / self.factor:g}",
-            "POLL_FACTOR": f"{POLL_FACTOR:g}",
+        real = real_poll_settings()
+        return {name: f"{real[name] / self.factor:g}" for name in POLL_DURATIONS} | {
+            "POLL_FACTOR": f"{real['POLL_FACTOR']:g}",
             "EXPECTED_GENERATION_S": f"{REAL_EXPECTED_S / self.factor:g}",
             # A guard, not a timing: kept long enough for Generate All's uncompressed submit spread.
             "GENERATION_DEADLINE_S": f"{max(REAL_DEADLINE_S / self.factor, 300):g}",
         }
 
-    def effective_waits(self, attempts: int = 6) -> list[tuple[float, float, float]]:
-        """Per poll attempt: (real nominal wait, compressed nominal, mean whole-second wait
-        actually slept, after the 50 % equal jitter and Step Functions' rounding), both in real seconds."""
-        import random
-
-        from broll_common.backoff import Backoff
+    def poll_looks(self, clip_s: float = 120.0, callbacks: bool = False) -> tuple[list[float], list[float]]:
+        """When the loop looks at a clip of clip_s real seconds: the real schedule, and the
+        compressed run's whole-second waits scaled back up (both without jitter)."""
+        from broll_common.backoff import PollSchedule
         from broll_common.generation import whole_seconds
 
-        rng = random.Random(7)
-        real = Backoff(REAL_POLL_FIRST_S, POLL_FACTOR, REAL_POLL_MAX_S)
-        small = Backoff(REAL_POLL_FIRST_S / self.factor, POLL_FACTOR, REAL_POLL_MAX_S / self.factor)
-        rows = []
-        for attempt in range(attempts):
-            mean_real = statistics.fmean(real.delay(attempt, rng) for _ in range(4000))
-            mean_small = statistics.fmean(whole_seconds(small.delay(attempt, rng)) for _ in range(4000))
-            rows.append((real.nominal(attempt), mean_real, mean_small * self.factor))
-        return rows
+        real = real_poll_settings()
+
+        def schedule(div: float) -> PollSchedule:
+            return PollSchedule(first=real["POLL_FIRST_WAIT_S"] / div, callback_grace=real["POLL_CALLBACK_GRACE_S"] / div,
+                                factor=real["POLL_FACTOR"], floor=real["POLL_MIN_WAIT_S"] / div,
+                                cap=real["POLL_MAX_WAIT_S"] / div, jitter=0)
+
+        def looks(div: float, rounding) -> list[float]:
+            t, attempt, out, sched = 0.0, 0, [], schedule(div)
+            while t < clip_s / div:
+                t += rounding(sched.wait(attempt, t, callbacks))
+                attempt += 1
+                out.append(round(t * div, 1))
+            return out
+
+        return looks(1.0, lambda w: w), looks(self.factor, whole_seconds)
 
 
 def pct(values, q: float) -> float | None:
@@ -151,8 +173,8 @@ def start_stack(scale: Scale):
             api_port=0, moto_port=0, kie_port=0,
             kie_delay_s=REAL_EXPECTED_S / scale.factor,
             sweep_every_s=3600,  # the sweep repairs; it is not part of the measured flow
-            poll_first_wait_s=REAL_POLL_FIRST_S / scale.factor,
-            poll_max_wait_s=REAL_POLL_MAX_S / scale.factor,
+            poll_first_wait_s=float(scale.env()["POLL_FIRST_WAIT_S"]),
+            poll_max_wait_s=float(scale.env()["POLL_MAX_WAIT_S"]),
             seed_demo=True,
         )
     ).start()

@@ -31,7 +31,7 @@ def run(ctx: Context) -> None:
     for mode, batch in ctx.data["flow"].items():
         done = sum(1 for st in batch["statuses"].values() if st == "completed")
         ctx.add(Figure("1 detection", f"{mode}: clips completed / submitted", f"{done} / {ctx.batch}",
-                       note="; ".join(str(e.get("error"))[:120] for e in batch["submit_errors"])))
+                       note="; ".join(e["submitError"][:120] for e in batch["submit_errors"])))
     for mode, rows in modes.items():
         over = [o for o, _ in rows]
         share = [o / g for o, g in rows if g > 0]

@@ -48,7 +48,7 @@ def run_batch(ctx: Context, mode: str) -> dict:
         with SceneWatcher(stack, project_id) as watcher:
             def generate(scene_id: str) -> dict:
                 answer = api.post(f"/api/projects/{project_id}/broll/generate", json={"sceneId": scene_id})
-                return answer.json() if answer.status_code == 202 else {"sceneId": scene_id, "error": answer.text}
+                return answer.json() if answer.status_code == 202 else {"sceneId": scene_id, "submitError": answer.text}
 
             with ThreadPoolExecutor(4) as pool:
                 answers = list(pool.map(generate, scene_ids))
@@ -72,7 +72,7 @@ def run_batch(ctx: Context, mode: str) -> dict:
         "stats": stats,
         "executions": executions,
         "histories": execution_histories(stack, executions),
-        "submit_errors": [a for a in answers if "error" in a],
+        "submit_errors": [a for a in answers if "submitError" in a],
     }
 
 

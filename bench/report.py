@@ -50,18 +50,17 @@ def text_table(rows: list[list[str]]) -> str:
 
 def scaling_lines(ctx: Context) -> list[str]:
     f = ctx.scale.factor
-    lines = [
+    env = ctx.scale.env()
+    settings = ", ".join(f"{k} {v}" for k, v in env.items() if k.startswith(("POLL_", "EXPECTED_")))
+    real, compressed = ctx.scale.poll_looks()
+    return [
         f"Time compression {f:g}×: generation 60–180 s → {ctx.scale.gen_min_s:g}–{ctx.scale.gen_max_s:g} s "
-        f"(uniform); POLL_FIRST_WAIT_S {30 / f:g}, POLL_MAX_WAIT_S {60 / f:g}, POLL_FACTOR 1.6, "
-        f"EXPECTED_GENERATION_S {120 / f:g}; baseline polls every {ctx.scale.baseline_interval_s:g} s. "
+        f"(uniform); the product's poll settings divided by {f:g}: {settings}; "
+        f"baseline polls every {ctx.scale.baseline_interval_s:g} s. "
         "Not compressed: Kie's submit limit (20 per 10 s), callback and request latencies.",
-        "Step Functions waits are whole seconds, so the loop's waits are rounded after the 50 % jitter. "
-        "Mean wait per poll attempt, in real-world seconds (real schedule vs what the compressed run sleeps, × factor):",
+        "Step Functions waits are whole seconds. Poll-only looks at a 120 s clip (real seconds, no jitter): "
+        f"real schedule {real}; compressed run, scaled back {compressed}.",
     ]
-    for attempt, (nominal, real, effective) in enumerate(ctx.scale.effective_waits()):
-        lines.append(f"  attempt {attempt}: nominal {nominal:.0f} s, jittered mean {real:.1f} s, "
-                     f"compressed run ≈ {effective:.1f} s ({effective / real:.2f}× of real)")
-    return lines
 
 
 def write(ctx: Context, elapsed: float, parts: list[str], path=None) -> str:

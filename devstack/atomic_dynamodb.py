@@ -15,7 +15,7 @@ import threading
 from moto.dynamodb.models import DynamoDBBackend
 
 _LOCK = threading.RLock()
-_METHODS = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "transact_get_items")
+_METHODS = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan")
 
 
 def install() -> None:

@@ -87,6 +87,9 @@ class LocalStack:
             os.environ[name] = by_name[name] if name in by_name else self.cloud.resolve(value, parameters)
         os.environ.setdefault("POLL_FIRST_WAIT_S", str(self.options.poll_first_wait_s))
         os.environ.setdefault("POLL_MAX_WAIT_S", str(self.options.poll_max_wait_s))
+        os.environ.setdefault("POLL_MIN_WAIT_S", "1")
+        # With callbacks the loop is the safety net: its first look comes after the clip is due.
+        os.environ.setdefault("POLL_CALLBACK_GRACE_S", str(self.options.kie_delay_s + 2))
         os.environ.setdefault("EXPECTED_GENERATION_S", str(self.options.kie_delay_s + 2))
         os.environ.setdefault("GENERATION_DEADLINE_S", str(max(60.0, self.options.kie_delay_s * 10)))
         self.gateway.config = {"apiBase": "", "auth": {"mode": "local", "tokenUrl": "/local-auth/token"}}

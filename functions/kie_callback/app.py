@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common import callbacks, generation
+from broll_common import callback_health, callbacks, generation
 from broll_common.api import logger, make_resolver
 from broll_common.models import ID_PATTERN, CallbackAck
 
@@ -22,6 +22,7 @@ def kie_callback(
     callbacks.verify_binding(projectId, sceneId, generation_, sig)
     task_id = str((body.get("data") or {}).get("taskId", ""))
     callbacks.verify(app.current_event.headers, task_id)
+    callback_health.callback_arrived()
     settled = bool(task_id) and generation.confirm_callback(projectId, sceneId, generation_, task_id)
     return CallbackAck(ok=True, settled=settled)
 

@@ -1,7 +1,7 @@
 """GET /api/projects/{id}/broll/status/{taskId}: where one task's scene stands."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common import generation
+from broll_common import projects
 from broll_common.api import ProjectId, TaskIdParam, logger, make_resolver, user_id
 from broll_common.models import TaskStatus
 
@@ -10,7 +10,7 @@ app = make_resolver()
 
 @app.get("/api/projects/<project_id>/broll/status/<task_id>")
 def status(project_id: ProjectId, task_id: TaskIdParam) -> TaskStatus:
-    return generation.task_status(project_id, task_id, user_id(app))
+    return projects.task_status(project_id, task_id, user_id(app))
 
 
 @logger.inject_lambda_context

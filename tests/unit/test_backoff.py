@@ -71,3 +71,26 @@ def test_delay_without_rng_uses_module_random(monkeypatch):
     random.seed(5)
     assert b.delay(1) == a
     assert 4.0 <= a <= 8.0
+
+
+def test_poll_schedule_first_look_and_proportional_waits():
+    import random
+
+    from broll_common.backoff import PollSchedule
+
+    schedule = PollSchedule(first=60, callback_grace=180, factor=1.25, floor=5, cap=60, jitter=0)
+    assert schedule.wait(0, 0, callbacks=False) == 60
+    assert schedule.wait(0, 0, callbacks=True) == 60  # the first look is the same either way
+    assert schedule.wait(1, 60, callbacks=True) == 120  # then, callbacks working: next at 180 s
+    assert schedule.wait(1, 60, callbacks=False) == 15  # a quarter of the time spent
+    assert schedule.wait(3, 10, callbacks=False) == 5  # floor
+    assert schedule.wait(5, 600, callbacks=False) == 60  # cap
+    # Poll times for a 180 s clip: at most 6 looks, each late by at most 25 % of elapsed.
+    t, looks = 0.0, 0
+    while t < 180:
+        t += schedule.wait(looks, t, callbacks=False)
+        looks += 1
+    assert looks <= 6 and t - 180 <= 0.25 * 180
+    jittered = PollSchedule(first=60, callback_grace=180, factor=1.25, floor=5, cap=60, jitter=0.1)
+    rng = random.Random(7)
+    assert all(54 <= jittered.wait(0, 0, False, rng) <= 66 for _ in range(50))

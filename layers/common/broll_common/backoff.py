@@ -1,7 +1,8 @@
-"""The one backoff policy: exponential growth, capped, with jitter.
+"""Waiting policies, defined once: exponential backoff for retries, and the poll schedule.
 
-Used for the poll loop's waits (the state machine reads `waitSeconds` from the poll step)
-and for retrying Kie's rate-limit answers inside one submit.
+Backoff (exponential, capped, jittered) paces retries of busy answers (Kie's 429, a 5xx,
+a full rate-limit window). PollSchedule paces the poll loop (the state machine reads
+`waitSeconds` from the poll step).
 """
 
 from __future__ import annotations
@@ -30,3 +31,32 @@ class Backoff:
 
     def schedule(self, attempts: int) -> list[float]:
         return [self.nominal(i) for i in range(attempts)]
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """When to ask Kie again about a running clip.
+
+    No Veo clip finishes before about a minute, so the first look waits `first`. After
+    that, when Kie's callbacks are known to arrive, the loop is only the safety net and
+    next looks after `callback_grace` (from the start); otherwise each wait is a fixed share
+    of the time already spent, so the delay between the clip finishing and us noticing is
+    a bounded share of its generation time (at most factor - 1, on average half) with few
+    calls: with 65 s and 1.15, looks at 65, 75, 86, 99, 114, 131, 150, 173, 199 s.
+    """
+
+    first: float
+    callback_grace: float
+    factor: float
+    floor: float
+    cap: float
+    jitter: float = 0.1
+
+    def wait(self, attempt: int, elapsed: float, callbacks: bool, rng: random.Random | None = None) -> float:
+        if attempt == 0:
+            base = self.first
+        elif callbacks and elapsed < self.callback_grace:
+            base = self.callback_grace - elapsed
+        else:
+            base = min(self.cap, max(self.floor, (self.factor - 1) * elapsed))
+        return base * (1 + (rng or random).uniform(-self.jitter, self.jitter))

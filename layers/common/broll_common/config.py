@@ -23,8 +23,10 @@ class Settings:
     kie_timeout_s: float
     anthropic_api_key: str
     anthropic_model: str
-    # The poll loop: waits grow from first to max; the whole generation gives up at deadline.
+    # The poll loop (backoff.PollSchedule); the whole generation gives up at the deadline.
     poll_first_wait_s: float
+    poll_callback_grace_s: float
+    poll_min_wait_s: float
     poll_max_wait_s: float
     poll_factor: float
     generation_deadline_s: float
@@ -46,9 +48,11 @@ def settings() -> Settings:
         kie_timeout_s=_float("KIE_TIMEOUT_S", 20.0),
         anthropic_api_key=env("ANTHROPIC_API_KEY", ""),
         anthropic_model=env("ANTHROPIC_MODEL", "claude-haiku-5-5"),
-        poll_first_wait_s=_float("POLL_FIRST_WAIT_S", 30.0),
+        poll_first_wait_s=_float("POLL_FIRST_WAIT_S", 65.0),
+        poll_callback_grace_s=_float("POLL_CALLBACK_GRACE_S", 180.0),
+        poll_min_wait_s=_float("POLL_MIN_WAIT_S", 5.0),
         poll_max_wait_s=_float("POLL_MAX_WAIT_S", 60.0),
-        poll_factor=_float("POLL_FACTOR", 1.6),
+        poll_factor=_float("POLL_FACTOR", 1.15),
         generation_deadline_s=_float("GENERATION_DEADLINE_S", 900.0),
         expected_generation_s=_float("EXPECTED_GENERATION_S", 120.0),
         presign_ttl_s=int(_float("PRESIGN_TTL_S", 3600)),

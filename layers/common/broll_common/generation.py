@@ -15,15 +15,15 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 
-from . import rate_limit, secrets, storage
+from . import callback_health, rate_limit, secrets, storage
 from .aws import client
-from .backoff import Backoff
+from .backoff import Backoff, PollSchedule
 from .breaker import GuardedKie, KieCircuitOpen, kie_client
 from .config import settings
 from .errors import Conflict
 from .kie import KieError, KieRateLimited, KieRejected, KieUnavailable, TaskRecord, TaskState
 from .media import clip_key, copy_from_url
-from .models import GenerateAllResult, Scene, SceneStatus, TaskStatus
+from .models import GenerateAllResult, Scene, SceneStatus
 from .projects import scene_view
 from .prompts import compose
 
@@ -44,9 +44,22 @@ def whole_seconds(wait: float) -> int:
     return max(1, round(wait))
 
 
-def poll_backoff() -> Backoff:
+def poll_wait(attempt: int, scene: Scene) -> int:
+    """Seconds until the loop's next look at this scene's task (whole, for the Wait state)."""
     s = settings()
-    return Backoff(first=s.poll_first_wait_s, factor=s.poll_factor, cap=s.poll_max_wait_s)
+    schedule = PollSchedule(
+        first=s.poll_first_wait_s, callback_grace=s.poll_callback_grace_s,
+        factor=s.poll_factor, floor=s.poll_min_wait_s, cap=s.poll_max_wait_s,
+    )
+    elapsed = time.time() - (scene.startedAt or time.time())
+    callbacks = attempt > 0 and callback_health.healthy()
+    return whole_seconds(schedule.wait(attempt, elapsed, callbacks=callbacks))
+
+
+def retry_backoff() -> Backoff:
+    """Retrying a busy Kie (5xx) from the loop: exponential, within the poll cap."""
+    s = settings()
+    return Backoff(first=s.poll_min_wait_s, factor=2.0, cap=s.poll_max_wait_s)
 
 
 def _kie(owner_id: str | None, scene: Scene) -> tuple[GuardedKie, secrets.KieKey]:
@@ -177,7 +190,7 @@ def _start_poll_loop(
         "taskId": scene.taskId,
         "generation": scene.generation,
         "attempt": attempt,
-        "waitSeconds": first_wait if submit else whole_seconds(poll_backoff().delay(attempt)),
+        "waitSeconds": first_wait if submit else poll_wait(attempt, scene),
     }
     name = execution_name(project_id, scene, f"-r{int(time.time() * 1000)}" if restart else "")
     try:
@@ -274,7 +287,7 @@ def poll_step(state: dict) -> dict:
         return done
     if task_id is None:
         return _submit_turn(project_id, index, scene, state, attempt, kie, key)
-    wait = poll_backoff().delay(attempt)
+    wait = poll_wait(attempt, scene)
     try:
         task = kie.record_info(task_id)
     except KieCircuitOpen as exc:
@@ -287,6 +300,8 @@ def poll_step(state: dict) -> dict:
         return done
     try:
         if settle(project_id, index, scene, task):
+            if settings().kie_callback_url:
+                callback_health.callback_missed()  # we found it first: its callback did not come
             return done
     except ClipCopyFailed:
         logger.warning("clip copy failed, retrying next turn", extra={"projectId": project_id, "sceneId": scene.sceneId})
@@ -319,14 +334,15 @@ def _submit_turn(
     except KieError as exc:
         message = _submit_failure_message(exc)
         if isinstance(exc, KieUnavailable) and message != UNKNOWN_OUTCOME:
-            return pending(poll_backoff().delay(attempt))
+            return pending(retry_backoff().delay(attempt))
         _fail(project_id, index, scene, message)
         return state | {"outcome": "done", "attempt": attempt}
     try:
         storage.update_scene(project_id, index, scene.sceneId, {"taskId": task_id}, owner=None, generation=scene.generation)
     except storage.StaleScene:
         return state | {"outcome": "done", "attempt": attempt}  # cancelled while submitting
-    return state | {"taskId": task_id, "outcome": "pending", "attempt": 0, "waitSeconds": whole_seconds(poll_backoff().delay(0))}
+    submitted = scene.model_copy(update={"startedAt": time.time()})
+    return state | {"taskId": task_id, "outcome": "pending", "attempt": 0, "waitSeconds": poll_wait(0, submitted)}
 
 
 def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: str) -> bool:
@@ -338,15 +354,6 @@ def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: s
         return False
     kie, _ = _kie(record.owner_id, scene)
     return settle(project_id, index, scene, kie.record_info(task_id))
-
-
-def task_status(project_id: str, task_id: str, owner: str) -> TaskStatus:
-    _, scene = storage.load_broll(project_id, owner=owner).scene_by_task(task_id)
-    view = scene_view(scene)
-    return TaskStatus(
-        projectId=project_id, sceneId=scene.sceneId, taskId=task_id,
-        status=view.status, progress=view.progress, videoUrl=view.videoUrl, error=view.error,
-    )
 
 
 def cancel(project_id: str, scene_id: str, owner: str) -> Scene:
@@ -366,10 +373,12 @@ def generate_all(project_id: str, owner: str) -> GenerateAllResult:
     """Queue every scene without a clip; each poll loop submits within the rate limit, so
     the request answers at once however many scenes there are. Each scene is claimed on
     its own (one expression for all would pass DynamoDB's 4 KB expression limit), and
-    first turns are spread at the limit's own pace (20 per 10 s), not all waking together.
+    first turns come in windows of the limit's size (20 now, 20 ten seconds later, ...),
+    so no loop wakes only to find the window full.
     """
     record = storage.load_project(project_id, owner=owner)
     key = secrets.kie_key_for(owner)
+    asked_at = time.time()
     started, skipped = [], []
     for index, scene in enumerate(record.scenes):
         if scene.status in (SceneStatus.COMPLETED, SceneStatus.GENERATING):
@@ -382,8 +391,9 @@ def generate_all(project_id: str, owner: str) -> GenerateAllResult:
             skipped.append({"sceneId": scene.sceneId, "reason": "changed meanwhile"})
             continue
         claimed = scene.model_copy(update=changes | {"status": SceneStatus.GENERATING})
-        first_wait = 1 + len(started) * int(rate_limit.WINDOW_S) // rate_limit.LIMIT
-        _start_poll_loop(project_id, index, claimed, submit=True, first_wait=first_wait)
+        # Due times count from the request, not from each loop's own start.
+        due = asked_at + 1 + (len(started) // rate_limit.LIMIT) * rate_limit.WINDOW_S
+        _start_poll_loop(project_id, index, claimed, submit=True, first_wait=whole_seconds(due - time.time()))
         started.append(scene_view(claimed))
     return GenerateAllResult(started=started, skipped=skipped)
 

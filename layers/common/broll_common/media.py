@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
-
 from .aws import client
 from .config import settings
 
@@ -27,6 +25,8 @@ def media_url(key: str | None, url: str | None) -> str | None:
 
 def copy_from_url(source_url: str, key: str) -> None:
     """Stream a finished clip out of Kie (its URLs expire) into our bucket."""
+    import httpx  # here: only the functions that copy clips pay for it at cold start
+
     with httpx.stream("GET", source_url, timeout=60.0, follow_redirects=True) as response:
         response.raise_for_status()
         client("s3").upload_fileobj(

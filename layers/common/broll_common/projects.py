@@ -10,7 +10,7 @@ from . import storage
 from .config import settings
 from .errors import Conflict
 from .media import media_url
-from .models import Project, ProjectImport, ProjectSummary, Scene, SceneEdit, SceneStatus, Step7
+from .models import Project, ProjectImport, ProjectSummary, Scene, SceneEdit, SceneStatus, Step7, TaskStatus
 from .models import AudioInfo, VideoInfo
 from .prompts import compose
 from .timeline import ranges_for, scene_id, scene_type
@@ -129,3 +129,12 @@ def complete_project(project_id: str, owner: str) -> Project:
         owner=owner,
     )
     return read_project(project_id, owner)
+
+
+def task_status(project_id: str, task_id: str, owner: str) -> TaskStatus:
+    _, scene = storage.load_broll(project_id, owner=owner).scene_by_task(task_id)
+    view = scene_view(scene)
+    return TaskStatus(
+        projectId=project_id, sceneId=scene.sceneId, taskId=task_id,
+        status=view.status, progress=view.progress, videoUrl=view.videoUrl, error=view.error,
+    )

@@ -10,8 +10,6 @@ import os
 import time
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from .aws import client
 from .errors import BrollError
 
@@ -103,6 +101,8 @@ def _table() -> str:
 
 def put_user_key(user_id: str, api_key: str) -> StoredKey:
     """Envelope encryption: a fresh KMS data key per secret, AES-GCM in this process."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # only key writes/reads pay for it
+
     register(api_key)
     data_key = client("kms").generate_data_key(KeyId=os.environ["USER_KEYS_KMS_KEY"], KeySpec="AES_256")
     nonce = os.urandom(12)
@@ -133,6 +133,8 @@ def user_key(user_id: str) -> str | None:
     item = client("dynamodb").get_item(TableName=_table(), Key={"user_id": {"S": user_id}}, ConsistentRead=True).get("Item")
     if not item or "kie_key_sealed" not in item:
         return None
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     plain = client("kms").decrypt(CiphertextBlob=item["kie_data_key"]["B"])["Plaintext"]
     key = AESGCM(plain).decrypt(item["kie_key_nonce"]["B"], item["kie_key_sealed"]["B"], user_id.encode()).decode()
     return register(key)
