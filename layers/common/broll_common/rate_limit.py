@@ -22,6 +22,9 @@ from .config import settings
 
 LIMIT = int(os.environ.get("KIE_SUBMITS_PER_WINDOW", 20))
 WINDOW_S = 10.0
+# Our window is a little longer than Kie's: a submit admitted here reaches Kie a moment
+# later, and two such delays could otherwise put 21 arrivals inside Kie's 10 s.
+MARGIN_S = 0.5
 
 
 @dataclass
@@ -43,9 +46,9 @@ def try_admit(api_key: str, now: float | None = None, limit: int = LIMIT) -> Adm
         item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item", {})
         version = int(item.get("version", {}).get("N", "0"))
         recent = sorted(float(v["N"]) for v in item.get("times", {}).get("L", []))
-        recent = [t for t in recent if t > current - WINDOW_S]
+        recent = [t for t in recent if t > current - WINDOW_S - MARGIN_S]
         if len(recent) >= limit:
-            return Admission(False, retry_after=recent[0] + WINDOW_S - current)
+            return Admission(False, retry_after=recent[0] + WINDOW_S + MARGIN_S - current)
         condition = "attribute_not_exists(id)" if not item else "version = :seen"
         values = {":seen": {"N": str(version)}} if item else {}
         try:
