@@ -38,3 +38,31 @@ def test_forged_missing_or_stale_callbacks_are_refused(headers, task_id, now):
 
 def test_without_a_key_nothing_is_checked():
     verify({}, "veo_task_1", key="")
+
+
+def test_callback_health_trusted_until_one_is_missed(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    from broll_common import callback_health
+    from broll_common.aws import reset_clients
+    from broll_common.config import reset_settings
+
+    monkeypatch.setenv("BREAKER_TABLE", "health")
+    monkeypatch.setenv("KIE_CALLBACK_URL", "https://api.example/api/callbacks/kie")
+    reset_settings()
+    with mock_aws():
+        reset_clients()
+        boto3.client("dynamodb").create_table(
+            TableName="health", AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST",
+        )
+        assert callback_health.healthy()  # nothing known yet: trust callbacks
+        callback_health.callback_missed()
+        assert not callback_health.healthy()
+        callback_health.callback_arrived()
+        assert callback_health.healthy()
+        monkeypatch.setenv("KIE_CALLBACK_URL", "")
+        reset_settings()
+        assert not callback_health.healthy()  # no callback URL, no callbacks
+    reset_clients()
