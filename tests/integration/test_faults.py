@@ -112,6 +112,10 @@ def test_signed_callbacks_finish_the_scene_and_forged_ones_are_refused(api, proj
     assert forged.status_code == 401 and "signature" in forged.json()["error"]
     done = wait_for_scene(api, pid, "main", lambda s: s["status"] == "completed", timeout=20)
     assert "evil" not in done["videoUrl"]
+    # The emulator counts a delivery once our answer is back, a moment after the scene settled.
+    deadline = time.monotonic() + 5
+    while emulator.stats()["callbacks_sent"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert emulator.stats()["callbacks_sent"] >= 1
 
 
