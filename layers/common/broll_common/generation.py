@@ -267,45 +267,50 @@ def _is_current(scene: Scene, task_id: str, generation: int) -> bool:
     return scene.status == SceneStatus.GENERATING and scene.taskId == task_id and scene.generation == generation
 
 
+def _next_turn(state: dict, attempt: int, wait: float) -> dict:
+    return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
+
+
+def _done(state: dict, attempt: int) -> dict:
+    return state | {"outcome": "done", "attempt": attempt}
+
+
 def poll_step(state: dict) -> dict:
     """One turn of the state machine's loop: ask Kie, settle or plan the next wait."""
     project_id, task_id, generation = state["projectId"], state["taskId"], int(state["generation"])
     record = storage.load_broll(project_id, owner=None)
     index, scene = record.scene(state["sceneId"])
     attempt = int(state.get("attempt", 0)) + 1
-    done = state | {"outcome": "done", "attempt": attempt}
     if not _is_current(scene, task_id, generation):
-        return done  # settled by a callback, cancelled or regenerated meanwhile
+        return _done(state, attempt)  # settled by a callback, cancelled or regenerated meanwhile
     if time.time() - (scene.startedAt or 0) > settings().generation_deadline_s:
         minutes = round(settings().generation_deadline_s / 60)
         _fail(project_id, index, scene, f"Kie.ai did not finish this clip within {minutes} minutes. Retry to try again.")
-        return done
+        return _done(state, attempt)
     try:
         kie, key = _kie(record.owner_id, scene)
     except secrets.NoKieKey as exc:
         _fail(project_id, index, scene, exc.message)
-        return done
+        return _done(state, attempt)
     if task_id is None:
         return _submit_turn(project_id, index, scene, state, attempt, kie, key)
-    wait = poll_wait(attempt, scene)
     try:
         task = kie.record_info(task_id)
     except KieCircuitOpen as exc:
-        wait = max(wait, exc.retry_at - time.time())
-        return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
+        return _next_turn(state, attempt, max(poll_wait(attempt, scene), exc.retry_at - time.time()))
     except (KieUnavailable, KieRateLimited):
-        return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
+        return _next_turn(state, attempt, poll_wait(attempt, scene))
     except KieRejected as exc:
         _fail(project_id, index, scene, exc.user_message)
-        return done
+        return _done(state, attempt)
     try:
         if settle(project_id, index, scene, task):
             if settings().kie_callback_url:
                 callback_health.callback_missed()  # we found it first: its callback did not come
-            return done
+            return _done(state, attempt)
     except ClipCopyFailed:
         logger.warning("clip copy failed, retrying next turn", extra={"projectId": project_id, "sceneId": scene.sceneId})
-    return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
+    return _next_turn(state, attempt, poll_wait(attempt, scene))
 
 
 def _submit_turn(
@@ -316,33 +321,29 @@ def _submit_turn(
     Busy answers (a full window, Kie's 429, an open breaker, a 5xx) only lengthen the wait;
     a refusal fails the scene with what to change; a timeout is never resubmitted.
     """
-
-    def pending(wait: float) -> dict:
-        return state | {"outcome": "pending", "attempt": attempt, "waitSeconds": whole_seconds(wait)}
-
     admission = rate_limit.try_admit(key.value)
     if not admission.admitted:
-        return pending(admission.retry_after + random.uniform(0, 1))
+        return _next_turn(state, attempt, admission.retry_after + random.uniform(0, 1))
     try:
         task_id = kie.submit(
             scene.aiPrompt, model=settings().kie_model, callback_url=_callback_url(project_id, scene.sceneId, scene.generation)
         )
     except KieCircuitOpen as exc:
-        return pending(exc.retry_at - time.time())
+        return _next_turn(state, attempt, exc.retry_at - time.time())
     except KieRateLimited:
-        return pending(SUBMIT_RATE_LIMIT_RETRY.delay(attempt))
+        return _next_turn(state, attempt, SUBMIT_RATE_LIMIT_RETRY.delay(attempt))
     except KieError as exc:
         message = _submit_failure_message(exc)
         if isinstance(exc, KieUnavailable) and message != UNKNOWN_OUTCOME:
-            return pending(retry_backoff().delay(attempt))
+            return _next_turn(state, attempt, retry_backoff().delay(attempt))
         _fail(project_id, index, scene, message)
-        return state | {"outcome": "done", "attempt": attempt}
+        return _done(state, attempt)
     try:
         storage.update_scene(project_id, index, scene.sceneId, {"taskId": task_id}, owner=None, generation=scene.generation)
     except storage.StaleScene:
-        return state | {"outcome": "done", "attempt": attempt}  # cancelled while submitting
+        return _done(state, attempt)  # cancelled while submitting
     submitted = scene.model_copy(update={"startedAt": time.time()})
-    return state | {"taskId": task_id, "outcome": "pending", "attempt": 0, "waitSeconds": poll_wait(0, submitted)}
+    return _next_turn(state | {"taskId": task_id}, 0, poll_wait(0, submitted))
 
 
 def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: str) -> bool:
