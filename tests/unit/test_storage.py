@@ -1,5 +1,7 @@
 """project_steps storage on moto: create/load, conflicts, per-scene conditional updates."""
 
+import json
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -254,3 +256,38 @@ def test_second_create_leaves_first_project_untouched(table):
     with pytest.raises(Exception):
         create_project("demo-1", items("Second"), owner=OWNER)
     assert load_project("demo-1", owner=OWNER).meta["name"] == "First"
+
+
+def _sixty_scene_items():
+    scenes = [make_scene(f"s{i:02d}", f"Shot {i}", i, i + 1, generation=3) for i in range(60)]
+    return items() | {STEP_BROLL: {"scenes": [scene_document(s) for s in scenes], "ownerId": OWNER}}
+
+
+def test_a_claim_of_the_last_chunk_of_sixty_scenes_fits_dynamodbs_expression_limit(table):
+    from broll_common.generation import CLAIM_CHUNK
+
+    create_project("big", _sixty_scene_items(), owner=OWNER)
+    sent = []
+    events = storage.ProjectStep._get_connection().connection.client.meta.events
+    events.register("before-call.dynamodb.UpdateItem", lambda params, **_: sent.append(params))
+    changes = {
+        "aiPrompt": "x" * 900, "promptSource": "claude", "status": "generating", "generation": 4, "taskId": None,
+        "pollExecution": None, "queued": True, "error": None, "progress": 0, "startedAt": 1.5e9,
+        "keyOwner": "system", "keyLast4": "abcd",
+    }
+    last = range(60 - CLAIM_CHUNK, 60)
+    storage.update_scenes("big", [storage.SceneWrite(i, f"s{i:02d}", changes, generation=3) for i in last], owner=OWNER)
+    body = json.loads(sent[-1]["body"])
+    assert len(body["UpdateExpression"]) < 4096 and len(body["ConditionExpression"]) < 4096
+    scenes = load_project("big", owner=OWNER).scenes
+    assert [s.status for s in scenes[50:]] == [SceneStatus.GENERATING] * 10
+    assert all(s.status is SceneStatus.IDLE for s in scenes[:50])
+
+
+def test_update_scenes_is_all_or_nothing(table):
+    create_project("big", _sixty_scene_items(), owner=OWNER)
+    writes = [storage.SceneWrite(i, f"s{i:02d}", {"status": "generating"}, generation=3) for i in range(5)]
+    writes[3] = storage.SceneWrite(3, "s03", {"status": "generating"}, generation=2)  # moved on
+    with pytest.raises(StaleScene):
+        storage.update_scenes("big", writes, owner=OWNER)
+    assert all(s.status is SceneStatus.IDLE for s in load_project("big", owner=OWNER).scenes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
@@ -31,6 +32,10 @@ logger = Logger(child=True)
 
 SUBMIT_RATE_LIMIT_RETRY = Backoff(first=1.0, factor=2.0, cap=8.0)
 SUBMIT_ATTEMPTS = 4
+# Scenes per Generate All claim write: about 230 expression characters each, well within
+# DynamoDB's 4 KB expression limit (tests/unit/test_storage.py checks the largest).
+CLAIM_CHUNK = 10
+LOOP_STARTERS = 8  # StartExecution calls in flight at once during Generate All
 # A claimed scene with no task id after this long lost its submit (a crash mid-request).
 SUBMIT_GRACE_S = 120
 UNKNOWN_OUTCOME = (
@@ -71,15 +76,24 @@ def _kie(owner_id: str | None, scene: Scene) -> tuple[GuardedKie, secrets.KieKey
 def _submit(prompt: str, callback_url: str | None, kie: GuardedKie, key: secrets.KieKey) -> str:
     """Submit within the shared rate limit; Kie's own 429 is retried with backoff."""
     for attempt in range(SUBMIT_ATTEMPTS):
-        if not rate_limit.wait_for_slot(key.value):
+        admission = rate_limit.wait_for_slot(key.value)
+        if not admission.admitted:
             raise KieRateLimited(429, "no submit slot free within the wait")
         try:
-            return kie.submit(prompt, model=settings().kie_model, callback_url=callback_url)
+            return _send(prompt, callback_url, kie, key, admission.slot)
         except KieRateLimited:
             if attempt == SUBMIT_ATTEMPTS - 1:
                 raise
             time.sleep(SUBMIT_RATE_LIMIT_RETRY.delay(attempt))
     raise AssertionError("unreachable")
+
+
+def _send(prompt: str, callback_url: str | None, kie: GuardedKie, key: secrets.KieKey, slot: str) -> str:
+    """One submit in a taken rate-limit slot, finished whatever Kie answers."""
+    try:
+        return kie.submit(prompt, model=settings().kie_model, callback_url=callback_url)
+    finally:
+        rate_limit.finish(key.value, slot)
 
 
 def _callback_url(project_id: str, scene_id: str, generation: int) -> str | None:
@@ -325,9 +339,7 @@ def _submit_turn(
     if not admission.admitted:
         return _next_turn(state, attempt, admission.retry_after + random.uniform(0, 1))
     try:
-        task_id = kie.submit(
-            scene.aiPrompt, model=settings().kie_model, callback_url=_callback_url(project_id, scene.sceneId, scene.generation)
-        )
+        task_id = _send(scene.aiPrompt, _callback_url(project_id, scene.sceneId, scene.generation), kie, key, admission.slot)
     except KieCircuitOpen as exc:
         return _next_turn(state, attempt, exc.retry_at - time.time())
     except KieRateLimited:
@@ -372,31 +384,48 @@ def cancel(project_id: str, scene_id: str, owner: str) -> Scene:
 
 def generate_all(project_id: str, owner: str) -> GenerateAllResult:
     """Queue every scene without a clip; each poll loop submits within the rate limit, so
-    the request answers at once however many scenes there are. Each scene is claimed on
-    its own (one expression for all would pass DynamoDB's 4 KB expression limit), and
-    first turns come in windows of the limit's size (20 now, 20 ten seconds later, ...),
-    so no loop wakes only to find the window full.
+    the request answers at once however many scenes there are. Scenes are claimed a few
+    per write, and the loops started side by side; first turns come in windows of the
+    limit's size (20 now, 20 ten seconds later, ...), so no loop wakes only to find the
+    window full.
     """
     record = storage.load_project(project_id, owner=owner)
     key = secrets.kie_key_for(owner)
     asked_at = time.time()
-    started, skipped = [], []
+    skipped, wanted = [], []
     for index, scene in enumerate(record.scenes):
         if scene.status in (SceneStatus.COMPLETED, SceneStatus.GENERATING):
             skipped.append({"sceneId": scene.sceneId, "reason": scene.status.value})
-            continue
-        changes = _claim_changes(record, scene, queued=True, key=key)
-        try:
-            storage.update_scene(project_id, index, scene.sceneId, changes, owner=owner, generation=scene.generation)
-        except storage.StaleScene:
-            skipped.append({"sceneId": scene.sceneId, "reason": "changed meanwhile"})
-            continue
-        claimed = scene.model_copy(update=changes | {"status": SceneStatus.GENERATING})
-        # Due times count from the request, not from each loop's own start.
-        due = asked_at + 1 + (len(started) // rate_limit.LIMIT) * rate_limit.WINDOW_S
-        _start_poll_loop(project_id, index, claimed, submit=True, first_wait=whole_seconds(due - time.time()))
-        started.append(scene_view(claimed))
-    return GenerateAllResult(started=started, skipped=skipped)
+        else:
+            wanted.append((index, scene, _claim_changes(record, scene, queued=True, key=key)))
+    claimed = []
+    for first in range(0, len(wanted), CLAIM_CHUNK):
+        won, stale = _claim_together(project_id, wanted[first:first + CLAIM_CHUNK], owner)
+        claimed += won
+        skipped += [{"sceneId": scene_id, "reason": "changed meanwhile"} for scene_id in stale]
+    with ThreadPoolExecutor(max_workers=LOOP_STARTERS) as pool:
+        for position, (index, scene) in enumerate(claimed):
+            # Due times count from the request, not from each loop's own start.
+            due = asked_at + 1 + (position // rate_limit.LIMIT) * rate_limit.WINDOW_S
+            pool.submit(_start_poll_loop, project_id, index, scene, submit=True, first_wait=whole_seconds(due - time.time()))
+    return GenerateAllResult(started=[scene_view(scene) for _, scene in claimed], skipped=skipped)
+
+
+def _claim_together(project_id: str, wanted: list[tuple[int, Scene, dict]], owner: str) -> tuple[list, list[str]]:
+    """Claim scenes in one write; if any of them moved on meanwhile, claim them one by one.
+    Returns ([(index, claimed scene)], [ids of scenes that moved on])."""
+    writes = [storage.SceneWrite(i, scene.sceneId, changes, generation=scene.generation) for i, scene, changes in wanted]
+    try:
+        storage.update_scenes(project_id, writes, owner=owner)
+    except storage.StaleScene:
+        if len(wanted) == 1:
+            return [], [wanted[0][1].sceneId]
+        won, stale = [], []
+        for one in wanted:
+            claimed, moved = _claim_together(project_id, [one], owner)
+            won, stale = won + claimed, stale + moved
+        return won, stale
+    return [(i, scene.model_copy(update=changes | {"status": SceneStatus.GENERATING})) for i, scene, changes in wanted], []
 
 
 def sweep(now: float | None = None) -> dict:

@@ -14,6 +14,8 @@ is refused.
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,6 +187,46 @@ def _update_broll_item(model: type[ProjectStep], project_id: str, actions: list,
     )
 
 
+@dataclass(frozen=True)
+class SceneWrite:
+    """Fields to set on one scene (None removes a field), and what the scene must still be."""
+
+    index: int
+    scene_id: str
+    changes: dict[str, Any]
+    generation: int | None = None
+    status_in: tuple[str, ...] | None = None
+
+
+def update_scenes(project_id: str, writes: list[SceneWrite], *, owner: str | None) -> None:
+    """Apply every write in one conditional update: all of them, or none (StaleScene).
+
+    Callers keep a write's expressions within DynamoDB's 4 KB expression limit (see
+    generation.generate_all, which writes a few scenes at a time).
+    """
+    model = _bind()
+    conditions = [model.data["ownerId"] == owner] if owner is not None else []
+    actions = []
+    for write in writes:
+        scene = model.data["scenes"][write.index]
+        conditions.append(scene["sceneId"] == write.scene_id)
+        if write.generation is not None:
+            conditions.append(scene["generation"] == write.generation)
+        if write.status_in:
+            conditions.append(scene["status"].is_in(*write.status_in))
+        actions += [
+            scene[field].set(value) if value is not None else scene[field].remove()
+            for field, value in write.changes.items()
+        ]
+    try:
+        _update_broll_item(model, project_id, actions, functools.reduce(operator.and_, conditions))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            names = ", ".join(f"'{w.scene_id}'" for w in writes)
+            raise StaleScene(f"Scene {names} changed while this request was running.") from exc
+        raise
+
+
 def update_scene(
     project_id: str,
     index: int,
@@ -196,22 +238,7 @@ def update_scene(
     status_in: tuple[str, ...] | None = None,
 ) -> None:
     """Set the given fields of one scene; refuse if the scene moved on (or is not the owner's)."""
-    model = _bind()
-    scene = model.data["scenes"][index]
-    condition = scene["sceneId"] == scene_id
-    if owner is not None:
-        condition &= model.data["ownerId"] == owner
-    if generation is not None:
-        condition &= scene["generation"] == generation
-    if status_in:
-        condition &= scene["status"].is_in(*status_in)
-    actions = [scene[field].set(value) if value is not None else scene[field].remove() for field, value in changes.items()]
-    try:
-        _update_broll_item(model, project_id, actions, condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise StaleScene(f"Scene '{scene_id}' changed while this request was running.") from exc
-        raise
+    update_scenes(project_id, [SceneWrite(index, scene_id, changes, generation, status_in)], owner=owner)
 
 
 def update_broll(project_id: str, changes: dict[str, Any], *, owner: str) -> None:
@@ -240,6 +267,7 @@ def generating_scenes() -> list[tuple[str, str | None, int, Scene]]:
 __all__ = [
     "ProjectRecord",
     "ProjectStep",
+    "SceneWrite",
     "StaleScene",
     "create_project",
     "load_broll",
@@ -249,4 +277,5 @@ __all__ = [
     "scene_document",
     "update_broll",
     "update_scene",
+    "update_scenes",
 ]
