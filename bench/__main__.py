@@ -1,4 +1,4 @@
-"""`.venv/bin/python -m bench [--compression 10] [--batch 20] [--only detection,generate-all,api,page,cold-start]`
+"""`.venv/bin/python -m bench [--compression 10] [--batch 20] [--only detection,generate-all,api,page,cold-start,export]`
 
 Starts the whole local stack in this process (random ports), measures, prints a table and
 writes bench/RESULTS.md. About 5 minutes at the default compression."""
@@ -9,11 +9,11 @@ import argparse
 import sys
 import time
 
-from . import (api_load, baseline, cold_start, detection, flow, generate_all, kie_calls, page, report,
+from . import (api_load, baseline, cold_start, detection, export, flow, generate_all, kie_calls, page, report,
                transitions)
 from .common import Context, InvocationTimer, Scale, log, start_stack
 
-PARTS = ["detection", "generate-all", "api", "page", "cold-start"]
+PARTS = ["detection", "generate-all", "api", "page", "cold-start", "export"]
 
 
 def main(argv=None) -> int:
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
         "Other processes on the machine (e.g. test runs) share the CPU: see the load average.",
     ]
     began = time.monotonic()
-    if set(parts) - {"cold-start"}:
+    if set(parts) - {"cold-start", "export"}:
         log("starting the local stack")
         ctx.stack = start_stack(ctx.scale)
         ctx.data["timer"] = InvocationTimer(ctx.stack)
@@ -67,6 +67,8 @@ def main(argv=None) -> int:
             ctx.stack.stop()
     if "cold-start" in parts:
         cold_start.run(ctx)
+    if "export" in parts:
+        export.run(ctx)
     elapsed = time.monotonic() - began
     if args.no_write:
         print(report.text_table(report.table(ctx)))

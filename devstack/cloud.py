@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import re
+import threading
 import zipfile
 from typing import Any
 
@@ -44,16 +46,25 @@ def install_lambda_bridge(functions: Functions) -> None:
     Lambda under moto without Docker only returns canned answers; this one replacement
     makes `arn:aws:states:::lambda:invoke` run the project's own code, in this process.
     A handler that raises answers as Lambda does: a FunctionError with the error payload.
+    An asynchronous invocation (`InvocationType="Event"`) runs on its own thread.
     """
+
+    def run(function_name: str, event: dict, response_headers: dict) -> bytes:
+        try:
+            result = functions.invoke(function_name, event)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller like Lambda does
+            response_headers["x-amz-function-error"] = "Unhandled"
+            logging.getLogger("devstack.lambda").exception("%s failed", function_name)
+            result = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+        return json.dumps(result).encode()
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):  # noqa: ARG001
         event = json.loads(body) if body else {}
-        try:
-            result = functions.invoke(function_name, event)
-        except Exception as exc:  # noqa: BLE001 - reported to the state machine like Lambda does
-            response_headers["x-amz-function-error"] = "Unhandled"
-            result = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
-        return json.dumps(result).encode()
+        if headers.get("X-Amz-Invocation-Type") == "Event":
+            # Asynchronous invocation (a render): Lambda queues it and answers 202 at once.
+            threading.Thread(target=run, args=(function_name, event, {}), daemon=True).start()
+            return b""
+        return run(function_name, event, response_headers)
 
     LambdaSimpleBackend.invoke = invoke
 

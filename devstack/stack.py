@@ -53,12 +53,13 @@ class LocalStack:
         if not real_key:
             self.emulator = KieEmulator(port=self.options.kie_port, delay_seconds=self.options.kie_delay_s)
             self.emulator.start()
-        parameters = {
+        parameters = self.template.parameter_defaults | {
             "KieApiKey": real_key or DEFAULT_API_KEY,
             "KieBaseUrl": os.environ.get("KIE_BASE_URL", "https://api.kie.ai") if real_key else self.emulator.base_url,
             "KieWebhookHmacKey": os.environ.get("KIE_WEBHOOK_HMAC_KEY", ""),
             "AnthropicApiKey": os.environ.get("ANTHROPIC_API_KEY", ""),
-            "AnthropicModel": os.environ.get("ANTHROPIC_MODEL", "claude-haiku-5-5"),
+            "AnthropicModel": os.environ.get("ANTHROPIC_MODEL", self.template.parameter_defaults["AnthropicModel"]),
+            "KieCreditsPerClip": os.environ.get("KIE_CREDITS_PER_CLIP", self.template.parameter_defaults["KieCreditsPerClip"]),
         }
         self.cloud.create_resources(self.functions, parameters)
         self.api_url = self.gateway.start(port=self.options.api_port)

@@ -63,6 +63,7 @@ class Template:
     global_environment: dict
     secrets: dict[str, dict]
     kms_keys: list[str]
+    parameter_defaults: dict[str, str] = field(default_factory=dict)
 
     def definition(self, machine: StateMachine, resolve) -> str:
         """The ASL text with DefinitionSubstitutions applied (`resolve` maps intrinsics to values)."""
@@ -109,7 +110,8 @@ def load(path: Path = TEMPLATE) -> Template:
             machines[logical_id] = StateMachine(
                 logical_id, ROOT / props["DefinitionUri"], props.get("DefinitionSubstitutions", {}), props.get("Name")
             )
-    return Template(tables, buckets, functions, routes, machines, global_env, secrets, kms_keys)
+    defaults = {name: str(p["Default"]) for name, p in doc.get("Parameters", {}).items() if "Default" in p}
+    return Template(tables, buckets, functions, routes, machines, global_env, secrets, kms_keys, defaults)
 
 
 def rate_seconds(schedule: str) -> float:

@@ -1,4 +1,4 @@
-"""Project routes: list, import, read, edit a scene's shot instructions, complete."""
+"""Project routes: list, import, read, edit a scene's shot instructions, complete, reopen."""
 
 from typing import Annotated
 
@@ -37,6 +37,11 @@ def edit_scene(project_id: ProjectId, scene_id: SceneId, body: Annotated[SceneEd
 @app.post("/api/projects/<project_id>/complete")
 def complete(project_id: ProjectId, body: Annotated[EmptyBody, Body()]) -> Project:
     return projects.complete_project(project_id, user_id(app))
+
+
+@app.post("/api/projects/<project_id>/reopen")
+def reopen(project_id: ProjectId, body: Annotated[EmptyBody, Body()]) -> Project:
+    return projects.reopen_project(project_id, user_id(app))
 
 
 @logger.inject_lambda_context

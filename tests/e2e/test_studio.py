@@ -231,8 +231,9 @@ def test_complete_project_asks_when_clips_are_missing(page: Page, new_project, a
     page.get_by_test_id("complete-project").click()
     page.get_by_test_id("confirm-ok").click()
     expect(page.get_by_test_id("completed-badge")).to_be_visible()
-    expect(page.get_by_test_id("complete-project")).to_have_text("✅ Project Completed")
-    expect(page.get_by_test_id("complete-project")).to_be_disabled()
+    # Completed: the button becomes "↩ Reopen Project" (see test_export.py for reopening).
+    expect(page.get_by_test_id("complete-project")).to_be_hidden()
+    expect(page.get_by_test_id("reopen-project")).to_have_text("↩ Reopen Project")
     assert api.get(f"/api/projects/{pid}").json()["step7"]["status"] == "completed"
     page.reload()
     expect(page.get_by_test_id("completed-badge")).to_be_visible()

@@ -129,3 +129,22 @@ def test_a_users_own_key_is_used_encrypted_and_never_shown(stack, api, project, 
 def test_key_input_is_validated(api):
     assert api.put("/api/me/keys/kie", json={"key": "short"}).status_code == 422
     assert api.put("/api/me/keys/kie", json={"key": "x" * 20, "extra": 1}).status_code == 422
+
+
+@pytest.mark.parametrize("field,value", [
+    ("stage4", {"audioDurationSec": 10.0, "audioKey": "projects/demo/voiceover.m4a"}),
+    ("stage5", {"avatarVideoKey": "projects/other-user/avatar.mp4"}),
+    ("stage5", {"avatarVideoKey": "projects/KEYTEST/../demo/avatar.mp4"}),
+])
+def test_import_refuses_media_keys_outside_the_projects_own_folder(api, field, value):
+    """Otherwise an import could point at somebody else's file and get a presigned URL to it."""
+    import uuid
+
+    from tests.integration.conftest import project_body
+
+    pid = f"keys-{uuid.uuid4().hex[:8]}"
+    body = project_body(pid)
+    body[field] = {k: (v.replace("KEYTEST", pid) if isinstance(v, str) else v) for k, v in value.items()}
+    answer = api.post("/api/projects", json=body)
+    assert answer.status_code == 422 and "folder" in answer.json()["error"]
+    assert api.get(f"/api/projects/{pid}").status_code == 404

@@ -4,7 +4,7 @@
 import { api, apiUrl, describeDetails } from './api.js';
 import { authHeaders } from './auth.js';
 import {
-  store, emit, setBusy, isBusy, sceneById, mergeScene, setProject, pendingScenes, select, scenes,
+  store, emit, setBusy, isBusy, sceneById, mergeScene, setProject, select, scenes,
 } from './state.js';
 import { kick, reportNetworkDown, reloadProject } from './poller.js';
 import { toast } from './toast.js';
@@ -13,7 +13,7 @@ import { saveScreenshot } from './screenshot.js';
 import { rangeLabel } from './format.js';
 
 /** Runs fn with `key` marked busy; returns fn's result or null on error (error shown). */
-async function guarded(key, fn, { sceneId = null, label = '' } = {}) {
+export async function guarded(key, fn, { sceneId = null, label = '' } = {}) {
   if (isBusy(key)) return null;
   setBusy(key, true);
   if (sceneId) store.actionError.delete(sceneId);
@@ -155,32 +155,6 @@ export function preview(sceneId, opener) {
 
 /* ---------------- bottom bar ---------------- */
 
-export async function generateAll() {
-  if (isBusy('all')) return;
-  const pending = pendingScenes();
-  if (!pending.length) {
-    toast('Every scene already has a clip or is generating.', 'info');
-    return;
-  }
-  const n = pending.length;
-  const ok = await confirmDialog({
-    title: `Generate ${n} B-roll clip${n === 1 ? '' : 's'}?`,
-    body: `This starts ${n} clip${n === 1 ? '' : 's'} with Veo 3 — each one uses generation credits. Scenes that are ready or already generating are left alone.`,
-    list: pending.map((s) => `${s.sceneTitle} (${rangeLabel(s)})`),
-    okText: `Start ${n} clip${n === 1 ? '' : 's'}`,
-  });
-  if (!ok) return;
-  await guarded('all', async () => {
-    await flushAllDrafts();
-    const res = await api.generateAll(store.projectId);
-    for (const s of (res && res.started) || []) mergeScene(s);
-    const started = ((res && res.started) || []).length;
-    const skipped = ((res && res.skipped) || []).length;
-    toast(`Started ${started} clip${started === 1 ? '' : 's'}${skipped ? ` · ${skipped} skipped` : ''}.`, 'success');
-    return res;
-  }, { label: 'Could not start all clips' });
-}
-
 export async function completeProject() {
   if (isBusy('complete')) return;
   const missing = scenes().filter((s) => s.status !== 'completed');
@@ -196,12 +170,26 @@ export async function completeProject() {
   }
   await guarded('complete', async () => {
     await flushAllDrafts();
-    const project = await api.complete(store.projectId);
-    if (project && project.scenes) setProject(project);
-    else await reloadProject();
+    const project = await showProject(api.complete(store.projectId));
     toast('Project completed.', 'success');
     return project;
   }, { label: 'Could not complete the project' });
+}
+
+/** Shows the project an action answered with (or reads it again when the answer had none). */
+async function showProject(answer) {
+  const project = await answer;
+  if (project && project.scenes) setProject(project);
+  else await reloadProject();
+  return project;
+}
+
+export function reopenProject() {
+  return guarded('reopen', async () => {
+    const project = await showProject(api.reopen(store.projectId));
+    toast('Project reopened — you can change its clips again.', 'success');
+    return project;
+  }, { label: 'Could not reopen the project' });
 }
 
 function clickDownload(href, filename = '') {

@@ -114,8 +114,13 @@ export const api = {
   generate: (pid, sceneId, regenerate = false) =>
     request('POST', `${base(pid)}/broll/generate`, regenerate ? { sceneId, regenerate: true } : { sceneId }),
   status: (pid, taskId) => request('GET', `${base(pid)}/broll/status/${enc(taskId)}`),
-  generateAll: (pid) => request('POST', `${base(pid)}/broll/generate-all`, {}),
+  generateAll: (pid, caps = {}) => request('POST', `${base(pid)}/broll/generate-all`, caps),
+  estimate: (pid) => request('GET', `${base(pid)}/broll/estimate`),
+  setSchedule: (pid, body) => request('PUT', `${base(pid)}/broll/schedule`, body),
+  clearSchedule: (pid) => request('DELETE', `${base(pid)}/broll/schedule`),
   cancel: (pid, sceneId) => request('POST', `${base(pid)}/broll/cancel`, { sceneId }),
   complete: (pid) => request('POST', `${base(pid)}/complete`, {}),
+  reopen: (pid) => request('POST', `${base(pid)}/reopen`, {}),
+  startRender: (pid) => request('POST', `${base(pid)}/render`, {}),
   downloadPath: (pid) => `${base(pid)}/download`,
 };

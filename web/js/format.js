@@ -58,3 +58,37 @@ export const STATUS_COLORS = {
   completed: '#2fbf71',
   failed: '#f0524f',
 };
+
+/* ---------- credits & scheduled Generate All ---------- */
+
+/** 10000 → "10,000"; 80.5 → "80.5". */
+export function credits(n) {
+  return (Number(n) || 0).toLocaleString('en-US', { maximumFractionDigits: 1 });
+}
+
+function clock(d) {
+  return d.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
+}
+
+/** An ISO time as the person reads it: "14:05", "tomorrow 09:30", "Tue 3 Dec 14:05". */
+export function whenLabel(iso, now = new Date()) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso || '');
+  if (d.toDateString() === now.toDateString()) return clock(d);
+  const tomorrow = new Date(now);
+  tomorrow.setDate(now.getDate() + 1);
+  if (d.toDateString() === tomorrow.toDateString()) return `tomorrow ${clock(d)}`;
+  return `${d.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'short' })} ${clock(d)}`;
+}
+
+/** The bottom bar's line for a schedule {at, whenCreditsAllow, maxClips}. */
+export function scheduleLabel(sch) {
+  const n = sch.maxClips;
+  const cap = n ? ` · at most ${n} clip${n === 1 ? '' : 's'}` : '';
+  if (sch.at) {
+    const due = new Date(sch.at).getTime() <= Date.now();
+    const when = due ? 'is due — starts within 5 min' : `scheduled for ${whenLabel(sch.at)}`;
+    return `Generate All ${when}${sch.whenCreditsAllow ? ' (when credits allow)' : ''}${cap}`;
+  }
+  return `Generate All waits until credits allow${cap}`;
+}

@@ -6,6 +6,9 @@ import { render } from './render.js';
 import { initModals } from './modal.js';
 import { startPolling, reloadProject, kick } from './poller.js';
 import * as act from './actions.js';
+import { generateAll, cancelSchedule } from './batch.js';
+import { startRender, playComposite } from './composite.js';
+import { trackBarHeight } from './bottom.js';
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -74,9 +77,14 @@ function wireSettings() {
 }
 
 function wireBottom() {
-  $('generate-all').addEventListener('click', () => act.generateAll());
+  $('generate-all').addEventListener('click', () => generateAll());
+  $('render-video').addEventListener('click', () => startRender());
+  $('render-retry').addEventListener('click', () => startRender());
+  $('render-play').addEventListener('click', (e) => playComposite(e.currentTarget));
+  $('cancel-schedule').addEventListener('click', () => cancelSchedule());
   $('save-screenshot').addEventListener('click', () => act.screenshot());
   $('complete-project').addEventListener('click', () => act.completeProject());
+  $('reopen-project').addEventListener('click', () => act.reopenProject());
   $('download-all').addEventListener('click', () => act.downloadAll());
 }
 
@@ -101,6 +109,7 @@ async function boot() {
   wireTimeline();
   wireSettings();
   wireBottom();
+  trackBarHeight();
   wirePreviewAutoplay();
   // Don't lose typed shot instructions when the page goes away mid-debounce.
   window.addEventListener('pagehide', () => { act.flushAllDrafts({ keepalive: true }); });

@@ -78,14 +78,21 @@ export function initModals() {
   const cdialog = document.querySelector('[data-testid="confirm-dialog"]');
   cdialog.addEventListener('keydown', (e) => trapTab(cdialog, e));
   cdialog.addEventListener('cancel', (e) => { e.preventDefault(); settleConfirm(false); });
-  cdialog.querySelector('[data-testid="confirm-ok"]').addEventListener('click', () => settleConfirm(true));
+  cdialog.querySelector('[data-testid="confirm-ok"]').addEventListener('click', confirmOk);
+  // Enter in one of the dialog's own fields means OK (never the form's native dialog close).
+  cdialog.querySelector('form').addEventListener('submit', (e) => { e.preventDefault(); confirmOk(); });
   cdialog.querySelector('[data-testid="confirm-cancel"]').addEventListener('click', () => settleConfirm(false));
   cdialog.addEventListener('click', (e) => { if (e.target === cdialog) settleConfirm(false); });
 }
 
 /* ---------- confirm dialog ---------- */
 
-let pending = null; // { resolve, opener }
+let pending = null; // { resolve, opener, onOk }
+
+function confirmOk() {
+  if (pending && pending.onOk && pending.onOk() === false) return; // the form said why, stays open
+  settleConfirm(true);
+}
 
 function settleConfirm(ok) {
   const cdialog = document.querySelector('[data-testid="confirm-dialog"]');
@@ -99,10 +106,13 @@ function settleConfirm(ok) {
 }
 
 /**
- * confirmDialog({title, body, okText, cancelText, tone}) → Promise<boolean>.
- * body: string or array of strings (paragraphs / list items when `list` is given).
+ * confirmDialog({title, body, list, extra, onOk, okText, cancelText, tone}) → Promise<boolean>.
+ * body: string or array of strings (paragraphs); list: items shown as a list;
+ * extra: a node of form fields appended below; onOk(): return false to keep the dialog open.
  */
-export function confirmDialog({ title, body, list = null, okText = 'OK', cancelText = 'Cancel', tone = 'primary' }) {
+export function confirmDialog({
+  title, body, list = null, extra = null, onOk = null, okText = 'OK', cancelText = 'Cancel', tone = 'primary',
+}) {
   const cdialog = document.querySelector('[data-testid="confirm-dialog"]');
   if (pending) settleConfirm(false);
   const opener = document.activeElement;
@@ -123,6 +133,7 @@ export function confirmDialog({ title, body, list = null, okText = 'OK', cancelT
     }
     bodyEl.append(ul);
   }
+  if (extra) bodyEl.append(extra);
   const ok = cdialog.querySelector('[data-testid="confirm-ok"]');
   const cancel = cdialog.querySelector('[data-testid="confirm-cancel"]');
   ok.textContent = okText;
@@ -130,7 +141,7 @@ export function confirmDialog({ title, body, list = null, okText = 'OK', cancelT
   cancel.textContent = cancelText;
   cancel.hidden = cancelText === null;
   return new Promise((resolve) => {
-    pending = { resolve, opener };
+    pending = { resolve, opener, onOk };
     cdialog.showModal();
     document.body.classList.add('modal-open');
     ok.focus();

@@ -1,13 +1,19 @@
 // Polling: while a scene is generating, ask GET …/broll/status/{taskId} for it (the project
 // read while some scene is still queued for submission), with backoff
-// (1.5 s × 1.5 up to 10 s, reset by any user action). Stops when nothing is generating, pauses
-// while the tab is hidden, and after a network failure keeps probing until the server answers.
+// (1.5 s × 1.5 up to 10 s, reset by any user action). While the composite is rendering the
+// project read (it carries `render`) is repeated at the same pace. A Generate All scheduled
+// for later is watched at a slow pace (30 s) so the page sees it start or wait for credits.
+// Stops when nothing needs watching, pauses while the tab is hidden, and after a network
+// failure keeps probing until the server answers.
 
 import { api } from './api.js';
-import { store, emit, applyStatus, generatingScenes, setConnectionLost, setProject } from './state.js';
+import {
+  store, emit, applyStatus, generatingScenes, setConnectionLost, setProject, isRendering, scheduleState,
+} from './state.js';
 
 const MIN_DELAY = 1500;
 const MAX_DELAY = 10000;
+const SLOW_DELAY = 30000;
 const FACTOR = 1.5;
 
 let delay = MIN_DELAY;
@@ -16,14 +22,21 @@ let inFlight = false;
 let stopped = false;
 let nextAt = 0;
 
+/** Something changes soon: poll at the normal (backoff) pace. */
+function fastNeeded() {
+  return store.connectionLost || generatingScenes().length > 0 || isRendering()
+    || (!store.project && !store.loadError);
+}
+
 function needed() {
-  return store.connectionLost || generatingScenes().length > 0 || (!store.project && !store.loadError);
+  return fastNeeded() || !!scheduleState();
 }
 
 function schedule(ms) {
   clearTimeout(timer);
   timer = null;
   if (stopped || document.hidden || !needed()) return;
+  if (!fastNeeded()) ms = Math.max(ms, SLOW_DELAY);
   nextAt = Date.now() + ms;
   timer = setTimeout(tick, ms);
 }
@@ -52,11 +65,12 @@ async function tick() {
   try {
     const generating = generatingScenes();
     const gen = generating.filter((s) => s.taskId);
-    if (store.connectionLost || !store.project || gen.length < generating.length) {
-      // Probe, first load, or scenes queued by Generate All without a Kie task yet:
-      // one project read tells us everything.
+    if (store.connectionLost || !store.project || gen.length < generating.length || !gen.length) {
+      // Probe, first load, scenes queued by Generate All without a Kie task yet, or only a
+      // render / schedule to watch: one project read tells us everything.
       await reloadProject();
     } else {
+      const rendering = isRendering();
       let reload = false;
       let network = false;
       const results = await Promise.allSettled(gen.map((s) => api.status(store.projectId, s.taskId)));
@@ -72,7 +86,7 @@ async function tick() {
       if (network) setConnectionLost(true);
       else {
         setConnectionLost(false);
-        if (reload) await reloadProject();
+        if (reload || rendering) await reloadProject();
       }
     }
   } finally {
@@ -87,7 +101,7 @@ export function kick() {
   delay = MIN_DELAY;
   if (inFlight) return;
   // Never push an earlier poll later (typing must not starve polling).
-  if (timer && nextAt <= Date.now() + MIN_DELAY) return;
+  if (timer && nextAt <= Date.now() + (fastNeeded() ? MIN_DELAY : SLOW_DELAY)) return;
   schedule(MIN_DELAY);
 }
 

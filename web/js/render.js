@@ -1,38 +1,17 @@
 // Rendering: turns the store into DOM. Elements are created once and updated in place so that
 // focus, caret position and playing media survive every poll.
 
-import { store, scenes, selectedScene, pendingScenes, isBusy } from './state.js';
+import { store, scenes, selectedScene, isBusy, isCompleted } from './state.js';
 import { TYPE_LABEL, sceneType, iconSvg, rangeLabel, sceneDuration, seconds, pct, cardStatusText } from './format.js';
-
-const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
-
-function setText(el, text) {
-  if (el && el.textContent !== text) el.textContent = text;
-}
-
-function setHidden(el, hidden) {
-  if (el && el.hidden !== hidden) el.hidden = hidden;
-}
-
-function setDisabled(el, disabled) {
-  if (el && el.disabled !== disabled) el.disabled = disabled;
-}
-
-function setSrc(el, url) {
-  const want = url || '';
-  if ((el.getAttribute('src') || '') !== want) {
-    if (want) el.src = want;
-    else el.removeAttribute('src');
-  }
-}
+import { $, setText, setHidden, setDisabled, setMediaSrc } from './dom.js';
+import { renderBottom } from './bottom.js';
 
 /* ---------------- header & chrome ---------------- */
 
 function renderHeader() {
   const p = store.project;
   setText($('project-name'), p ? p.name || p.projectId : store.loadError ? '—' : 'Loading…');
-  const done = !!(p && p.step7 && p.step7.status === 'completed');
-  setHidden($('completed-badge'), !done);
+  setHidden($('completed-badge'), !isCompleted());
   document.title = p ? `${p.name || p.projectId} · B-Roll Studio` : 'B-Roll Studio · Stage 7';
   setHidden($('connection-notice'), !store.connectionLost);
   const err = $('load-error');
@@ -216,9 +195,9 @@ function renderScript() {
   setText($('script-meta'), words ? `${words} words` : '');
 
   const audio = p && p.audio;
-  setSrc($('audio-player'), audio && audio.url);
+  setMediaSrc($('audio-player'), audio && audio.url);
   setText($('audio-duration'), audio && audio.durationSec != null ? seconds(audio.durationSec) : '');
-  setSrc($('avatar-video'), p && p.avatarVideo && p.avatarVideo.url);
+  setMediaSrc($('avatar-video'), p && p.avatarVideo && p.avatarVideo.url);
 }
 
 /* ---------------- right panel ---------------- */
@@ -325,38 +304,8 @@ function renderGenBox(s) {
   const ready = s && status === 'completed' && s.videoUrl;
   setHidden(preview, !ready);
   const video = $('preview-video');
-  setSrc(video, ready ? s.videoUrl : '');
+  setMediaSrc(video, ready ? s.videoUrl : '');
   if (ready && video.paused && video.readyState === 0) video.load();
-}
-
-/* ---------------- bottom bar ---------------- */
-
-function renderBottom() {
-  const all = scenes();
-  const p = store.project;
-  const ready = all.filter((s) => s.status === 'completed').length;
-  const running = all.filter((s) => s.status === 'generating').length;
-  const failed = all.filter((s) => s.status === 'failed').length;
-  const parts = [];
-  if (all.length) parts.push(`${ready} of ${all.length} clips ready`);
-  if (running) parts.push(`${running} generating`);
-  if (failed) parts.push(`${failed} failed`);
-  setText($('bottom-summary'), parts.join(' · '));
-
-  const pending = pendingScenes().length;
-  const allBtn = $('generate-all');
-  setText(allBtn, isBusy('all') ? '⏳ Starting…' : '✨ Generate All B-Roll');
-  setDisabled(allBtn, !p || isBusy('all') || pending === 0);
-  allBtn.title = pending === 0 ? 'Every scene already has a clip or is generating.' : `Starts ${pending} clip${pending === 1 ? '' : 's'}`;
-
-  setDisabled($('save-screenshot'), !p || isBusy('shot'));
-  const done = !!(p && p.step7 && p.step7.status === 'completed');
-  const cbtn = $('complete-project');
-  setText(cbtn, isBusy('complete') ? '⏳ Completing…' : done ? '✅ Project Completed' : '✅ Complete Project');
-  setDisabled(cbtn, !p || isBusy('complete') || done);
-  const dl = $('download-all');
-  setText(dl, isBusy('download') ? '⏳ Preparing…' : '📥 Download All');
-  setDisabled(dl, !p || isBusy('download'));
 }
 
 export function render() {

@@ -7,7 +7,8 @@ export const store = {
   selectedId: null,
   loadError: null,          // sentence when the first load failed for a non-network reason
   connectionLost: false,
-  busy: new Set(),          // action keys under way: gen:<id>, cancel:<id>, prompt:<id>, all, complete, download, shot
+  busy: new Set(),          // action keys under way: gen:<id>, cancel:<id>, prompt:<id>, all, complete, reopen,
+                            // render, schedule, download, shot
   drafts: new Map(),        // sceneId -> shot instructions typed but not yet saved
   saveState: new Map(),     // sceneId -> 'dirty' | 'saving' | 'saved' | 'error'
   actionError: new Map(),   // sceneId -> readable error from the last action on that scene
@@ -99,6 +100,36 @@ export function generatingScenes() {
 /** Scenes that "Generate All" would start: not completed and not generating. */
 export function pendingScenes() {
   return scenes().filter((s) => s.status !== 'completed' && s.status !== 'generating');
+}
+
+/** The composite render ({status, progress, error, videoUrl, outOfDate, …}); idle when unknown. */
+export function renderState() {
+  return (store.project && store.project.render) || { status: 'idle', progress: 0 };
+}
+
+export function isRendering() {
+  return renderState().status === 'rendering';
+}
+
+export function setRender(render) {
+  if (!store.project || !render) return;
+  store.project.render = render;
+  emit();
+}
+
+/** The queued Generate All ({at, whenCreditsAllow, maxClips, note}) or null. */
+export function scheduleState() {
+  return (store.project && store.project.schedule) || null;
+}
+
+export function setSchedule(schedule) {
+  if (!store.project) return;
+  store.project.schedule = schedule || null;
+  emit();
+}
+
+export function isCompleted() {
+  return !!(store.project && store.project.step7 && store.project.step7.status === 'completed');
 }
 
 export function setConnectionLost(lost) {

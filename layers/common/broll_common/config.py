@@ -21,6 +21,8 @@ class Settings:
     kie_callback_url: str
     kie_model: str
     kie_timeout_s: float
+    # Kie's price of one clip in credits: unpublished (about 80 for veo3_fast), so settable.
+    kie_credits_per_clip: float
     anthropic_api_key: str
     anthropic_model: str
     # The poll loop (backoff.PollSchedule); the whole generation gives up at the deadline.
@@ -30,8 +32,10 @@ class Settings:
     poll_max_wait_s: float
     poll_factor: float
     generation_deadline_s: float
+    queue_deadline_s: float  # a Generate All scene waiting for a submit slot
     expected_generation_s: float
     presign_ttl_s: int
+    render_function_name: str
 
 
 @lru_cache(maxsize=1)
@@ -46,6 +50,7 @@ def settings() -> Settings:
         kie_callback_url=env("KIE_CALLBACK_URL", ""),
         kie_model=env("KIE_MODEL", "veo3_fast"),
         kie_timeout_s=_float("KIE_TIMEOUT_S", 20.0),
+        kie_credits_per_clip=_float("KIE_CREDITS_PER_CLIP", 80.0),
         anthropic_api_key=env("ANTHROPIC_API_KEY", ""),
         anthropic_model=env("ANTHROPIC_MODEL", "claude-haiku-5-5"),
         poll_first_wait_s=_float("POLL_FIRST_WAIT_S", 65.0),
@@ -54,8 +59,10 @@ def settings() -> Settings:
         poll_max_wait_s=_float("POLL_MAX_WAIT_S", 60.0),
         poll_factor=_float("POLL_FACTOR", 1.15),
         generation_deadline_s=_float("GENERATION_DEADLINE_S", 900.0),
+        queue_deadline_s=_float("QUEUE_DEADLINE_S", 3600.0),
         expected_generation_s=_float("EXPECTED_GENERATION_S", 120.0),
         presign_ttl_s=int(_float("PRESIGN_TTL_S", 3600)),
+        render_function_name=env("RENDER_FUNCTION_NAME", ""),
     )
 
 

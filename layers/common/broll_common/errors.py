@@ -9,6 +9,12 @@ class BrollError(Exception):
         self.message = message
 
 
+class InvalidInput(BrollError):
+    """A body that passes the schema but not the product's rules."""
+
+    status = 422
+
+
 class NotFound(BrollError):
     status = 404
 

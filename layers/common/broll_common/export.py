@@ -21,8 +21,10 @@ from .aws import client
 from .config import settings
 from .media import presigned_url
 from .models import SceneStatus
+from .render import current_composite_key
 
 CHUNK = 1024 * 1024
+COMPOSITE_NAME = "composite.mp4"
 
 
 def _slug(text: str) -> str:
@@ -52,16 +54,21 @@ def manifest(record: storage.ProjectRecord) -> tuple[dict, list[tuple[str, str]]
                 "taskId": scene.taskId if clip else None,
             }
         )
-    for name, key in (
+    # The order: the voice-over, the avatar video, then the clips in timeline order.
+    media = [
         ("voiceover" + os.path.splitext(record.audio.get("audioKey") or ".m4a")[1], record.audio.get("audioKey")),
         ("avatar" + os.path.splitext(record.avatar.get("avatarVideoKey") or ".mp4")[1], record.avatar.get("avatarVideoKey")),
-    ):
-        if key:
-            files.insert(0, (name, key))
+    ]
+    files = [(name, key) for name, key in media if key] + files
+    composite = current_composite_key(record)
+    if composite:
+        files.append((COMPOSITE_NAME, composite))
     timeline = {
         "projectId": record.project_id,
         "name": record.meta.get("name", record.project_id),
         "audioDurationSec": record.audio.get("audioDurationSec"),
+        # The avatar with every clip cut in: present once rendered from exactly these clips.
+        "composite": COMPOSITE_NAME if composite else None,
         "scenes": scenes,
     }
     return timeline, files

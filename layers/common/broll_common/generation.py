@@ -289,6 +289,19 @@ def _done(state: dict, attempt: int) -> dict:
     return state | {"outcome": "done", "attempt": attempt}
 
 
+def _overdue(scene: Scene, now: float) -> str | None:
+    """The sentence for a scene past its time, or None. A submitted clip's clock starts at
+    its submit; a queued one (Generate All, waiting for a submit slot) is allowed longer,
+    since nothing is charged until it is submitted."""
+    if scene.taskId:
+        limit = settings().generation_deadline_s
+        message = "Kie.ai did not finish this clip within {m} minutes. Retry to try again."
+    else:
+        limit = settings().queue_deadline_s
+        message = "Kie.ai stayed too busy to take this clip for {m} minutes; nothing was charged. Retry to try again."
+    return message.format(m=round(limit / 60)) if now - (scene.startedAt or 0) > limit else None
+
+
 def poll_step(state: dict) -> dict:
     """One turn of the state machine's loop: ask Kie, settle or plan the next wait."""
     project_id, task_id, generation = state["projectId"], state["taskId"], int(state["generation"])
@@ -297,9 +310,9 @@ def poll_step(state: dict) -> dict:
     attempt = int(state.get("attempt", 0)) + 1
     if not _is_current(scene, task_id, generation):
         return _done(state, attempt)  # settled by a callback, cancelled or regenerated meanwhile
-    if time.time() - (scene.startedAt or 0) > settings().generation_deadline_s:
-        minutes = round(settings().generation_deadline_s / 60)
-        _fail(project_id, index, scene, f"Kie.ai did not finish this clip within {minutes} minutes. Retry to try again.")
+    overdue = _overdue(scene, time.time())
+    if overdue:
+        _fail(project_id, index, scene, overdue)
         return _done(state, attempt)
     try:
         kie, key = _kie(record.owner_id, scene)
@@ -350,11 +363,15 @@ def _submit_turn(
             return _next_turn(state, attempt, retry_backoff().delay(attempt))
         _fail(project_id, index, scene, message)
         return _done(state, attempt)
+    # The clip's clock (progress, the overall deadline) starts at its submit, not in the queue.
+    submitted = scene.model_copy(update={"taskId": task_id, "startedAt": time.time()})
     try:
-        storage.update_scene(project_id, index, scene.sceneId, {"taskId": task_id}, owner=None, generation=scene.generation)
+        storage.update_scene(
+            project_id, index, scene.sceneId, {"taskId": task_id, "startedAt": submitted.startedAt},
+            owner=None, generation=scene.generation,
+        )
     except storage.StaleScene:
         return _done(state, attempt)  # cancelled while submitting
-    submitted = scene.model_copy(update={"startedAt": time.time()})
     return _next_turn(state | {"taskId": task_id}, 0, poll_wait(0, submitted))
 
 
@@ -382,22 +399,32 @@ def cancel(project_id: str, scene_id: str, owner: str) -> Scene:
     return scene_view(scene.model_copy(update=changes | {"status": SceneStatus.IDLE}))
 
 
-def generate_all(project_id: str, owner: str) -> GenerateAllResult:
-    """Queue every scene without a clip; each poll loop submits within the rate limit, so
-    the request answers at once however many scenes there are. Scenes are claimed a few
-    per write, and the loops started side by side; first turns come in windows of the
-    limit's size (20 now, 20 ten seconds later, ...), so no loop wakes only to find the
-    window full.
+def startable(scenes: list[Scene]) -> tuple[list[tuple[int, Scene]], list[dict]]:
+    """The scenes Generate All would start (no clip, not generating), and those it skips."""
+    wanted, skipped = [], []
+    for index, scene in enumerate(scenes):
+        if scene.status in (SceneStatus.COMPLETED, SceneStatus.GENERATING):
+            skipped.append({"sceneId": scene.sceneId, "reason": scene.status.value})
+        else:
+            wanted.append((index, scene))
+    return wanted, skipped
+
+
+def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> GenerateAllResult:
+    """Queue every scene without a clip (at most max_clips of them, in timeline order);
+    each poll loop submits within the rate limit, so the request answers at once however
+    many scenes there are. Scenes are claimed a few per write, and the loops started side
+    by side; first turns come in windows of the limit's size (20 now, 20 ten seconds
+    later, ...), so no loop wakes only to find the window full.
     """
     record = storage.load_project(project_id, owner=owner)
     key = secrets.kie_key_for(owner)
     asked_at = time.time()
-    skipped, wanted = [], []
-    for index, scene in enumerate(record.scenes):
-        if scene.status in (SceneStatus.COMPLETED, SceneStatus.GENERATING):
-            skipped.append({"sceneId": scene.sceneId, "reason": scene.status.value})
-        else:
-            wanted.append((index, scene, _claim_changes(record, scene, queued=True, key=key)))
+    candidates, skipped = startable(record.scenes)
+    if max_clips is not None:
+        skipped += [{"sceneId": scene.sceneId, "reason": "budget cap reached"} for _, scene in candidates[max_clips:]]
+        candidates = candidates[:max_clips]
+    wanted = [(index, scene, _claim_changes(record, scene, queued=True, key=key)) for index, scene in candidates]
     claimed = []
     for first in range(0, len(wanted), CLAIM_CHUNK):
         won, stale = _claim_together(project_id, wanted[first:first + CLAIM_CHUNK], owner)
@@ -432,13 +459,13 @@ def sweep(now: float | None = None) -> dict:
     """Repair scenes stuck in `generating`: a poll loop that died (or never started), a lost
     callback, a submit whose outcome never arrived, or a clip past the overall deadline."""
     now = now or time.time()
-    deadline = settings().generation_deadline_s
     counts = {"checked": 0, "settled": 0, "restarted": 0, "failed": 0}
     for project_id, owner_id, index, scene in storage.generating_scenes():
         counts["checked"] += 1
         age = now - (scene.startedAt or 0)
-        if age > deadline:
-            _fail(project_id, index, scene, f"Kie.ai did not finish this clip within {round(deadline / 60)} minutes. Retry to try again.")
+        overdue = _overdue(scene, now)
+        if overdue:
+            _fail(project_id, index, scene, overdue)
             counts["failed"] += 1
         elif not scene.taskId:
             if age > SUBMIT_GRACE_S and not _loop_alive(project_id, scene):

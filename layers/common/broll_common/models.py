@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 Ident = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -71,7 +72,41 @@ class VideoInfo(BaseModel):
 class Step7(BaseModel):
     status: Literal["in_progress", "completed"] = "in_progress"
     completedAt: str | None = None
+    reopenedAt: str | None = None
     scenesWithClips: list[str] = []
+
+
+class RenderStatus(str, Enum):
+    IDLE = "idle"
+    RENDERING = "rendering"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class RenderView(BaseModel):
+    """The composite video: the avatar with every scene's clip cut in over its time range."""
+
+    status: RenderStatus = RenderStatus.IDLE
+    progress: int = 0
+    error: str | None = None
+    videoUrl: str | None = None
+    # True when clips changed since this render: render again to include them.
+    outOfDate: bool = False
+    startedAt: str | None = None
+    completedAt: str | None = None
+
+
+class RenderAnswer(BaseModel):
+    render: RenderView
+
+
+class ScheduleView(BaseModel):
+    """A Generate All queued for later, run by the scheduled sweep."""
+
+    at: str | None = None
+    whenCreditsAllow: bool = False
+    maxClips: int | None = None
+    note: str | None = None  # why it has not run yet, e.g. waiting for credits
 
 
 class Project(BaseModel):
@@ -82,6 +117,8 @@ class Project(BaseModel):
     avatarVideo: VideoInfo
     scenes: list[Scene]
     step7: Step7
+    render: RenderView = RenderView()
+    schedule: ScheduleView | None = None
 
 
 class ProjectSummary(BaseModel):
@@ -157,6 +194,44 @@ class GenerateRequest(Strict):
 
 class EmptyBody(Strict):
     pass
+
+
+ClipCount = Annotated[int, Field(ge=1, le=60)]
+
+
+class GenerateAllRequest(Strict):
+    """Optional budget caps for one batch: no more clips start once either is reached."""
+
+    maxClips: ClipCount | None = None
+    maxCredits: Annotated[float, Field(gt=0, le=1_000_000)] | None = None
+
+
+class ScheduleRequest(Strict):
+    """Run Generate All at `at` (UTC, within 30 days), or as soon as credits allow, or both."""
+
+    at: AwareDatetime | None = None
+    whenCreditsAllow: bool = False
+    maxClips: ClipCount | None = None
+
+    @model_validator(mode="after")
+    def _when(self) -> "ScheduleRequest":
+        if self.at is None and not self.whenCreditsAllow:
+            raise ValueError("Give a time ('at') or set whenCreditsAllow, or both.")
+        if self.at is not None:
+            ahead = (self.at - datetime.now(timezone.utc)).total_seconds()
+            if ahead < -60 or ahead > 30 * 86400:
+                raise ValueError("'at' must be in the next 30 days.")
+        return self
+
+
+class Estimate(BaseModel):
+    """What Generate All would start now and its cost in Kie credits."""
+
+    clips: int
+    creditsPerClip: float
+    estimatedCredits: float
+    remainingCredits: float | None = None
+    note: str | None = None  # why remainingCredits is unknown
 
 
 class KieKeyBody(Strict):

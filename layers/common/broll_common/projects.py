@@ -6,12 +6,12 @@ import re
 import time
 from datetime import datetime, timezone
 
-from . import storage
+from . import render, storage
 from .config import settings
-from .errors import Conflict
+from .errors import Conflict, InvalidInput
 from .media import media_url
 from .models import Project, ProjectImport, ProjectSummary, Scene, SceneEdit, SceneStatus, Step7, TaskStatus
-from .models import AudioInfo, VideoInfo
+from .models import AudioInfo, ScheduleView, VideoInfo
 from .prompts import compose
 from .timeline import ranges_for, scene_id, scene_type
 
@@ -32,8 +32,18 @@ def _new_id(name: str) -> str:
     return f"{slug}-{int(time.time() * 1000) % 10**8:08d}"
 
 
+def _check_media_keys(project_id: str, body: ProjectImport) -> None:
+    """Media keys must be the project's own: a key elsewhere in the bucket would hand its
+    importer a presigned URL to somebody else's file."""
+    folder = f"projects/{project_id}/"
+    for field, key in (("stage4.audioKey", body.stage4.audioKey), ("stage5.avatarVideoKey", body.stage5.avatarVideoKey)):
+        if key and (not key.startswith(folder) or ".." in key):
+            raise InvalidInput(f"{field} must name a file in this project's folder ({folder}...).")
+
+
 def import_project(body: ProjectImport, owner: str) -> Project:
     project_id = body.projectId or _new_id(body.name)
+    _check_media_keys(project_id, body)
     edited = body.stage3.editedScenes
     ids: list[str] = []
     for index, scene in enumerate(edited):
@@ -78,8 +88,11 @@ def project_view(record: storage.ProjectRecord) -> Project:
         step7=Step7(
             status=broll.get("status", "in_progress"),
             completedAt=broll.get("completedAt"),
+            reopenedAt=broll.get("reopenedAt"),
             scenesWithClips=broll.get("scenesWithClips", []),
         ),
+        render=render.view(record, now),
+        schedule=ScheduleView(**broll["schedule"]) if broll.get("schedule") else None,
     )
 
 
@@ -128,6 +141,16 @@ def complete_project(project_id: str, owner: str) -> Project:
         },
         owner=owner,
     )
+    return read_project(project_id, owner)
+
+
+def reopen_project(project_id: str, owner: str) -> Project:
+    """Back to work on a completed project: its clips stay; completedAt stays as history."""
+    record = storage.load_project(project_id, owner=owner)
+    if record.broll.get("status") != "completed":
+        raise Conflict("This project is not completed, so there is nothing to reopen.")
+    reopened_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    storage.update_broll(project_id, {"status": "in_progress", "reopenedAt": reopened_at}, owner=owner)
     return read_project(project_id, owner)
 
 

@@ -252,6 +252,36 @@ def update_broll(project_id: str, changes: dict[str, Any], *, owner: str) -> Non
         raise
 
 
+def replace_part(project_id: str, part: str, value: dict | None, *, owner: str | None, expect: dict | None) -> None:
+    """Set (or remove, with None) one whole map of step 7 (`render`, `schedule`) if its
+    fields still hold what the caller read (`expect`; {} = the map is absent; None = no
+    condition): two requests, or a request and a worker, never both win."""
+    model = _bind()
+    target = model.data[part]
+    conditions = [model.data["ownerId"] == owner] if owner is not None else [model.project_id.exists()]
+    if expect:
+        conditions += [target[field] == expected for field, expected in expect.items()]
+    elif expect is not None:
+        conditions.append(target.does_not_exist())
+    action = target.set(value) if value is not None else target.remove()
+    try:
+        _update_broll_item(model, project_id, [action], functools.reduce(operator.and_, conditions))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise StaleScene(f"The project's {part} changed while this request was running.") from exc
+        raise
+
+
+def scheduled_projects() -> list[tuple[str, str | None, dict]]:
+    """(projectId, ownerId, schedule) of every project with a queued Generate All (the sweep)."""
+    model = _bind()
+    found = []
+    for item in model.scan((model.step_number == STEP_BROLL) & model.data["schedule"].exists()):
+        data = _plain(item.data)
+        found.append((item.project_id, data.get("ownerId"), data["schedule"]))
+    return found
+
+
 def generating_scenes() -> list[tuple[str, str | None, int, Scene]]:
     """(projectId, ownerId, index, scene) of every scene that says it is generating (the sweep)."""
     model = _bind()
@@ -274,6 +304,8 @@ __all__ = [
     "generating_scenes",
     "list_projects",
     "load_project",
+    "replace_part",
+    "scheduled_projects",
     "scene_document",
     "update_broll",
     "update_scene",

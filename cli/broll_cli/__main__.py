@@ -1,0 +1,7 @@
+"""`python -m broll_cli ...`: the same as the `broll` command."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())

@@ -1,0 +1,176 @@
+"""A small HTTP client for the B-Roll Studio API: a base URL, a bearer token, and one error
+type that carries the API's own sentence (`{"error": ..., "details": [...]}`) and status."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+DEFAULT_TIMEOUT_S = 30.0
+# Download All builds the ZIP on first request (clips, voice-over, avatar): allow it longer.
+DOWNLOAD_LINK_TIMEOUT_S = 120.0
+
+
+class ApiError(Exception):
+    """An API call that did not succeed. `status` is None when the API could not be reached."""
+
+    def __init__(self, status: int | None, message: str, details: list | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details or []
+
+    @property
+    def exit_code(self) -> int:
+        # 4xx is something the user can change (exit 1); 5xx or no answer is the service's side (exit 3).
+        return 1 if self.status is not None and 400 <= self.status < 500 else 3
+
+    @property
+    def transient(self) -> bool:
+        return self.exit_code == 3
+
+    def lines(self) -> list[str]:
+        """The sentence, then one line per field error the API named."""
+        out = [self.message]
+        for item in self.details:
+            if isinstance(item, dict) and "message" in item:
+                out.append(f"  {item.get('field', 'body')}: {item['message']}")
+            else:
+                out.append(f"  {item}")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def path(*parts: str) -> str:
+    """An /api path with every caller-given segment quoted, so a project id cannot reach another route."""
+    return "/api/" + "/".join(quote(str(p), safe="") for p in parts)
+
+
+def is_local(api_url: str) -> bool:
+    """True for the local stack's addresses (loopback), where the local issuer signs tokens."""
+    host = urlsplit(api_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _error_from(response: httpx.Response) -> ApiError:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    message = details = None
+    if isinstance(body, dict):
+        message = body.get("error") or body.get("message")
+        details = body.get("details") if isinstance(body.get("details"), list) else None
+    if status == 401:
+        # API Gateway's JWT authorizer answers only {"message": "Unauthorized"}: say what to do.
+        message = "The API did not accept the token (401): it is missing, expired or for another API; get a new one."
+    elif not isinstance(message, str) or not message.strip():
+        message = f"The API answered HTTP {status} {response.reason_phrase}.".replace(" .", ".")
+    return ApiError(status, message, details)
+
+
+class Api:
+    def __init__(self, base_url: str, token: str | None, *, timeout: float = DEFAULT_TIMEOUT_S,
+                 transport: httpx.BaseTransport | None = None):
+        self.base_url = base_url.rstrip("/")
+        headers = {"Accept": "application/json", "User-Agent": "broll-cli"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
+        self._transport = transport
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def request(self, method: str, url: str, *, json: dict | None = None, timeout: float | None = None) -> dict:
+        kwargs = {"json": json} if json is not None else {}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ApiError(None, f"The API at {self.base_url} did not answer in time ({type(exc).__name__}).") from exc
+        except httpx.HTTPError as exc:
+            raise ApiError(None, f"Could not reach the API at {self.base_url}: {exc}.") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        try:
+            return response.json()
+        except ValueError as exc:
+            message = f"The API answered {method} {url} with something that is not JSON."
+            raise ApiError(response.status_code, message) from exc
+
+    def get(self, url: str, **kwargs) -> dict:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, json: dict | None = None, **kwargs) -> dict:
+        return self.request("POST", url, json=json if json is not None else {}, **kwargs)
+
+    def fetch_file(self, url: str, target: Path, on_start: Callable[[int | None], None],
+                   on_chunk: Callable[[int], None]) -> Path:
+        """Stream a presigned URL to `target`. No bearer token goes with it: the URL carries its own
+        signature, and S3 refuses a request that is signed twice. Written beside the target and
+        renamed at the end, so an interrupted download never leaves a truncated ZIP under the real name."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        try:
+            with os.fdopen(handle, "wb") as out, httpx.Client(timeout=DEFAULT_TIMEOUT_S, transport=self._transport,
+                                                              follow_redirects=True) as plain:
+                with plain.stream("GET", url) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        raise ApiError(response.status_code,
+                                       f"The download link answered HTTP {response.status_code}; ask for a new one.")
+                    length = response.headers.get("Content-Length")
+                    on_start(int(length) if length and length.isdigit() else None)
+                    for chunk in response.iter_bytes(64 * 1024):
+                        out.write(chunk)
+                        on_chunk(len(chunk))
+            os.replace(partial, target)
+        except httpx.HTTPError as exc:
+            raise ApiError(None, f"The download stopped: {exc}.") from exc
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+        return target
+
+
+def local_token(api_url: str, transport: httpx.BaseTransport | None = None) -> str:
+    """A token for the demo user from the local stack's issuer (`POST /local-auth/token`)."""
+    url = api_url.rstrip("/") + "/local-auth/token"
+    try:
+        with httpx.Client(timeout=DEFAULT_TIMEOUT_S, transport=transport) as http:
+            response = http.post(url)
+    except httpx.HTTPError as exc:
+        raise ApiError(None, f"Could not reach the local stack at {api_url}: {exc}. Is `scripts/dev` running?") from exc
+    if response.status_code >= 400:
+        raise ApiError(response.status_code,
+                       f"{api_url} has no local sign-in ({response.status_code} from /local-auth/token): "
+                       "pass --token or set BROLL_TOKEN.")
+    try:
+        return response.json()["token"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ApiError(response.status_code, f"{url} answered without a token.") from exc
+
+
+__all__ = ["Api", "ApiError", "DOWNLOAD_LINK_TIMEOUT_S", "is_local", "local_token", "path"]

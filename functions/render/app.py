@@ -1,0 +1,29 @@
+"""The composite video: POST /api/projects/{id}/render starts it, GET shows how it stands."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from broll_common import render, storage
+from broll_common.api import ProjectId, logger, make_resolver, user_id
+from broll_common.models import EmptyBody, RenderAnswer
+
+app = make_resolver()
+
+
+@app.post(
+    "/api/projects/<project_id>/render",
+    responses={202: {"description": "Rendering (or already made)", "content": {"application/json": {"model": RenderAnswer}}}},
+)
+def start_render(project_id: ProjectId, body: Annotated[EmptyBody, Body()]):
+    return RenderAnswer(render=render.start(project_id, user_id(app))).model_dump(mode="json"), 202
+
+
+@app.get("/api/projects/<project_id>/render")
+def render_status(project_id: ProjectId) -> RenderAnswer:
+    return RenderAnswer(render=render.view(storage.load_project(project_id, owner=user_id(app))))
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,162 @@
+"""The composite video: the request that starts a render, the worker that makes it, and
+how the API shows it.
+
+A render is one asynchronous Lambda invocation per `generation` of step 7's `render`
+map; the worker writes its outcome only if that generation is still current, so a
+second request never lets two workers overwrite each other. A render of exactly the
+same material (avatar, voice-over, every clip and its time range) is never made twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from aws_lambda_powertools import Logger
+
+from . import storage
+from .aws import client
+from .config import settings
+from .errors import Conflict
+from .media import presigned_url
+from .models import RenderStatus, RenderView, SceneStatus
+
+logger = Logger(child=True)
+
+# A render still "rendering" after this is taken as lost (its worker died): it may start again.
+RENDER_STALE_S = 20 * 60
+
+
+def _material(record: storage.ProjectRecord) -> dict:
+    """Everything the composite is made of; its hash names the render."""
+    return {
+        "avatar": record.avatar.get("avatarVideoKey"),
+        "voiceover": record.audio.get("audioKey"),
+        "clips": [
+            [s.timeRange.start, s.timeRange.end, s.videoKey]
+            for s in record.scenes
+            if s.status == SceneStatus.COMPLETED and s.videoKey
+        ],
+    }
+
+
+def material_hash(record: storage.ProjectRecord) -> str:
+    return hashlib.sha256(json.dumps(_material(record), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def view(record: storage.ProjectRecord, now: float | None = None) -> RenderView:
+    state = record.broll.get("render") or {}
+    status = RenderStatus(state.get("status", RenderStatus.IDLE.value))
+    result = RenderView(status=status, error=state.get("error"), completedAt=state.get("completedAt"))
+    if state.get("startedAt"):
+        result.startedAt = datetime.fromtimestamp(state["startedAt"], timezone.utc).isoformat(timespec="seconds")
+    if status == RenderStatus.RENDERING:
+        # ffmpeg reports no percentage here: estimate from elapsed time, never claiming 100.
+        elapsed = (now or time.time()) - state.get("startedAt", 0)
+        result.progress = max(1, min(95, int(100 * elapsed / state.get("expectedSeconds", 60))))
+    elif status == RenderStatus.COMPLETED:
+        result.progress = 100
+        result.videoUrl = presigned_url(state["key"])
+        result.outOfDate = state.get("material") != material_hash(record)
+    return result
+
+
+def current_composite_key(record: storage.ProjectRecord) -> str | None:
+    """Our composite of exactly the project's current material, if one was made."""
+    state = record.broll.get("render") or {}
+    if state.get("status") == RenderStatus.COMPLETED.value and state.get("material") == material_hash(record):
+        return state["key"]
+    return None
+
+
+def start(project_id: str, owner: str) -> RenderView:
+    record = storage.load_project(project_id, owner=owner)
+    if not record.avatar.get("avatarVideoKey"):
+        raise Conflict("This project has no avatar video to cut the clips into, so there is nothing to render.")
+    state = record.broll.get("render") or {}
+    material = material_hash(record)
+    running = state.get("status") == RenderStatus.RENDERING.value and time.time() - state.get("startedAt", 0) < RENDER_STALE_S
+    if running or current_composite_key(record):
+        return view(record)  # already under way, or already made of exactly this material
+    generation = int(state.get("generation", 0)) + 1
+    audio_seconds = float(record.audio.get("audioDurationSec") or 30)
+    started = {
+        "status": RenderStatus.RENDERING.value, "generation": generation, "material": material,
+        "startedAt": time.time(), "expectedSeconds": 10 + audio_seconds,
+    }
+    try:
+        storage.replace_part(project_id, "render", started, owner=owner, expect=_expected(state))
+    except storage.StaleScene:
+        return view(storage.load_project(project_id, owner=owner))  # another request started it
+    try:
+        client("lambda").invoke(
+            FunctionName=settings().render_function_name, InvocationType="Event",
+            Payload=json.dumps({"projectId": project_id, "generation": generation}).encode(),
+        )
+    except Exception:  # noqa: BLE001 - the person sees it and can press Render again
+        logger.exception("could not start the render worker", extra={"projectId": project_id})
+        _finish(project_id, generation, {"status": RenderStatus.FAILED.value, "error": "The render could not start. Try again."})
+    return view(storage.load_project(project_id, owner=owner))
+
+
+def _expected(state: dict) -> dict:
+    return {"generation": state["generation"]} if "generation" in state else {}
+
+
+def _finish(project_id: str, generation: int, outcome: dict) -> None:
+    record = storage.load_broll(project_id, owner=None)
+    state = record.broll.get("render") or {}
+    if state.get("generation") != generation:
+        return  # a newer render took over
+    try:
+        storage.replace_part(project_id, "render", state | outcome, owner=None, expect={"generation": generation})
+    except storage.StaleScene:
+        logger.info("render outcome for a superseded generation ignored", extra={"projectId": project_id})
+
+
+def run(project_id: str, generation: int) -> None:
+    """The worker: fetch the material to /tmp, cut the composite with ffmpeg, store it."""
+    from .composite import CompositeFailed, Segment, render_composite  # only the worker needs ffmpeg
+
+    record = storage.load_project(project_id, owner=None)
+    state = record.broll.get("render") or {}
+    if state.get("generation") != generation or state.get("status") != RenderStatus.RENDERING.value:
+        return
+    material, material_id = _material(record), material_hash(record)
+    s3, bucket = client("s3"), settings().media_bucket
+    try:
+        with tempfile.TemporaryDirectory(prefix="render-") as work:
+            folder = Path(work)
+            avatar = folder / "avatar.mp4"
+            s3.download_file(bucket, material["avatar"], str(avatar))
+            voiceover = None
+            if material["voiceover"]:
+                voiceover = folder / ("voiceover" + Path(material["voiceover"]).suffix)
+                s3.download_file(bucket, material["voiceover"], str(voiceover))
+            segments = []
+            for number, (start_s, end_s, key) in enumerate(material["clips"]):
+                clip = folder / f"clip-{number:02d}.mp4"
+                s3.download_file(bucket, key, str(clip))
+                segments.append(Segment(start=start_s, end=end_s, clip=clip))
+            out = render_composite(avatar, voiceover, segments, folder / "composite.mp4")
+            key = f"projects/{project_id}/renders/{material_id}.mp4"
+            s3.upload_file(str(out), bucket, key, ExtraArgs={"ContentType": "video/mp4"})
+    except (CompositeFailed, ValueError) as exc:
+        logger.warning("render failed", extra={"projectId": project_id, "error": str(exc)[:2000]})
+        _finish(project_id, generation, {"status": RenderStatus.FAILED.value, "error": f"The composite could not be made: {_first_line(exc)}"})
+        return
+    except Exception:  # noqa: BLE001 - recorded for the person; a Lambda retry would only repeat it
+        logger.exception("render failed", extra={"projectId": project_id})
+        _finish(project_id, generation, {"status": RenderStatus.FAILED.value, "error": "The composite could not be made. Try again."})
+        return
+    completed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    outcome = {"status": RenderStatus.COMPLETED.value, "key": key, "material": material_id, "completedAt": completed_at}
+    _finish(project_id, generation, outcome)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or ["unknown error"])[0][:300]

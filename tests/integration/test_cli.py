@@ -1,0 +1,305 @@
+"""The `broll` command-line tool against the local stack (and, where an API route is still
+coming, against answers given in-process), run as `main(argv)` and once as `python -m broll_cli`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+import zipfile
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+
+from broll_cli.app import main
+from devstack import demo
+from devstack.auth import DEMO_USER
+
+from tests.integration.conftest import project_body
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ["--interval", "0.3"]
+
+
+@pytest.fixture(autouse=True)
+def plain_environment(monkeypatch):
+    # No token or URL from the developer's shell; a wide console so tables never truncate ids.
+    monkeypatch.delenv("BROLL_TOKEN", raising=False)
+    monkeypatch.delenv("BROLL_API_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture
+def broll(stack, capsys):
+    """`broll ARGS...` in-process as the demo user; returns (exit code, stdout, stderr)."""
+    token = stack.issuer.mint(DEMO_USER)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["--api", stack.api_url, "--token", token, *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def new_project(api, scenes: int = 3) -> str:
+    project_id = f"cli-{uuid.uuid4().hex[:8]}"
+    response = api.post("/api/projects", json=project_body(project_id, scenes=scenes))
+    assert response.status_code == 201, response.text
+    return project_id
+
+
+def statuses(api, project_id: str) -> list[str]:
+    return [s["status"] for s in api.get(f"/api/projects/{project_id}").json()["scenes"]]
+
+
+# ---------------------------------------------------------------- against the local stack
+
+
+def test_projects_lists_the_new_project(broll, project):
+    code, out, _ = broll("projects")
+    assert code == 0
+    row = next(line for line in out.splitlines() if project["projectId"] in line)
+    assert project["name"] in row and "0/3" in row
+
+
+def test_generate_all_follows_every_scene_until_ready(broll, api, project):
+    pid = project["projectId"]
+    code, out, err = broll("generate-all", pid, "--yes", *FAST)
+    assert code == 0, err
+    # Off a terminal, each change of state is a plain line: every scene is seen generating, then ready.
+    for title in ("Hook", "Main", "CTA"):
+        assert out.index(f"{title}: Generating…") < out.index(f"{title}: Ready")
+    assert "All 3 clips ready." in out
+    assert statuses(api, pid) == ["completed"] * 3
+
+    code, out, err = broll("status", pid)
+    assert code == 0 and err == ""
+    assert out.count("Ready") == 3 and "0:00" in out
+
+
+def test_a_failed_scene_fails_generate_all_and_status_with_its_reason(broll, api, emulator):
+    pid = new_project(api, scenes=1)
+    flagged = {"successFlag": 2, "errorCode": 400, "errorMessage": "Prompt flagged by content policy"}
+    emulator.configure(fail_next=[flagged])
+    code, out, err = broll("generate-all", pid, "--yes", *FAST)
+    assert code == 1
+    assert "Hook: Failed:" in out and "content policy" in err and "Traceback" not in err
+    assert statuses(api, pid) == ["failed"]
+
+    code, out, err = broll("status", pid)
+    assert code == 1
+    assert "1 of 1 scene failed" in err and "content policy" in err
+
+
+def test_generate_all_off_a_terminal_asks_for_yes_and_starts_nothing(broll, api, project):
+    pid = project["projectId"]
+    code, _, err = broll("generate-all", pid)
+    assert code == 2 and "--yes" in err
+    assert statuses(api, pid) == ["idle"] * 3
+
+
+def test_download_writes_the_project_zip(broll, project, tmp_path):
+    pid = project["projectId"]
+    code, out, err = broll("download", pid, str(tmp_path / "exports"))
+    assert code == 0, err
+    target = tmp_path / "exports" / f"{pid}.zip"
+    assert str(target) in out
+    with zipfile.ZipFile(target) as archive:
+        assert archive.testzip() is None
+        timeline = json.loads(archive.read("timeline.json"))
+    assert pid in json.dumps(timeline)
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no partial file left behind
+
+
+def test_api_errors_are_a_sentence_and_an_exit_code(broll, stack, capsys):
+    code, _, err = broll("status", f"nope-{uuid.uuid4().hex[:6]}")
+    assert code == 1 and err.strip() and "Traceback" not in err
+
+    assert main(["--api", stack.api_url, "--token", "not-a-jwt", "projects"]) == 1
+    assert "token" in capsys.readouterr().err
+
+    # Nothing listens on port 9 (discard): the API is unreachable, which is exit 3.
+    assert main(["--api", "http://127.0.0.1:9", "--token", "t", "projects"]) == 3
+    assert "Could not reach" in capsys.readouterr().err
+
+
+def test_a_remote_api_without_a_token_exits_2_saying_how_to_get_one(capsys):
+    assert main(["--api", "https://broll.example.com", "status", "demo"]) == 2
+    err = capsys.readouterr().err
+    assert "--token" in err and "BROLL_TOKEN" in err
+
+
+def test_python_m_broll_cli_signs_in_to_the_local_stack_by_itself(stack, project):
+    # A real process: proves the entry point, and (no token given) the local issuer's sign-in.
+    env = {k: v for k, v in os.environ.items() if k not in ("BROLL_TOKEN", "BROLL_API_URL")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "cli"), env.get("PYTHONPATH")]))
+    env["BROLL_API_URL"] = stack.api_url
+    run = subprocess.run([sys.executable, "-m", "broll_cli", "status", project["projectId"]], env=env,
+                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stderr
+    assert all(title in run.stdout for title in ("Hook", "Main", "CTA")) and project["name"] in run.stdout
+
+
+def test_render_follows_the_final_video_to_its_url(broll, api):
+    # A render needs an avatar and a voice-over: copies of the demo's, in this project's folder.
+    pid = f"cli-{uuid.uuid4().hex[:8]}"
+    s3, bucket = boto3.client("s3"), os.environ["MEDIA_BUCKET"]
+    for source in (demo.AUDIO_KEY, demo.AVATAR_KEY):
+        s3.copy_object(Bucket=bucket, Key=f"projects/{pid}/{source.rsplit('/', 1)[1]}",
+                       CopySource={"Bucket": bucket, "Key": source})
+    body = project_body(pid) | {
+        "stage4": {"audioKey": f"projects/{pid}/voiceover.m4a", "audioDurationSec": demo.AUDIO_SECONDS},
+        "stage5": {"avatarVideoKey": f"projects/{pid}/avatar.mp4"},
+    }
+    assert api.post("/api/projects", json=body).status_code == 201
+    code, out, err = broll("render", pid, *FAST)
+    assert code == 0, err
+    assert "Final video: Done" in out
+    url = out.strip().splitlines()[-1]
+    assert url.startswith("http") and api.get(url).status_code == 200
+
+
+def test_render_of_a_project_without_an_avatar_exits_1_with_the_reason(broll, project):
+    code, _, err = broll("render", project["projectId"])
+    assert code == 1 and "avatar" in err
+
+
+# ---------------------------------------------------------------- answers given in-process
+# For routes that are new (estimate, maxClips, render) and for the edges no stack shows on
+# demand (Ctrl+C, a timeout): the same main(), with httpx answering from a function.
+
+
+def scene(scene_id: str, status: str, progress: int = 0, error: str | None = None) -> dict:
+    return {"sceneId": scene_id, "sceneTitle": scene_id.title(), "status": status, "progress": progress, "error": error,
+            "timeRange": {"label": "0:00–0:03"}}
+
+
+class FakeApi:
+    """Answers the CLI's requests from `routes` ("METHOD /path" -> a list of replies, the last one repeating)."""
+
+    def __init__(self, routes: dict[str, list]):
+        self.routes = routes
+        self.requests: list[tuple[str, str, dict | None]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        self.requests.append((request.method, request.url.path, body))
+        replies = self.routes.get(f"{request.method} {request.url.path}")
+        if replies is None:
+            return httpx.Response(404, json={"error": "Not Found"})
+        reply = replies.pop(0) if len(replies) > 1 else replies[0]
+        if isinstance(reply, BaseException):
+            raise reply
+        status, payload = reply if isinstance(reply, tuple) else (200, reply)
+        return httpx.Response(status, json=payload)
+
+    def run(self, *args: str) -> int:
+        return main(["--api", "http://127.0.0.1:9", "--token", "t", *args], transport=httpx.MockTransport(self))
+
+
+def test_generate_all_prints_the_estimate_and_sends_the_budget_cap(capsys):
+    fake = FakeApi({
+        "GET /api/projects/p/broll/estimate": [{"clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
+                                                "remainingCredits": 1200}],
+        "POST /api/projects/p/broll/generate-all": [(202, {"started": [scene("hook", "generating"),
+                                                                       scene("main", "generating")],
+                                                           "skipped": [{"sceneId": "cta", "reason": "completed"}]})],
+        "GET /api/projects/p": [{"scenes": [scene("hook", "generating", 40), scene("main", "generating", 10)]},
+                                {"scenes": [scene("hook", "completed"), scene("main", "completed")]}],
+    })
+    assert fake.run("generate-all", "p", "--max-clips", "2", "--max-credits", "500", "--yes", "--interval", "0.01") == 0
+    out = capsys.readouterr().out
+    assert "2 clips will start · about 160 credits (80 each), capped from 3 · 1,200 credits left" in out
+    assert ("POST", "/api/projects/p/broll/generate-all", {"maxClips": 2, "maxCredits": 500}) in fake.requests
+    assert "Skipped cta: completed" in out and "All 2 clips ready." in out
+
+
+def test_a_credit_cap_lowers_the_estimate_and_an_unknown_balance_says_why(capsys):
+    fake = FakeApi({
+        "GET /api/projects/p/broll/estimate": [{"clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
+                                                "remainingCredits": None,
+                                                "note": "Kie.ai did not say how many credits are left."}],
+        "POST /api/projects/p/broll/generate-all": [(202, {"started": [], "skipped": []})],
+    })
+    assert fake.run("generate-all", "p", "--max-credits", "170", "--yes") == 0
+    out = capsys.readouterr().out
+    assert "2 clips will start · about 160 credits (80 each), capped from 3\n" in out
+    assert "Kie.ai did not say how many credits are left." in out
+    assert ("POST", "/api/projects/p/broll/generate-all", {"maxCredits": 170}) in fake.requests
+
+
+def test_generate_all_warns_when_the_credits_left_are_too_few(capsys):
+    fake = FakeApi({
+        "GET /api/projects/p/broll/estimate": [{"clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
+                                                "remainingCredits": 100}],
+        "POST /api/projects/p/broll/generate-all": [(202, {"started": [], "skipped": []})],
+    })
+    assert fake.run("generate-all", "p", "--yes") == 0
+    assert "not enough" in capsys.readouterr().out
+
+
+def test_ctrl_c_while_watching_exits_130_and_says_generation_goes_on(capsys):
+    fake = FakeApi({
+        "POST /api/projects/p/broll/generate-all": [(202, {"started": [scene("hook", "generating")], "skipped": []})],
+        "GET /api/projects/p": [{"scenes": [scene("hook", "generating", 5)]}, KeyboardInterrupt()],
+    })
+    assert fake.run("generate-all", "p", "--yes", "--interval", "0.01") == 130
+    assert "keep generating on the server" in capsys.readouterr().err
+
+
+def test_a_watch_past_its_timeout_exits_1_with_a_sentence(capsys):
+    fake = FakeApi({
+        "POST /api/projects/p/broll/generate-all": [(202, {"started": [scene("hook", "generating")], "skipped": []})],
+        "GET /api/projects/p": [{"scenes": [scene("hook", "generating", 5)]}],
+    })
+    assert fake.run("generate-all", "p", "--yes", "--interval", "0.05", "--timeout", "0.2") == 1
+    assert "still generating on the server" in capsys.readouterr().err
+
+
+def test_a_brief_outage_while_watching_is_retried(capsys):
+    fake = FakeApi({
+        "POST /api/projects/p/broll/generate-all": [(202, {"started": [scene("hook", "generating")], "skipped": []})],
+        "GET /api/projects/p": [(503, {"error": "Service unavailable."}), {"scenes": [scene("hook", "completed")]}],
+    })
+    assert fake.run("generate-all", "p", "--yes", "--interval", "0.01") == 0
+    assert "trying again" in capsys.readouterr().err
+
+
+def test_a_5xx_is_exit_3_with_the_api_sentence_and_field_details(capsys):
+    fake = FakeApi({
+        "GET /api/projects/p": [(500, {"error": "Something broke on our side."})],
+        "POST /api/projects/q/broll/generate-all": [(422, {"error": "Some fields are invalid.",
+                                                           "details": [{"field": "maxClips", "message": "too big"}]})],
+    })
+    assert fake.run("status", "p") == 3
+    assert "Something broke on our side." in capsys.readouterr().err
+    assert fake.run("generate-all", "q", "--yes", "--max-clips", "9") == 1
+    err = capsys.readouterr().err
+    assert "Some fields are invalid." in err and "maxClips: too big" in err
+
+
+def test_render_polls_until_the_video_url(capsys):
+    fake = FakeApi({
+        "POST /api/projects/p/render": [(202, {"render": {"status": "rendering", "progress": 0, "error": None,
+                                                          "videoUrl": None}})],
+        "GET /api/projects/p/render": [{"render": {"status": "rendering", "progress": 60, "error": None,
+                                                   "videoUrl": None}},
+                                       {"render": {"status": "completed", "progress": 100, "error": None,
+                                                   "videoUrl": "https://media.example/p.mp4"}}],
+    })
+    assert fake.run("render", "p", "--interval", "0.01") == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "https://media.example/p.mp4"
+
+
+def test_a_failed_render_exits_1_with_its_error(capsys):
+    fake = FakeApi({
+        "POST /api/projects/p/render": [(202, {"render": {"status": "failed", "progress": 0,
+                                                          "error": "Scene Main has no clip.", "videoUrl": None}})],
+    })
+    assert fake.run("render", "p") == 1
+    assert "Scene Main has no clip." in capsys.readouterr().err
