@@ -1,12 +1,15 @@
-"""Project routes: list, import, read, edit a scene's shot instructions, complete, reopen."""
+"""Project routes: list, import, read, edit a scene, its history and chosen clip, the style
+lock, complete, reopen."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common import projects
+from broll_common import clips, projects, style
 from broll_common.api import ProjectId, SceneId, logger, make_resolver, user_id
-from broll_common.models import EmptyBody, Project, ProjectImport, ProjectList, Scene, SceneEdit
+from broll_common.models import (
+    EmptyBody, Project, ProjectImport, ProjectList, Scene, SceneEdit, SceneHistory, SelectClip, StyleBody,
+)
 
 app = make_resolver()
 
@@ -37,6 +40,22 @@ def edit_scene(project_id: ProjectId, scene_id: SceneId, body: Annotated[SceneEd
 @app.post("/api/projects/<project_id>/complete")
 def complete(project_id: ProjectId, body: Annotated[EmptyBody, Body()]) -> Project:
     return projects.complete_project(project_id, user_id(app))
+
+
+@app.get("/api/projects/<project_id>/broll/scenes/<scene_id>/history")
+def scene_history(project_id: ProjectId, scene_id: SceneId) -> SceneHistory:
+    return clips.scene_history(project_id, scene_id, user_id(app))
+
+
+@app.post("/api/projects/<project_id>/broll/scenes/<scene_id>/select")
+def select_clip(project_id: ProjectId, scene_id: SceneId, body: Annotated[SelectClip, Body()]) -> Scene:
+    return clips.select_clip(project_id, scene_id, body.entryId, user_id(app))
+
+
+@app.put("/api/projects/<project_id>/style")
+def set_style(project_id: ProjectId, body: Annotated[StyleBody, Body()]) -> Project:
+    style.set_style(project_id, body, user_id(app))
+    return projects.read_project(project_id, user_id(app))
 
 
 @app.post("/api/projects/<project_id>/reopen")

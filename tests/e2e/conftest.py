@@ -129,3 +129,20 @@ def open_project(page: Page, project_id: str = "demo") -> Page:
 
 def tid(page: Page, testid: str):
     return page.get_by_test_id(testid)
+
+
+CLIP_TIMEOUT = 30_000  # ms: a clip (emulator delay 2 s + polling) must be ready well within this
+
+
+def card(page: Page, scene_id: str):
+    return page.get_by_test_id(f"scene-card-{scene_id}")
+
+
+def card_button(page: Page, scene_id: str, name: str):
+    return card(page, scene_id).get_by_role("button", name=name, exact=True)
+
+
+def expect_ready(page: Page, scene_id: str) -> None:
+    expect(page.get_by_test_id(f"scene-status-{scene_id}")).to_have_text("✅ Ready", timeout=CLIP_TIMEOUT)
+    expect(card_button(page, scene_id, "▶ Preview B-Roll")).to_be_enabled()
+    expect(card_button(page, scene_id, "🔄 Regenerate")).to_be_visible()

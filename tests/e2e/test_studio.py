@@ -9,26 +9,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import open_project
+from .conftest import CLIP_TIMEOUT, card, card_button, expect_ready, open_project
 
 pytestmark = pytest.mark.e2e
 
-CLIP_TIMEOUT = 30_000  # ms: a clip (emulator delay 2 s + polling) must be ready well within this
 FLAGGED = {"successFlag": 2, "errorCode": 400, "errorMessage": "Prompt flagged by content policy"}
-
-
-def card(page: Page, scene_id: str):
-    return page.get_by_test_id(f"scene-card-{scene_id}")
-
-
-def card_button(page: Page, scene_id: str, name: str):
-    return card(page, scene_id).get_by_role("button", name=name, exact=True)
-
-
-def expect_ready(page: Page, scene_id: str) -> None:
-    expect(page.get_by_test_id(f"scene-status-{scene_id}")).to_have_text("✅ Ready", timeout=CLIP_TIMEOUT)
-    expect(card_button(page, scene_id, "▶ Preview B-Roll")).to_be_enabled()
-    expect(card_button(page, scene_id, "🔄 Regenerate")).to_be_visible()
 
 
 # ---------------------------------------------------------------- read-only, on the demo project
@@ -165,7 +150,9 @@ def test_kie_failure_shows_the_reason_and_retry_recovers(page: Page, new_project
     pid = project["projectId"]
     open_project(page, pid)
     page.get_by_test_id("scene-select").select_option("main")
-    emulator.configure(fail_next=[FLAGGED])
+    # A content-policy refusal is rewritten once automatically (issue 8); the rewrite refused
+    # as well fails the scene.
+    emulator.configure(fail_next=[FLAGGED, FLAGGED])
     card_button(page, "main", "Generate B-Roll").click()
 
     status = page.get_by_test_id("scene-status-main")

@@ -85,7 +85,7 @@ def test_generate_all_follows_every_scene_until_ready(broll, api, project):
 def test_a_failed_scene_fails_generate_all_and_status_with_its_reason(broll, api, emulator):
     pid = new_project(api, scenes=1)
     flagged = {"successFlag": 2, "errorCode": 400, "errorMessage": "Prompt flagged by content policy"}
-    emulator.configure(fail_next=[flagged])
+    emulator.configure(fail_next=[flagged, flagged])  # refused again after the one automatic rewrite
     code, out, err = broll("generate-all", pid, "--yes", *FAST)
     assert code == 1
     assert "Hook: Failed:" in out and "content policy" in err and "Traceback" not in err

@@ -86,7 +86,8 @@ def test_poll_loop_alone_finishes_the_scene_when_callbacks_are_lost(stack, api, 
 
 
 def test_a_failed_generation_reads_as_a_sentence_and_retry_works(api, project, emulator):
-    emulator.configure(fail_next=[{"successFlag": 2, "errorCode": 400, "errorMessage": "Prompt flagged by content policy"}])
+    flagged = {"successFlag": 2, "errorCode": 400, "errorMessage": "Prompt flagged by content policy"}
+    emulator.configure(fail_next=[flagged, flagged])  # refused again after the one automatic rewrite
     pid = project["projectId"]
     generate(api, pid, "hook")
     scene = wait_for_scene(api, pid, "hook", failed)

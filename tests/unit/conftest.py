@@ -17,7 +17,9 @@ def aws_env(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_SECURITY_TOKEN", "testing")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+    # A developer's own keys must never reach a unit test (it would call the real service).
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE",
+                 "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "KIE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     config.reset_settings()
     aws.reset_clients()

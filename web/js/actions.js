@@ -150,7 +150,7 @@ export function cancel(sceneId) {
 export function preview(sceneId, opener) {
   const s = sceneById(sceneId);
   if (!s || !s.videoUrl) return;
-  openVideoModal(s.videoUrl, `${s.sceneTitle} · ${rangeLabel(s)}`, opener);
+  openVideoModal(s.videoUrl, `${s.sceneTitle} · ${rangeLabel(s)}`, opener, { ai: s.aiGenerated !== false });
 }
 
 /* ---------------- bottom bar ---------------- */

@@ -123,4 +123,7 @@ export const api = {
   reopen: (pid) => request('POST', `${base(pid)}/reopen`, {}),
   startRender: (pid) => request('POST', `${base(pid)}/render`, {}),
   downloadPath: (pid) => `${base(pid)}/download`,
+  history: (pid, sceneId, opts) => request('GET', `${base(pid)}/broll/scenes/${enc(sceneId)}/history`, undefined, opts),
+  selectClip: (pid, sceneId, entryId) => request('POST', `${base(pid)}/broll/scenes/${enc(sceneId)}/select`, { entryId }),
+  setStyle: (pid, style) => request('PUT', `${base(pid)}/style`, style),
 };

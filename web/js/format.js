@@ -92,3 +92,29 @@ export function scheduleLabel(sch) {
   }
   return `Generate All waits until credits allow${cap}`;
 }
+
+/* ---------- prompts, history & style ---------- */
+
+/** Who wrote a prompt: "Written by Claude" / "Local composer" / "Written by you"; '' when unknown. */
+export function promptSourceLabel(src) {
+  return { claude: 'Written by Claude', local: 'Local composer', person: 'Written by you' }[src] || '';
+}
+
+/** A history entry's kind as a short heading. */
+export const HISTORY_KIND = {
+  prompt: '✍ Prompt written',
+  generation: '🎬 Sent to Kie.ai',
+  clip: '🎞 Clip',
+  failed: '❌ Failed',
+  rewrite: '♻ Prompt rewritten',
+  cancelled: '⏹ Cancelled',
+  selected: '↩ Earlier clip chosen',
+};
+
+/** The style lock in one line: "film noir · teal and orange · 35 mm · 1970s · seed 12345"; '' for none. */
+export function styleSummary(style) {
+  if (!style) return '';
+  const parts = ['look', 'colour', 'lens', 'era'].map((k) => (style[k] || '').trim()).filter(Boolean);
+  if (style.seed != null) parts.push(`seed ${style.seed}`);
+  return parts.join(' · ');
+}

@@ -9,6 +9,8 @@ import * as act from './actions.js';
 import { generateAll, cancelSchedule } from './batch.js';
 import { startRender, playComposite } from './composite.js';
 import { trackBarHeight } from './bottom.js';
+import { initHistory } from './history.js';
+import { initStyle } from './style.js';
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -74,6 +76,7 @@ function wireSettings() {
   $('cancel-generation').addEventListener('click', () => store.selectedId && act.cancel(store.selectedId));
   $('preview-button').addEventListener('click', (e) => store.selectedId && act.preview(store.selectedId, e.currentTarget));
   $('preview-open').addEventListener('click', (e) => store.selectedId && act.preview(store.selectedId, e.currentTarget));
+  $('out-of-date-regenerate').addEventListener('click', () => store.selectedId && act.generate(store.selectedId, true));
 }
 
 function wireBottom() {
@@ -109,6 +112,8 @@ async function boot() {
   wireTimeline();
   wireSettings();
   wireBottom();
+  initHistory();
+  initStyle();
   trackBarHeight();
   wirePreviewAutoplay();
   // Don't lose typed shot instructions when the page goes away mid-debounce.

@@ -4,7 +4,7 @@
 
 const FOCUSABLE = 'button:not([disabled]), [href], video[controls], input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
-function trapTab(dialog, e) {
+export function trapTab(dialog, e) {
   if (e.key !== 'Tab') return;
   const items = [...dialog.querySelectorAll(FOCUSABLE)].filter((el) => el.offsetParent !== null || el === document.activeElement);
   if (!items.length) return;
@@ -20,7 +20,7 @@ function trapTab(dialog, e) {
   }
 }
 
-function restoreFocus(opener, fallbackSelector) {
+export function restoreFocus(opener, fallbackSelector) {
   const target = opener && opener.isConnected && !opener.disabled && opener.offsetParent !== null
     ? opener
     : document.querySelector(fallbackSelector);
@@ -41,10 +41,12 @@ function videoEls() {
   };
 }
 
-export function openVideoModal(url, title, opener = document.activeElement) {
+/** Plays url fullscreen; ai: the clip is AI-generated (the modal says so). */
+export function openVideoModal(url, title, opener = document.activeElement, { ai = false } = {}) {
   const { dialog, video, title: titleEl, close } = videoEls();
   videoOpener = opener;
   titleEl.textContent = title || 'Preview';
+  dialog.querySelector('[data-testid="modal-ai-badge"]').hidden = !ai;
   if (video.getAttribute('src') !== url) video.src = url;
   video.currentTime = 0;
   if (!dialog.open) dialog.showModal();

@@ -2,9 +2,13 @@
 // focus, caret position and playing media survive every poll.
 
 import { store, scenes, selectedScene, isBusy, isCompleted } from './state.js';
-import { TYPE_LABEL, sceneType, iconSvg, rangeLabel, sceneDuration, seconds, pct, cardStatusText } from './format.js';
+import {
+  TYPE_LABEL, sceneType, iconSvg, rangeLabel, sceneDuration, seconds, pct, cardStatusText, promptSourceLabel,
+} from './format.js';
 import { $, setText, setHidden, setDisabled, setMediaSrc } from './dom.js';
 import { renderBottom } from './bottom.js';
+import { renderHistory } from './history.js';
+import { renderStyle } from './style.js';
 
 /* ---------------- header & chrome ---------------- */
 
@@ -43,12 +47,17 @@ function buildCard(scene) {
     <p class="scene-text"></p>
     <div class="coverage" aria-hidden="true"><div class="coverage-fill"></div></div>
     <div class="card-foot">
-      <span class="scene-status" data-testid="scene-status-${scene.sceneId}"></span>
+      <span class="card-state">
+        <span class="scene-status" data-testid="scene-status-${scene.sceneId}"></span>
+        <span class="ai-badge" data-testid="scene-ai-badge-${scene.sceneId}" title="This clip was made by AI (Veo via Kie.ai)" hidden>AI-generated</span>
+      </span>
       <div class="card-actions">
         <button type="button" class="btn btn-sm scene-action" data-testid="scene-action-${scene.sceneId}"></button>
         <button type="button" class="btn btn-sm scene-action scene-action-2" data-testid="scene-action2-${scene.sceneId}" hidden></button>
       </div>
-    </div>`;
+    </div>
+    <p class="stale-hint" data-testid="scene-outofdate-${scene.sceneId}" hidden>Out of date (style changed) —
+      <button type="button" class="link-btn scene-action" data-action="regenerate">Regenerate</button></p>`;
   return li;
 }
 
@@ -96,9 +105,13 @@ function updateCard(li, scene) {
     primary = { action: 'generate', label: genBusy ? '⏳ Starting…' : 'Generate B-Roll', cls: 'btn-secondary', disabled: genBusy };
   }
   // While generating, the progress button carries the status text; don't say it twice.
-  setHidden(status, state === 'generating');
+  setHidden(li.querySelector('.card-state'), state === 'generating');
+  setHidden(li.querySelector('.ai-badge'), !(state === 'completed' && scene.videoUrl && scene.aiGenerated !== false));
+  const stale = state === 'completed' && !!scene.outOfDate;
+  setHidden(li.querySelector('.stale-hint'), !stale);
+  setDisabled(li.querySelector('.stale-hint .scene-action'), genBusy);
 
-  const [btn, btn2] = li.querySelectorAll('.scene-action');
+  const [btn, btn2] = li.querySelectorAll('.card-actions .scene-action');
   applyCardButton(btn, primary, scene);
   setHidden(btn2, !secondary);
   if (secondary) applyCardButton(btn2, secondary, scene);
@@ -246,11 +259,28 @@ function renderSettings() {
   const ai = $('ai-prompt');
   const aiText = s ? s.aiPrompt || '' : '';
   if (ai.value !== aiText) ai.value = aiText;
-  const src = s && s.promptSource;
-  setText($('prompt-source'), src === 'claude' ? 'Written by Claude' : src === 'local' ? 'Local composer' : src === 'person' ? 'Edited by you' : '');
+  setText($('prompt-source'), s && aiText ? promptSourceLabel(s.promptSource) : '');
+  const note = $('prompt-note');
+  const noteText = (s && aiText && s.promptNote) || '';
+  setText(note, noteText);
+  setHidden(note, !noteText);
+  renderRewrite(s);
 
   renderGenBox(s);
   lastRenderedScene = sid;
+}
+
+/** Kie refused the first prompt for content policy; it was rewritten once automatically. */
+function renderRewrite(s) {
+  const rw = s && s.rewrite;
+  setHidden($('rewrite-notice'), !rw);
+  if (!rw) return;
+  setText($('rewrite-reason'),
+    `⚠ Kie.ai refused the first prompt (${rw.reason || 'content policy'}). It was rewritten once automatically:`);
+  setText($('rewrite-from'), rw.fromPrompt || '');
+  setText($('rewrite-to'), s.aiPrompt || '');
+  setText($('rewrite-note'), rw.note || '');
+  setHidden($('rewrite-note'), !rw.note);
 }
 
 function renderGenBox(s) {
@@ -298,11 +328,17 @@ function renderGenBox(s) {
   setText(err, msg || '');
   setHidden(err, !msg);
 
+  setHidden($('out-of-date'), !(s && status === 'completed' && s.outOfDate));
+  setDisabled($('out-of-date-regenerate'), !!genBusy);
+
   setText($('key-note'), s && s.keyLast4 ? `Kie.ai key: ${s.keyOwner === 'user' ? 'yours' : 'studio'} ··${s.keyLast4}` : '');
 
   const preview = $('preview');
   const ready = s && status === 'completed' && s.videoUrl;
   setHidden(preview, !ready);
+  const ai = !!ready && s.aiGenerated !== false;
+  setHidden($('preview-ai-badge'), !ai);
+  $('preview-open').setAttribute('aria-label', ai ? 'Play the AI-generated clip fullscreen' : 'Play preview fullscreen');
   const video = $('preview-video');
   setMediaSrc(video, ready ? s.videoUrl : '');
   if (ready && video.paused && video.readyState === 0) video.load();
@@ -313,5 +349,7 @@ export function render() {
   renderTimeline();
   renderScript();
   renderSettings();
+  renderHistory();
+  renderStyle();
   renderBottom();
 }

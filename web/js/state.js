@@ -8,10 +8,11 @@ export const store = {
   loadError: null,          // sentence when the first load failed for a non-network reason
   connectionLost: false,
   busy: new Set(),          // action keys under way: gen:<id>, cancel:<id>, prompt:<id>, all, complete, reopen,
-                            // render, schedule, download, shot
+                            // render, schedule, download, shot, style, select:<id>
   drafts: new Map(),        // sceneId -> shot instructions typed but not yet saved
   saveState: new Map(),     // sceneId -> 'dirty' | 'saving' | 'saved' | 'error'
   actionError: new Map(),   // sceneId -> readable error from the last action on that scene
+  history: { sceneId: null, entries: null, loading: false, error: '' }, // the selected scene's (history.js)
 };
 
 const listeners = new Set();

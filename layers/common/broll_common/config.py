@@ -15,6 +15,7 @@ def _float(name: str, default: float) -> float:
 class Settings:
     project_steps_table: str
     breaker_table: str
+    history_table: str
     media_bucket: str
     state_machine_arn: str
     kie_base_url: str
@@ -44,6 +45,7 @@ def settings() -> Settings:
     return Settings(
         project_steps_table=env("PROJECT_STEPS_TABLE", "project_steps"),
         breaker_table=env("BREAKER_TABLE", "breaker_state"),
+        history_table=env("HISTORY_TABLE", "scene_history"),
         media_bucket=env("MEDIA_BUCKET", "broll-media"),
         state_machine_arn=env("POLL_STATE_MACHINE_ARN", ""),
         kie_base_url=env("KIE_BASE_URL", "https://api.kie.ai").rstrip("/"),

@@ -25,6 +25,7 @@ from .render import current_composite_key
 
 CHUNK = 1024 * 1024
 COMPOSITE_NAME = "composite.mp4"
+AI_DISCLOSURE = "Clips marked aiGenerated are AI-generated video (Google Veo 3 via Kie.ai), not recorded footage."
 
 
 def _slug(text: str) -> str:
@@ -69,6 +70,9 @@ def manifest(record: storage.ProjectRecord) -> tuple[dict, list[tuple[str, str]]
         "audioDurationSec": record.audio.get("audioDurationSec"),
         # The avatar with every clip cut in: present once rendered from exactly these clips.
         "composite": COMPOSITE_NAME if composite else None,
+        # Disclosure travels with the footage: every clip marked aiGenerated (and a composite
+        # that contains any) is AI-generated video.
+        "aiDisclosure": AI_DISCLOSURE,
         "scenes": scenes,
     }
     return timeline, files

@@ -12,11 +12,12 @@ import json
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from enum import Enum
 from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 
-from . import callback_health, rate_limit, secrets, storage
+from . import callback_health, history, policy, rate_limit, secrets, storage, style
 from .aws import client
 from .backoff import Backoff, PollSchedule
 from .breaker import GuardedKie, KieCircuitOpen, kie_client
@@ -26,7 +27,7 @@ from .kie import KieError, KieRateLimited, KieRejected, KieUnavailable, TaskReco
 from .media import clip_key, copy_from_url
 from .models import GenerateAllResult, Scene, SceneStatus
 from .projects import scene_view
-from .prompts import compose
+from .prompts import PromptError, compose
 
 logger = Logger(child=True)
 
@@ -73,14 +74,14 @@ def _kie(owner_id: str | None, scene: Scene) -> tuple[GuardedKie, secrets.KieKey
     return kie_client(key.value), key
 
 
-def _submit(prompt: str, callback_url: str | None, kie: GuardedKie, key: secrets.KieKey) -> str:
+def _submit(scene: Scene, callback_url: str | None, kie: GuardedKie, key: secrets.KieKey) -> str:
     """Submit within the shared rate limit; Kie's own 429 is retried with backoff."""
     for attempt in range(SUBMIT_ATTEMPTS):
         admission = rate_limit.wait_for_slot(key.value)
         if not admission.admitted:
             raise KieRateLimited(429, "no submit slot free within the wait")
         try:
-            return _send(prompt, callback_url, kie, key, admission.slot)
+            return _send(scene, callback_url, kie, key, admission.slot)
         except KieRateLimited:
             if attempt == SUBMIT_ATTEMPTS - 1:
                 raise
@@ -88,12 +89,19 @@ def _submit(prompt: str, callback_url: str | None, kie: GuardedKie, key: secrets
     raise AssertionError("unreachable")
 
 
-def _send(prompt: str, callback_url: str | None, kie: GuardedKie, key: secrets.KieKey, slot: str) -> str:
+def _send(scene: Scene, callback_url: str | None, kie: GuardedKie, key: secrets.KieKey, slot: str) -> str:
     """One submit in a taken rate-limit slot, finished whatever Kie answers."""
     try:
-        return kie.submit(prompt, model=settings().kie_model, callback_url=callback_url)
+        return kie.submit(scene.aiPrompt, model=settings().kie_model, callback_url=callback_url, seed=scene.seed)
     finally:
         rate_limit.finish(key.value, slot)
+
+
+def _submitted(project_id: str, scene: Scene, task_id: str) -> None:
+    history.record(
+        project_id, scene.sceneId, "generation", taskId=task_id, prompt=scene.aiPrompt,
+        promptSource=scene.promptSource, shotInstructions=scene.shotInstructions or None,
+    )
 
 
 def _callback_url(project_id: str, scene_id: str, generation: int) -> str | None:
@@ -141,12 +149,18 @@ def _claim(project_id: str, scene_id: str, regenerate: bool, owner: str) -> tupl
 
 
 def _claim_changes(record: storage.ProjectRecord, scene: Scene, queued: bool, key: secrets.KieKey) -> dict:
-    """What a claim writes: the next generation, generating, a prompt if there is none."""
+    """What a claim writes: the next generation, generating, and a prompt if there is none
+    or it was composed for an earlier style lock (a person's own prompt is kept)."""
     changes: dict = {}
-    if not scene.aiPrompt:
-        composed = compose(scene.sceneType, scene.sceneTitle, scene.text, scene.shotInstructions, record.script.get("script", ""))
-        changes |= {"aiPrompt": composed.text, "promptSource": composed.source}
+    current_style = style.version(style.style_of(record.broll))
+    composed_for_old_style = scene.promptSource != "person" and (scene.styleVersion or "") != current_style
+    if not scene.aiPrompt or composed_for_old_style:
+        composed = compose(style.prompt_request(record, scene))
+        changes |= {"aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note}
     return changes | {
+        "rewrite": None,
+        "styleVersion": current_style,
+        "seed": style.style_of(record.broll).seed,
         "status": SceneStatus.GENERATING.value,
         "generation": scene.generation + 1,
         "taskId": None,
@@ -175,13 +189,20 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
         kie, key = _kie(owner, scene)
     except secrets.NoKieKey as exc:  # the key was removed between the claim and now
         return _fail(project_id, index, scene, exc.message)
-    try:
-        task_id = _submit(scene.aiPrompt, _callback_url(project_id, scene_id, scene.generation), kie, key)
-    except KieError as exc:
-        logger.warning("kie submit failed", extra={"projectId": project_id, "sceneId": scene_id, "code": exc.code})
-        return _fail(project_id, index, scene, _submit_failure_message(exc))
+    for _ in range(2):  # the second pass only after one rewrite of a refused prompt
+        try:
+            task_id = _submit(scene, _callback_url(project_id, scene_id, scene.generation), kie, key)
+            break
+        except KieError as exc:
+            logger.warning("kie submit failed", extra={"projectId": project_id, "sceneId": scene_id, "code": exc.code})
+            reason = policy.refusal_reason(exc)
+            rewritten = policy.rewrite_once(project_id, index, scene, reason) if reason else None
+            if rewritten is None:
+                return _fail(project_id, index, scene, _submit_failure_message(exc))
+            scene = rewritten
     storage.update_scene(project_id, index, scene_id, {"taskId": task_id}, owner=owner, generation=scene.generation)
     scene = scene.model_copy(update={"taskId": task_id})
+    _submitted(project_id, scene, task_id)
     _start_poll_loop(project_id, index, scene)
     return scene_view(scene)
 
@@ -230,51 +251,72 @@ def _loop_alive(project_id: str, scene: Scene) -> bool:
 
 
 def _fail(project_id: str, index: int, scene: Scene, message: str) -> Scene:
-    changes = {"status": SceneStatus.FAILED.value, "error": message, "progress": 0}
-    try:
-        storage.update_scene(project_id, index, scene.sceneId, changes, owner=None, generation=scene.generation)
-    except storage.StaleScene:
-        pass
-    return scene_view(scene.model_copy(update=changes | {"status": SceneStatus.FAILED}))
+    _record_failure(project_id, index, scene, message, {"owner": None, "generation": scene.generation})
+    return scene_view(scene.model_copy(update={"status": SceneStatus.FAILED, "error": message, "progress": 0}))
 
 
 class ClipCopyFailed(Exception):
     """The clip is ready at Kie but not yet in our bucket: the scene stays generating."""
 
 
-def settle(project_id: str, index: int, scene: Scene, record: TaskRecord) -> bool:
-    """Apply a task's outcome to its scene. True when the scene is finished (either way)."""
+class Settled(Enum):
+    PENDING = "pending"  # Kie is still working on it
+    FINISHED = "finished"  # the scene is completed or failed (or moved on meanwhile)
+    REWRITTEN = "rewritten"  # refused for content policy: rewritten once, to be submitted again
+
+
+def settle(project_id: str, index: int, scene: Scene, record: TaskRecord) -> Settled:
+    """Apply a task's outcome to its scene."""
     if record.state == TaskState.GENERATING:
-        return False
-    expected = {"owner": None, "generation": scene.generation, "status_in": (SceneStatus.GENERATING.value,)}
+        return Settled.PENDING
+    if record.state == TaskState.FAILED:
+        reason = policy.refusal_reason(record)
+        if reason and policy.rewrite_once(project_id, index, scene, reason):
+            return Settled.REWRITTEN
+        _fail_if_current(project_id, index, scene, record.user_message)
+        return Settled.FINISHED
+    if not record.result_urls:
+        _fail_if_current(project_id, index, scene, "Kie.ai finished but returned no video. Retry.")
+        return Settled.FINISHED
+    key = clip_key(project_id, scene.sceneId, scene.taskId or record.task_id)
     try:
-        if record.state == TaskState.FAILED:
-            storage.update_scene(
-                project_id, index, scene.sceneId,
-                {"status": SceneStatus.FAILED.value, "error": record.user_message, "progress": 0},
-                **expected,
-            )
-            return True
-        if not record.result_urls:
-            storage.update_scene(
-                project_id, index, scene.sceneId,
-                {"status": SceneStatus.FAILED.value, "error": "Kie.ai finished but returned no video. Retry.", "progress": 0},
-                **expected,
-            )
-            return True
-        key = clip_key(project_id, scene.sceneId, scene.taskId or record.task_id)
-        try:
-            copy_from_url(record.result_urls[0], key)
-        except Exception as exc:  # noqa: BLE001 - any copy failure: keep the scene, try again
-            raise ClipCopyFailed(str(exc)) from exc
-        storage.update_scene(
-            project_id, index, scene.sceneId,
-            {"status": SceneStatus.COMPLETED.value, "videoKey": key, "progress": 100, "error": None},
-            **expected,
-        )
+        copy_from_url(record.result_urls[0], key)
+    except Exception as exc:  # noqa: BLE001 - any copy failure: keep the scene, try again
+        raise ClipCopyFailed(str(exc)) from exc
+    changes = {"status": SceneStatus.COMPLETED.value, "videoKey": key, "progress": 100, "error": None}
+    try:
+        storage.update_scene(project_id, index, scene.sceneId, changes, **_still_generating(scene))
     except storage.StaleScene:
         logger.info("result for a superseded generation ignored", extra={"projectId": project_id, "sceneId": scene.sceneId})
-    return True
+        return Settled.FINISHED
+    history.record(
+        project_id, scene.sceneId, "clip", taskId=scene.taskId or record.task_id, videoKey=key, prompt=scene.aiPrompt,
+        promptSource=scene.promptSource, shotInstructions=scene.shotInstructions or None, seed=scene.seed,
+        styleVersion=scene.styleVersion,
+    )
+    return Settled.FINISHED
+
+
+def _still_generating(scene: Scene) -> dict:
+    """The scene is still waiting for this very task (a rewrite may have replaced it)."""
+    return {
+        "owner": None, "generation": scene.generation, "status_in": (SceneStatus.GENERATING.value,),
+        "expect": {"taskId": scene.taskId},
+    }
+
+
+def _fail_if_current(project_id: str, index: int, scene: Scene, message: str) -> None:
+    _record_failure(project_id, index, scene, message, _still_generating(scene))
+
+
+def _record_failure(project_id: str, index: int, scene: Scene, message: str, guard: dict) -> None:
+    changes = {"status": SceneStatus.FAILED.value, "error": message, "progress": 0}
+    try:
+        storage.update_scene(project_id, index, scene.sceneId, changes, **guard)
+    except storage.StaleScene:
+        logger.info("result for a superseded generation ignored", extra={"projectId": project_id, "sceneId": scene.sceneId})
+        return
+    history.record(project_id, scene.sceneId, "failed", error=message, taskId=scene.taskId, prompt=scene.aiPrompt)
 
 
 def _is_current(scene: Scene, task_id: str, generation: int) -> bool:
@@ -331,9 +373,12 @@ def poll_step(state: dict) -> dict:
         _fail(project_id, index, scene, exc.user_message)
         return _done(state, attempt)
     try:
-        if settle(project_id, index, scene, task):
-            if settings().kie_callback_url:
-                callback_health.callback_missed()  # we found it first: its callback did not come
+        outcome = settle(project_id, index, scene, task)
+        if outcome is not Settled.PENDING and settings().kie_callback_url:
+            callback_health.callback_missed()  # we found it first: its callback did not come
+        if outcome is Settled.REWRITTEN:
+            return _next_turn(state | {"taskId": None}, attempt, 1)  # the next turn submits the new prompt
+        if outcome is Settled.FINISHED:
             return _done(state, attempt)
     except ClipCopyFailed:
         logger.warning("clip copy failed, retrying next turn", extra={"projectId": project_id, "sceneId": scene.sceneId})
@@ -352,7 +397,7 @@ def _submit_turn(
     if not admission.admitted:
         return _next_turn(state, attempt, admission.retry_after + random.uniform(0, 1))
     try:
-        task_id = _send(scene.aiPrompt, _callback_url(project_id, scene.sceneId, scene.generation), kie, key, admission.slot)
+        task_id = _send(scene, _callback_url(project_id, scene.sceneId, scene.generation), kie, key, admission.slot)
     except KieCircuitOpen as exc:
         return _next_turn(state, attempt, exc.retry_at - time.time())
     except KieRateLimited:
@@ -361,6 +406,9 @@ def _submit_turn(
         message = _submit_failure_message(exc)
         if isinstance(exc, KieUnavailable) and message != UNKNOWN_OUTCOME:
             return _next_turn(state, attempt, retry_backoff().delay(attempt))
+        reason = policy.refusal_reason(exc)
+        if reason and policy.rewrite_once(project_id, index, scene, reason):
+            return _next_turn(state, attempt, 1)  # the next turn submits the rewritten prompt
         _fail(project_id, index, scene, message)
         return _done(state, attempt)
     # The clip's clock (progress, the overall deadline) starts at its submit, not in the queue.
@@ -372,6 +420,7 @@ def _submit_turn(
         )
     except storage.StaleScene:
         return _done(state, attempt)  # cancelled while submitting
+    _submitted(project_id, submitted, task_id)
     return _next_turn(state | {"taskId": task_id}, 0, poll_wait(0, submitted))
 
 
@@ -383,7 +432,11 @@ def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: s
     if not _is_current(scene, task_id, generation):
         return False
     kie, _ = _kie(record.owner_id, scene)
-    return settle(project_id, index, scene, kie.record_info(task_id))
+    outcome = settle(project_id, index, scene, kie.record_info(task_id))
+    if outcome is Settled.REWRITTEN:
+        # This scene's loop is watching the refused task and will stop; a new one submits.
+        _start_poll_loop(project_id, index, scene.model_copy(update={"taskId": None}), submit=True, restart=True)
+    return outcome is not Settled.PENDING
 
 
 def cancel(project_id: str, scene_id: str, owner: str) -> Scene:
@@ -396,6 +449,7 @@ def cancel(project_id: str, scene_id: str, owner: str) -> Scene:
         "progress": 0, "error": None, "startedAt": None,
     }
     storage.update_scene(project_id, index, scene_id, changes, owner=owner, generation=scene.generation)
+    history.record(project_id, scene_id, "cancelled", taskId=scene.taskId, prompt=scene.aiPrompt)
     return scene_view(scene.model_copy(update=changes | {"status": SceneStatus.IDLE}))
 
 
@@ -424,7 +478,15 @@ def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> G
     if max_clips is not None:
         skipped += [{"sceneId": scene.sceneId, "reason": "budget cap reached"} for _, scene in candidates[max_clips:]]
         candidates = candidates[:max_clips]
-    wanted = [(index, scene, _claim_changes(record, scene, queued=True, key=key)) for index, scene in candidates]
+    wanted = []
+    # Prompts still to write are written side by side (Claude takes seconds each).
+    with ThreadPoolExecutor(max_workers=LOOP_STARTERS) as pool:
+        changes = [pool.submit(_claim_changes, record, scene, True, key) for _, scene in candidates]
+        for (index, scene), future in zip(candidates, changes):
+            try:
+                wanted.append((index, scene, future.result()))
+            except PromptError as exc:
+                skipped.append({"sceneId": scene.sceneId, "reason": exc.message})
     claimed = []
     for first in range(0, len(wanted), CLAIM_CHUNK):
         won, stale = _claim_together(project_id, wanted[first:first + CLAIM_CHUNK], owner)
@@ -474,9 +536,12 @@ def sweep(now: float | None = None) -> dict:
         elif not _loop_alive(project_id, scene):
             try:
                 kie, _ = _kie(owner_id, scene)
-                if settle(project_id, index, scene, kie.record_info(scene.taskId)):
+                outcome = settle(project_id, index, scene, kie.record_info(scene.taskId))
+                if outcome is Settled.FINISHED:
                     counts["settled"] += 1
                     continue
+                if outcome is Settled.REWRITTEN:
+                    scene = scene.model_copy(update={"taskId": None})
             except (KieError, ClipCopyFailed, secrets.NoKieKey) as exc:
                 logger.warning("sweep could not settle the scene", extra={"error": str(exc)})
             _start_poll_loop(project_id, index, scene, attempt=1, restart=True)

@@ -34,6 +34,15 @@ class TimeRange(BaseModel):
     label: str
 
 
+class PolicyRewrite(BaseModel):
+    """Kie refused the prompt for content policy; it was rewritten once, automatically."""
+
+    fromPrompt: str
+    reason: str
+    note: str | None = None
+    at: str
+
+
 class Scene(BaseModel):
     """One scene's B-roll state, stored in step 7 and returned by the API."""
 
@@ -45,6 +54,7 @@ class Scene(BaseModel):
     shotInstructions: str = ""
     aiPrompt: str = ""
     promptSource: Literal["local", "claude", "person"] | None = None
+    promptNote: str | None = None  # what the prompt writer left out and why (e.g. names Veo cannot show)
     taskId: str | None = None
     generation: int = 0
     status: SceneStatus = SceneStatus.IDLE
@@ -53,6 +63,13 @@ class Scene(BaseModel):
     error: str | None = None
     keyOwner: Literal["user", "system"] = "system"
     keyLast4: str = ""
+    rewrite: PolicyRewrite | None = None
+    # Shown, not stored: the clip is AI-generated (disclosure); it predates the style lock.
+    aiGenerated: bool = False
+    outOfDate: bool = False
+    # The project style the clip (or queued clip) was made with, and its Veo seed.
+    styleVersion: str | None = None
+    seed: int | None = None
     # Internal (stored, never returned): our copy of the clip, when the task started, its loop.
     videoKey: str | None = Field(default=None, exclude=True)
     startedAt: float | None = Field(default=None, exclude=True)
@@ -74,6 +91,51 @@ class Step7(BaseModel):
     completedAt: str | None = None
     reopenedAt: str | None = None
     scenesWithClips: list[str] = []
+
+
+class StyleLock(BaseModel):
+    """One look for every scene of the project (prompts end with the same style sentence)."""
+
+    look: str = ""
+    colour: str = ""
+    lens: str = ""
+    era: str = ""
+    seed: int | None = None
+
+
+class StyleBody(Strict):
+    look: ShortText = ""
+    colour: ShortText = ""
+    lens: ShortText = ""
+    era: ShortText = ""
+    seed: Annotated[int, Field(ge=10000, le=99999)] | None = None  # Kie's Veo seed range
+
+
+class HistoryItem(BaseModel):
+    """One entry of a scene's history (newest first); `videoUrl` for entries with a clip."""
+
+    id: int
+    at: str
+    kind: Literal["prompt", "generation", "clip", "failed", "rewrite", "cancelled", "selected"]
+    prompt: str | None = None
+    promptSource: str | None = None
+    shotInstructions: str | None = None
+    taskId: str | None = None
+    error: str | None = None
+    fromPrompt: str | None = None
+    reason: str | None = None
+    note: str | None = None
+    videoUrl: str | None = None
+    current: bool = False  # this entry's clip is the scene's clip now
+
+
+class SceneHistory(BaseModel):
+    sceneId: str
+    entries: list[HistoryItem]
+
+
+class SelectClip(Strict):
+    entryId: Annotated[int, Field(ge=0)]
 
 
 class RenderStatus(str, Enum):
@@ -119,6 +181,7 @@ class Project(BaseModel):
     step7: Step7
     render: RenderView = RenderView()
     schedule: ScheduleView | None = None
+    style: StyleLock = StyleLock()
 
 
 class ProjectSummary(BaseModel):

@@ -6,7 +6,7 @@ import re
 import time
 from datetime import datetime, timezone
 
-from . import render, storage
+from . import history, render, storage, style
 from .config import settings
 from .errors import Conflict, InvalidInput
 from .media import media_url
@@ -16,10 +16,14 @@ from .prompts import compose
 from .timeline import ranges_for, scene_id, scene_type
 
 
-def scene_view(scene: Scene, now: float | None = None) -> Scene:
-    """The scene as the API shows it: our presigned clip URL, progress estimated from time."""
+def scene_view(scene: Scene, now: float | None = None, style_version: str | None = None) -> Scene:
+    """The scene as the API shows it: our presigned clip URL, progress estimated from time,
+    the AI-generated flag of its clip, and (given the project's style) whether it predates it."""
     view = scene.model_copy()
     view.videoUrl = media_url(scene.videoKey, None) if scene.status == SceneStatus.COMPLETED else None
+    view.aiGenerated = view.videoUrl is not None
+    if style_version is not None and scene.status == SceneStatus.COMPLETED:
+        view.outOfDate = style.is_out_of_date(scene, style_version)
     if scene.status == SceneStatus.GENERATING and scene.startedAt:
         # Kie reports no percentage for Veo: estimate from elapsed time, never claiming 100.
         elapsed = (now or time.time()) - scene.startedAt
@@ -75,6 +79,8 @@ def import_project(body: ProjectImport, owner: str) -> Project:
 def project_view(record: storage.ProjectRecord) -> Project:
     now = time.time()
     broll = record.broll
+    project_style = style.style_of(broll)
+    current_style = style.version(project_style)
     return Project(
         projectId=record.project_id,
         name=record.meta.get("name", record.project_id),
@@ -84,7 +90,7 @@ def project_view(record: storage.ProjectRecord) -> Project:
             durationSec=float(record.audio.get("audioDurationSec", 0)),
         ),
         avatarVideo=VideoInfo(url=media_url(record.avatar.get("avatarVideoKey"), record.avatar.get("avatarVideoUrl"))),
-        scenes=[scene_view(s, now) for s in record.scenes],
+        scenes=[scene_view(s, now, current_style) for s in record.scenes],
         step7=Step7(
             status=broll.get("status", "in_progress"),
             completedAt=broll.get("completedAt"),
@@ -93,6 +99,7 @@ def project_view(record: storage.ProjectRecord) -> Project:
         ),
         render=render.view(record, now),
         schedule=ScheduleView(**broll["schedule"]) if broll.get("schedule") else None,
+        style=project_style,
     )
 
 
@@ -112,20 +119,29 @@ def edit_scene(project_id: str, scene_id_: str, edit: SceneEdit, owner: str) -> 
     index, scene = record.scene(scene_id_)
     changes = edit.model_dump(exclude_none=True)
     if "aiPrompt" in changes:
-        changes["promptSource"] = "person"
+        # The person's own prompt is kept as written, whatever the style lock says later.
+        changes |= {
+            "promptSource": "person", "promptNote": None, "styleVersion": style.version(style.style_of(record.broll)),
+        }
     if changes:
         storage.update_scene(project_id, index, scene_id_, changes, owner=owner)
+    if "aiPrompt" in changes:
+        history.record(project_id, scene_id_, "prompt", prompt=changes["aiPrompt"], promptSource="person",
+                       shotInstructions=scene.shotInstructions or None)
     return scene_view(scene.model_copy(update=changes))
 
 
 def generate_prompt(project_id: str, scene_id_: str, owner: str) -> Scene:
     record = storage.load_project(project_id, owner=owner)
     index, scene = record.scene(scene_id_)
-    composed = compose(
-        scene.sceneType, scene.sceneTitle, scene.text, scene.shotInstructions, record.script.get("script", "")
-    )
-    changes = {"aiPrompt": composed.text, "promptSource": composed.source}
+    composed = compose(style.prompt_request(record, scene))
+    changes = {
+        "aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note,
+        "styleVersion": style.version(style.style_of(record.broll)),
+    }
     storage.update_scene(project_id, index, scene_id_, changes, owner=owner)
+    history.record(project_id, scene_id_, "prompt", prompt=composed.text, promptSource=composed.source,
+                   shotInstructions=scene.shotInstructions or None, note=composed.note)
     return scene_view(scene.model_copy(update=changes))
 
 

@@ -56,12 +56,17 @@ class ProjectStep(Model):
     by_owner = ByOwner()
 
 
+def bind_table(model: type[Model], name: str) -> type[Model]:
+    """Point a pynamodb model at its table, named by the settings when first used (so
+    tests and the local stack can set the names first)."""
+    if model.Meta.table_name != name:
+        model.Meta.table_name = name
+        model._connection = None
+    return model
+
+
 def _bind() -> type[ProjectStep]:
-    name = settings().project_steps_table
-    if ProjectStep.Meta.table_name != name:
-        ProjectStep.Meta.table_name = name
-        ProjectStep._connection = None
-    return ProjectStep
+    return bind_table(ProjectStep, settings().project_steps_table)
 
 
 class StaleScene(Conflict):
@@ -98,14 +103,14 @@ class ProjectRecord:
         raise NotFound(f"Task '{task_id}' was not found in this project.")
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """pynamodb hands nested maps back as MapAttribute; the domain wants dicts."""
     if isinstance(value, MapAttribute):
-        return {k: _plain(v) for k, v in value.attribute_values.items()}
+        return {k: plain(v) for k, v in value.attribute_values.items()}
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -139,7 +144,7 @@ def create_project(project_id: str, items: dict[int, dict], owner: str) -> None:
 
 def load_project(project_id: str, *, owner: str | None) -> ProjectRecord:
     model = _bind()
-    steps = {item.step_number: _plain(item.data) for item in model.query(project_id, consistent_read=True)}
+    steps = {item.step_number: plain(item.data) for item in model.query(project_id, consistent_read=True)}
     if STEP_PROJECT not in steps or STEP_BROLL not in steps:
         raise NotFound(f"Project '{project_id}' was not found.")
     record = ProjectRecord(
@@ -160,7 +165,7 @@ def load_broll(project_id: str, *, owner: str | None) -> ProjectRecord:
         item = model.get(project_id, STEP_BROLL, consistent_read=True)
     except DoesNotExist as exc:
         raise NotFound(f"Project '{project_id}' was not found.") from exc
-    record = ProjectRecord(project_id=project_id, meta={}, script={}, audio={}, avatar={}, broll=_plain(item.data))
+    record = ProjectRecord(project_id=project_id, meta={}, script={}, audio={}, avatar={}, broll=plain(item.data))
     return _check_owner(record, owner)
 
 
@@ -196,6 +201,7 @@ class SceneWrite:
     changes: dict[str, Any]
     generation: int | None = None
     status_in: tuple[str, ...] | None = None
+    expect: dict[str, Any] | None = None  # other fields' values the scene must still hold (None: absent)
 
 
 def update_scenes(project_id: str, writes: list[SceneWrite], *, owner: str | None) -> None:
@@ -214,6 +220,8 @@ def update_scenes(project_id: str, writes: list[SceneWrite], *, owner: str | Non
             conditions.append(scene["generation"] == write.generation)
         if write.status_in:
             conditions.append(scene["status"].is_in(*write.status_in))
+        for field, value in (write.expect or {}).items():
+            conditions.append(scene[field].does_not_exist() if value is None else scene[field] == value)
         actions += [
             scene[field].set(value) if value is not None else scene[field].remove()
             for field, value in write.changes.items()
@@ -236,9 +244,10 @@ def update_scene(
     owner: str | None,
     generation: int | None = None,
     status_in: tuple[str, ...] | None = None,
+    expect: dict[str, Any] | None = None,
 ) -> None:
     """Set the given fields of one scene; refuse if the scene moved on (or is not the owner's)."""
-    update_scenes(project_id, [SceneWrite(index, scene_id, changes, generation, status_in)], owner=owner)
+    update_scenes(project_id, [SceneWrite(index, scene_id, changes, generation, status_in, expect)], owner=owner)
 
 
 def update_broll(project_id: str, changes: dict[str, Any], *, owner: str) -> None:
@@ -277,7 +286,7 @@ def scheduled_projects() -> list[tuple[str, str | None, dict]]:
     model = _bind()
     found = []
     for item in model.scan((model.step_number == STEP_BROLL) & model.data["schedule"].exists()):
-        data = _plain(item.data)
+        data = plain(item.data)
         found.append((item.project_id, data.get("ownerId"), data["schedule"]))
     return found
 
@@ -287,7 +296,7 @@ def generating_scenes() -> list[tuple[str, str | None, int, Scene]]:
     model = _bind()
     found = []
     for item in model.scan(model.step_number == STEP_BROLL):
-        data = _plain(item.data)
+        data = plain(item.data)
         for index, raw in enumerate(data.get("scenes", [])):
             if raw.get("status") == "generating":
                 found.append((item.project_id, data.get("ownerId"), index, Scene.model_validate(raw)))
@@ -297,6 +306,7 @@ def generating_scenes() -> list[tuple[str, str | None, int, Scene]]:
 __all__ = [
     "ProjectRecord",
     "ProjectStep",
+    "bind_table",
     "SceneWrite",
     "StaleScene",
     "create_project",
@@ -304,6 +314,7 @@ __all__ = [
     "generating_scenes",
     "list_projects",
     "load_project",
+    "plain",
     "replace_part",
     "scheduled_projects",
     "scene_document",

@@ -1,0 +1,232 @@
+"""Prompts written by Claude: the system prompt, the request built from a scene, the answer read back.
+
+Structured output (a JSON schema built from `_ClaudeAnswer`) through the anthropic SDK, imported only when
+Claude is asked so the local path does not pay for it at cold start. Every failure (HTTP status, timeout,
+network, refusal, cut-off or unreadable answer) becomes a PromptError the person can act on, and a name
+Claude left in is still scrubbed from its answer.
+
+Environment read here (besides settings()):
+- ANTHROPIC_BASE_URL: read by the anthropic SDK itself (tests point it at a fake server).
+- ANTHROPIC_MAX_RETRIES: the SDK's own retries of 408/409/429/5xx/529 and connection errors
+  (default 2). Tests set 0 so an error answer is seen at once instead of after backoff sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel, Field
+
+from ..config import settings
+from .model import ComposedPrompt, PromptError, PromptRequest
+from .scrub import merge, note_for, scrub_text
+from .style import without_suffix
+from .text import article, sentence
+
+CLAUDE_TIMEOUT_S = 30.0
+CLAUDE_MAX_TOKENS = 1024  # a 150-word prompt plus the removed list and note is ~400 tokens
+
+
+class _LeftOut(BaseModel):
+    item: str = Field(description="The exact name, brand, ticker or quoted text from the scene that the prompt omits.")
+    reason: str = Field(description="Why, in a few words, e.g. 'real person, shown as a senator'.")
+
+
+class _ClaudeAnswer(BaseModel):
+    prompt: str = Field(description="The finished Veo 3 prompt, 50-150 words, English, ending with the style lock.")
+    removed: list[_LeftOut] = Field(description="Everything from the scene or instructions that was left out.")
+    note: str = Field(description="One short sentence for the person: what was left out or changed and why; or ''.")
+
+
+SYSTEM_PROMPT = """You write prompts for Google Veo 3, a text-to-video model. Each prompt makes one \
+8-second vertical (9:16) clip that plays as B-roll under a news voice-over. The voice-over tells the story; \
+the clip only has to show it.
+
+Write the prompt as one paragraph of plain English sentences, 50 to 150 words, in this order:
+1. Shot size, angle and camera move in standard words: wide, medium, close-up; eye-level, low or high angle; \
+dolly, pan, tilt, truck, crane, orbit, static, handheld or POV. The frame is vertical: keep the subject centred \
+and prefer vertical movement (tilt, crane).
+2. The subject: a concrete, generic person, object or place.
+3. One concrete action that lasts the whole 8 seconds. One shot, no cuts.
+4. Setting and time of day.
+5. Lighting.
+6. Style and colour: the style lock sentence you are given, copied exactly, as the very end of the prompt.
+Mention ambient sound before the style lock (ambient sound only: no dialogue, no narration, no lyrics).
+
+Veo refuses or mangles some content, so:
+- Never name a real person. News scripts name politicians, executives and celebrities: show their role instead, \
+generic and unidentifiable (a senator at a podium, a business executive walking through an office).
+- No brands, logos, product or company names, stock tickers, team names: describe the object generically \
+(an electric car, a smartphone).
+- No on-screen text of any kind: no captions, signs with words, headlines, labelled charts. Never use quotation \
+marks: they invite Veo to render text.
+- No children or teenagers. No violence, weapons, blood, injuries or victims: show a calm aftermath or a \
+symbolic detail instead.
+- Write in English even when the script is in another language.
+- The person's shot instructions are their intent: follow them, departing only as far as these rules require, \
+and say so in the note.
+- Use the whole script only as context for what this scene means; illustrate this scene's narration.
+- When the scene is one sub-shot of several, show a distinct moment of the same scene (its own framing and beat), \
+with the same subject, place and style as the other sub-shots.
+
+Answer in the requested JSON format: prompt is the finished prompt; removed lists each name, brand, ticker or \
+quoted text from the scene or instructions that the prompt leaves out, with the reason; note is one short \
+sentence for the person saying what you left out or changed and why, or an empty string."""
+
+_FRAMING_HINTS = ("wide", "medium", "close-up", "detail", "overhead")
+
+
+def _user_message(request: PromptRequest) -> str:
+    style = request.style
+    locked = [f"{name}: {value}" for name, value in
+              (("look", style.look), ("colour", style.colour), ("lens", style.lens), ("era", style.era)) if value]
+    parts = [
+        f"<script>\n{request.script.strip() or '(no script)'}\n</script>",
+        f"<scene type=\"{request.scene_type}\">\nTitle: {request.scene_title}\nNarration:\n"
+        f"{request.scene_text.strip() or '(no narration)'}\n</scene>",
+        "<shot_instructions>\n"
+        + (request.shot_instructions.strip() or "(none: choose the visual yourself from the narration)")
+        + "\n</shot_instructions>",
+    ]
+    if request.shot and request.shot[1] > 1:
+        n, count = request.shot
+        hint = _FRAMING_HINTS[(n - 1) % len(_FRAMING_HINTS)]
+        parts.append(
+            f"<sub_shot>Sub-shot {n} of {count}: this scene is longer than one clip and is covered by {count} "
+            f"8-second clips in a row. Write clip {n} only: a distinct moment of the same scene (for example "
+            f"{article(hint)} framing), same subject, place and style.</sub_shot>"
+        )
+    parts.append(
+        "<style_lock>\n"
+        + (("Project style: " + "; ".join(locked) + ".\n") if locked else "")
+        + f"End the prompt with exactly this sentence:\n{style.suffix()}\n</style_lock>"
+    )
+    return "\n\n".join(parts)
+
+
+def _rewrite_message(request: PromptRequest, rejected_prompt: str, reason: str) -> str:
+    return (
+        _user_message(request)
+        + f"\n\n<rejected_prompt>\n{rejected_prompt.strip()}\n</rejected_prompt>\n\n"
+        f"<refusal_reason>\n{reason.strip() or '(no reason given)'}\n</refusal_reason>\n\n"
+        "The video service refused the rejected prompt above for its content policy, for the reason given. "
+        "Write a new, safer prompt for the same scene that keeps the shot's intent: remove or make generic whatever "
+        "could have triggered the refusal (real or recognisable people, brands, text, weapons, violence, minors, "
+        "sensitive places). It must differ from the rejected prompt. In the note, say in one sentence what you "
+        "changed and why."
+    )
+
+
+def _answer_schema() -> dict[str, Any]:
+    import anthropic
+
+    # Exactly what messages.parse(output_format=_ClaudeAnswer) would send as output_config.format (a test holds
+    # them equal). Built per call, not cached: the SDK gets a dict it may transform without touching ours.
+    return {"type": "json_schema", "schema": anthropic.transform_schema(_ClaudeAnswer)}
+
+
+def _max_retries() -> int:
+    try:
+        return max(0, int(os.environ.get("ANTHROPIC_MAX_RETRIES", "2")))
+    except ValueError:
+        return 2
+
+
+@lru_cache(maxsize=4)
+def _client(api_key: str, base_url: str, max_retries: int):
+    import anthropic  # imported here: the local composer path must not pay for it at cold start
+
+    # Cached so a warm Lambda reuses the connection; the base URL is part of the key because the SDK reads
+    # ANTHROPIC_BASE_URL only when the client is built.
+    return anthropic.Anthropic(api_key=api_key, base_url=base_url or None, max_retries=max_retries,
+                               timeout=CLAUDE_TIMEOUT_S)
+
+
+def _error_detail(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error") if isinstance(body.get("error"), dict) else body
+        message = error.get("message") if isinstance(error, dict) else None
+        if isinstance(message, str) and message.strip():
+            return message.strip()[:200]
+    return ""
+
+
+def _status_message(status: int, detail: str) -> str:
+    if status in (401, 403):
+        return f"Claude refused the API key (HTTP {status}); check ANTHROPIC_API_KEY."
+    if status == 429:
+        return "Claude is rate-limiting requests (HTTP 429); wait a moment and try again."
+    if status == 529:
+        return "Claude is overloaded right now (HTTP 529); try again in a minute."
+    if status >= 500:
+        return f"Claude had a server error (HTTP {status}); try again in a minute."
+    return f"Claude rejected the request (HTTP {status}{': ' + detail if detail else ''})."
+
+
+def _ask_claude(request: PromptRequest, user: str) -> _ClaudeAnswer:
+    """One structured-output call; every failure becomes a PromptError with a sentence the person can act on."""
+    import anthropic
+
+    s = settings()
+    client = _client(s.anthropic_api_key, os.environ.get("ANTHROPIC_BASE_URL", ""), _max_retries())
+    try:
+        # messages.create with the schema messages.parse would send, not messages.parse itself: parse validates
+        # the text inside the SDK and raises pydantic's ValidationError before stop_reason can be read, so a
+        # refusal ("I can't help with that") or a max_tokens cut-off would look like malformed JSON.
+        message = client.messages.create(
+            model=s.anthropic_model,
+            max_tokens=CLAUDE_MAX_TOKENS,
+            system=SYSTEM_PROMPT,
+            messages=[{"role": "user", "content": user}],
+            output_config={"format": _answer_schema()},
+        )
+    except anthropic.APIStatusError as exc:
+        raise PromptError(_status_message(exc.status_code, _error_detail(exc))) from exc
+    except anthropic.APITimeoutError as exc:
+        raise PromptError(f"Claude did not answer within {CLAUDE_TIMEOUT_S:g} seconds; try again.") from exc
+    except anthropic.APIConnectionError as exc:
+        raise PromptError("Claude could not be reached; check the network and try again.") from exc
+    except (anthropic.AnthropicError, pydantic.ValidationError, ValueError) as exc:
+        # APIResponseValidationError, or a body that is not a message at all (a proxy's HTML, say).
+        raise PromptError("Claude's answer could not be read; try again.") from exc
+
+    if message.stop_reason == "refusal":
+        raise PromptError(
+            "Claude declined to write a prompt for this scene; edit the shot instructions or write the prompt yourself."
+        )
+    text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
+    if message.stop_reason == "max_tokens":
+        raise PromptError("Claude's answer was cut off before the prompt was complete; try again.")
+    try:
+        answer = _ClaudeAnswer.model_validate_json(text)
+    except ValueError as exc:  # pydantic's ValidationError (bad JSON or wrong shape) is a ValueError
+        raise PromptError("Claude's answer was not the structured prompt that was asked for; try again.") from exc
+    if not answer.prompt.strip():
+        raise PromptError("Claude returned an empty prompt; try again or write the prompt yourself.")
+    return answer
+
+
+def _finish_claude(request: PromptRequest, answer: _ClaudeAnswer) -> ComposedPrompt:
+    suffix = request.style.suffix()
+    body, scrub = scrub_text(without_suffix(answer.prompt, suffix))  # safety net: a name Claude left in still goes
+    if not body:
+        raise PromptError("Claude returned an empty prompt; try again or write the prompt yourself.")
+    body = sentence(body)
+    removed = merge([(r.item, "claude") for r in answer.removed if r.item.strip()], scrub.removed)
+    note = answer.note.strip() or None
+    if scrub.removed or (removed and not note):
+        note = note_for(removed)
+    return ComposedPrompt(text=f"{body} {suffix}", source="claude", removed=[i for i, _ in removed], note=note)
+
+
+def compose_with_claude(request: PromptRequest) -> ComposedPrompt:
+    return _finish_claude(request, _ask_claude(request, _user_message(request)))
+
+
+def rewrite_with_claude(request: PromptRequest, rejected_prompt: str, reason: str) -> ComposedPrompt:
+    """A new prompt for a scene whose `rejected_prompt` Kie refused for content policy (`reason`: Kie's message)."""
+    return _finish_claude(request, _ask_claude(request, _rewrite_message(request, rejected_prompt, reason)))
