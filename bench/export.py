@@ -33,6 +33,9 @@ def _zip_peak(clips: int) -> tuple[float, float]:
     from broll_common.config import reset_settings
 
     os.environ.update(MEDIA_BUCKET="bench-media", AWS_DEFAULT_REGION="us-east-1")
+    # In-process moto here: never the local stack's endpoint (set when other parts ran first).
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        del os.environ[name]
     reset_settings()
     with mock_aws():
         reset_clients()

@@ -4,6 +4,7 @@ template.yaml's routes to the real handlers with real payload-format-2.0 events.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import mimetypes
 import threading
@@ -29,6 +30,18 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+
+
+COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
+
+
+def _compress(request: Request, response: Response) -> None:
+    """Gzip text as CloudFront does for the page in the cloud (template: Compress: true)."""
+    if "gzip" not in request.headers.get("Accept-Encoding", "") or not response.content_type.startswith(COMPRESSIBLE):
+        return
+    response.set_data(gzip.compress(response.get_data(), compresslevel=6))
+    response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
 
 
 def _error(status: int, message: str) -> Response:
@@ -127,6 +140,7 @@ class Gateway:
                 kind = "text/javascript"
             response = Response(target.read_bytes(), content_type=kind)
             response.headers["Cache-Control"] = "no-cache"
+            _compress(request, response)
         response.headers.update(SECURITY_HEADERS)
         return response
 

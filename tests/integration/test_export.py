@@ -94,6 +94,13 @@ def test_the_composite_cuts_each_clip_in_over_its_scene_and_joins_download_all(a
         "01-hook.mp4", "02-main.mp4", "03-cta.mp4", "composite.mp4",
     ]
     assert json.loads(archive.read("timeline.json"))["composite"] == "composite.mp4"
+    for name in archive.namelist():  # every media file in it is a valid, playable file
+        if name.endswith((".mp4", ".m4a")):
+            (tmp_path / name).write_bytes(archive.read(name))
+            info = probe(tmp_path / name)
+            assert info["duration"] > 0 and info["has_audio"], name
+            if name.endswith(".mp4"):
+                assert info["width"] < info["height"], name
     # A new clip makes the composite out of date, and it leaves Download All until rendered again.
     api.post(f"/api/projects/{pid}/broll/generate", json={"sceneId": "main", "regenerate": True})
     wait_for_scene(api, pid, "main", lambda s: s["status"] == "completed")

@@ -105,3 +105,17 @@ def test_page_is_served_with_security_headers(api):
     response = api.get("/")
     assert response.status_code == 200 and "<html" in response.text.lower()
     assert "default-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_page_text_is_gzipped_as_cloudfront_does(stack):
+    import httpx
+
+    from devstack.template import ROOT
+
+    raw = httpx.get(f"{stack.api_url}/js/main.js", headers={"Accept-Encoding": "gzip"})
+    assert raw.headers["content-encoding"] == "gzip" and raw.headers["vary"] == "Accept-Encoding"
+    assert raw.content == (ROOT / "web" / "js" / "main.js").read_bytes()  # httpx decoded it
+    assert int(raw.headers["content-length"]) < len(raw.content)
+    plain = httpx.get(f"{stack.api_url}/js/main.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert "Compress: true" in (ROOT / "template.yaml").read_text()
