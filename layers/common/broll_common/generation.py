@@ -152,7 +152,8 @@ def _claim_changes(record: storage.ProjectRecord, scene: Scene, queued: bool, ke
     """What a claim writes: the next generation, generating, and a prompt if there is none
     or it was composed for an earlier style lock (a person's own prompt is kept)."""
     changes: dict = {}
-    current_style = style.version(style.style_of(record.broll))
+    project_style = style.style_of(record.broll)
+    current_style = style.version(project_style)
     composed_for_old_style = scene.promptSource != "person" and (scene.styleVersion or "") != current_style
     if not scene.aiPrompt or composed_for_old_style:
         composed = compose(style.prompt_request(record, scene))
@@ -160,7 +161,7 @@ def _claim_changes(record: storage.ProjectRecord, scene: Scene, queued: bool, ke
     return changes | {
         "rewrite": None,
         "styleVersion": current_style,
-        "seed": style.style_of(record.broll).seed,
+        "seed": project_style.seed,
         "status": SceneStatus.GENERATING.value,
         "generation": scene.generation + 1,
         "taskId": None,
@@ -195,8 +196,7 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
             break
         except KieError as exc:
             logger.warning("kie submit failed", extra={"projectId": project_id, "sceneId": scene_id, "code": exc.code})
-            reason = policy.refusal_reason(exc)
-            rewritten = policy.rewrite_once(project_id, index, scene, reason) if reason else None
+            rewritten = policy.rewrite_if_refused(project_id, index, scene, exc)
             if rewritten is None:
                 return _fail(project_id, index, scene, _submit_failure_message(exc))
             scene = rewritten
@@ -270,8 +270,7 @@ def settle(project_id: str, index: int, scene: Scene, record: TaskRecord) -> Set
     if record.state == TaskState.GENERATING:
         return Settled.PENDING
     if record.state == TaskState.FAILED:
-        reason = policy.refusal_reason(record)
-        if reason and policy.rewrite_once(project_id, index, scene, reason):
+        if policy.rewrite_if_refused(project_id, index, scene, record):
             return Settled.REWRITTEN
         _fail_if_current(project_id, index, scene, record.user_message)
         return Settled.FINISHED
@@ -406,8 +405,7 @@ def _submit_turn(
         message = _submit_failure_message(exc)
         if isinstance(exc, KieUnavailable) and message != UNKNOWN_OUTCOME:
             return _next_turn(state, attempt, retry_backoff().delay(attempt))
-        reason = policy.refusal_reason(exc)
-        if reason and policy.rewrite_once(project_id, index, scene, reason):
+        if policy.rewrite_if_refused(project_id, index, scene, exc):
             return _next_turn(state, attempt, 1)  # the next turn submits the rewritten prompt
         _fail(project_id, index, scene, message)
         return _done(state, attempt)

@@ -32,6 +32,13 @@ def refusal_reason(outcome: KieError | TaskRecord) -> str | None:
     return None
 
 
+def rewrite_if_refused(project_id: str, index: int, scene: Scene, outcome: KieError | TaskRecord) -> Scene | None:
+    """The rewritten scene when `outcome` is a content-policy refusal that may still be
+    rewritten (see rewrite_once), else None."""
+    reason = refusal_reason(outcome)
+    return rewrite_once(project_id, index, scene, reason) if reason else None
+
+
 def rewrite_once(project_id: str, index: int, scene: Scene, reason: str) -> Scene | None:
     """The scene with its prompt rewritten and no task (to be submitted again), or None when
     this generation was rewritten already, the rewrite failed, or the scene moved on."""

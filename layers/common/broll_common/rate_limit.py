@@ -42,7 +42,7 @@ class Admission:
 
 @dataclass
 class _Window:
-    version: int
+    version: int  # 0: no item stored yet
     finished: list[float]  # answer times
     in_flight: dict[str, float]  # slot -> when it was admitted
 
@@ -62,11 +62,12 @@ def _item_id(api_key: str) -> str:
     return "kie-submit-window#" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 
-def _read(api_key: str) -> tuple[dict, _Window | None]:
+def _read(api_key: str) -> tuple[dict, _Window]:
+    """The stored window (freshly read, free to change before `_write`)."""
     key = {"id": {"S": _item_id(api_key)}}
     item = client("dynamodb").get_item(TableName=settings().breaker_table, Key=key, ConsistentRead=True).get("Item")
     if not item:
-        return key, None
+        return key, _Window(0, [], {})
     return key, _Window(
         version=int(item["version"]["N"]),
         finished=[float(v["N"]) for v in item.get("times", {}).get("L", [])],
@@ -74,11 +75,11 @@ def _read(api_key: str) -> tuple[dict, _Window | None]:
     )
 
 
-def _write(key: dict, seen: _Window | None, window: _Window, now: float) -> bool:
+def _write(key: dict, window: _Window, now: float) -> bool:
     """Store the window if nobody changed it since it was read (False: read again)."""
-    condition = {"ConditionExpression": "attribute_not_exists(id)"} if seen is None else {
+    condition = {"ConditionExpression": "attribute_not_exists(id)"} if window.version == 0 else {
         "ConditionExpression": "version = :seen",
-        "ExpressionAttributeValues": {":seen": {"N": str(seen.version)}},
+        "ExpressionAttributeValues": {":seen": {"N": str(window.version)}},
     }
     try:
         client("dynamodb").put_item(
@@ -103,14 +104,13 @@ def try_admit(api_key: str, now: float | None = None, limit: int = LIMIT) -> Adm
     """Take a slot if the window has one; the caller must `finish` it once Kie answers."""
     while True:
         current = now if now is not None else time.time()
-        key, seen = _read(api_key)
-        window = _Window(seen.version, list(seen.finished), dict(seen.in_flight)) if seen else _Window(0, [], {})
+        key, window = _read(api_key)
         window.prune(current)
         if len(window.finished) + len(window.in_flight) >= limit:
             return Admission(False, retry_after=window.retry_after(current))
         slot = uuid.uuid4().hex[:12]
         window.in_flight[slot] = current
-        if _write(key, seen, window, current):
+        if _write(key, window, current):
             return Admission(True, slot=slot)
 
 
@@ -118,14 +118,13 @@ def finish(api_key: str, slot: str, now: float | None = None) -> None:
     """Kie has answered the slot's submit (whatever it said): it now counts from this moment."""
     while True:
         current = now if now is not None else time.time()
-        key, seen = _read(api_key)
-        if seen is None or slot not in seen.in_flight:
+        key, window = _read(api_key)
+        if slot not in window.in_flight:
             return  # let go as stale already: it counted as taken all along
-        window = _Window(seen.version, list(seen.finished), dict(seen.in_flight))
         del window.in_flight[slot]
         window.finished.append(current)
         window.prune(current)
-        if _write(key, seen, window, current):
+        if _write(key, window, current):
             return
 
 

@@ -99,8 +99,11 @@ def start(project_id: str, owner: str) -> RenderView:
         )
     except Exception:  # noqa: BLE001 - the person sees it and can press Render again
         logger.exception("could not start the render worker", extra={"projectId": project_id})
-        _finish(project_id, generation, {"status": RenderStatus.FAILED.value, "error": "The render could not start. Try again."})
-    return view(storage.load_project(project_id, owner=owner))
+        failed = {"status": RenderStatus.FAILED.value, "error": "The render could not start. Try again."}
+        _finish(project_id, generation, failed)
+        started |= failed
+    record.broll["render"] = started  # what was just written: no need to read the project again
+    return view(record)
 
 
 def _expected(state: dict) -> dict:

@@ -61,11 +61,11 @@ def _hold_reason(owner: str | None, wanted: int, schedule: dict) -> str | None:
 def run_due(now: datetime | None = None) -> dict:
     now = now or datetime.now(timezone.utc)
     counts = {"due": 0, "started": 0, "waiting": 0}
-    for project_id, owner, schedule in storage.scheduled_projects():
+    for project_id, owner, schedule, scenes in storage.scheduled_projects():
         if not _due(schedule, now):
             continue
         counts["due"] += 1
-        wanted, _ = startable(storage.load_broll(project_id, owner=None).scenes)
+        wanted, _ = startable(scenes)
         reason = _hold_reason(owner, len(wanted), schedule) if wanted else None
         held = {key: schedule[key] for key in ("at", "whenCreditsAllow") if schedule.get(key) is not None}
         try:

@@ -281,13 +281,14 @@ def replace_part(project_id: str, part: str, value: dict | None, *, owner: str |
         raise
 
 
-def scheduled_projects() -> list[tuple[str, str | None, dict]]:
-    """(projectId, ownerId, schedule) of every project with a queued Generate All (the sweep)."""
+def scheduled_projects() -> list[tuple[str, str | None, dict, list[Scene]]]:
+    """(projectId, ownerId, schedule, scenes) of every project with a queued Generate All (the sweep)."""
     model = _bind()
     found = []
     for item in model.scan((model.step_number == STEP_BROLL) & model.data["schedule"].exists()):
         data = plain(item.data)
-        found.append((item.project_id, data.get("ownerId"), data["schedule"]))
+        scenes = [Scene.model_validate(raw) for raw in data.get("scenes", [])]
+        found.append((item.project_id, data.get("ownerId"), data["schedule"], scenes))
     return found
 
 
