@@ -1,5 +1,5 @@
-"""Project routes: list, import, read, edit a scene, its history and chosen clip, the style
-lock, complete, reopen."""
+"""Project routes: list, import, read, edit a scene and its plan, its history and chosen
+clip, the style lock, complete, reopen."""
 
 from typing import Annotated
 
@@ -8,7 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common import clips, projects, style
 from broll_common.api import ProjectId, SceneId, logger, make_resolver, user_id
 from broll_common.models import (
-    EmptyBody, Project, ProjectImport, ProjectList, Scene, SceneEdit, SceneHistory, SelectClip, StyleBody,
+    EmptyBody, PlanEdit, Project, ProjectImport, ProjectList, Scene, SceneEdit, SceneHistory, SelectClip,
+    StyleBody,
 )
 
 app = make_resolver()
@@ -35,6 +36,11 @@ def read_project(project_id: ProjectId) -> Project:
 @app.put("/api/projects/<project_id>/broll/scenes/<scene_id>")
 def edit_scene(project_id: ProjectId, scene_id: SceneId, body: Annotated[SceneEdit, Body()]) -> Scene:
     return projects.edit_scene(project_id, scene_id, body, user_id(app))
+
+
+@app.put("/api/projects/<project_id>/broll/scenes/<scene_id>/plan")
+def edit_plan(project_id: ProjectId, scene_id: SceneId, body: Annotated[PlanEdit, Body()]) -> Scene:
+    return projects.edit_plan(project_id, scene_id, body, user_id(app))
 
 
 @app.post("/api/projects/<project_id>/complete")

@@ -69,6 +69,26 @@ def project_body(project_id: str, scenes: int = 3) -> dict:
     }
 
 
+def import_with_media(api, prefix: str, voice, avatar, seconds: float, timings: list | None = None) -> dict:
+    """Import a project whose voice-over and avatar video (local files) are in the media bucket."""
+    import os
+
+    import boto3
+
+    pid = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    s3 = boto3.client("s3")
+    s3.upload_file(str(voice), os.environ["MEDIA_BUCKET"], f"projects/{pid}/voice.m4a")
+    s3.upload_file(str(avatar), os.environ["MEDIA_BUCKET"], f"projects/{pid}/avatar.mp4")
+    body = project_body(pid)
+    body["stage4"] = {"audioDurationSec": seconds, "audioKey": f"projects/{pid}/voice.m4a"}
+    if timings:
+        body["stage4"]["sceneTimings"] = [{"sceneId": i, "start": a, "end": b} for i, a, b in timings]
+    body["stage5"] = {"avatarVideoKey": f"projects/{pid}/avatar.mp4"}
+    response = api.post("/api/projects", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 @pytest.fixture
 def project(api) -> dict:
     project_id = f"t{next(_ids)}-{uuid.uuid4().hex[:8]}"

@@ -9,12 +9,11 @@ import uuid
 import zipfile
 from datetime import datetime, timedelta, timezone
 
-import boto3
 import httpx
 import pytest
 
 from devstack.media import frame_colour, probe, render_avatar, render_voiceover
-from tests.integration.conftest import project_body, wait_for_scene
+from tests.integration.conftest import import_with_media, project_body, wait_for_scene
 
 AVATAR_SECONDS = 12.0
 
@@ -41,19 +40,7 @@ def avatar_media(tmp_path_factory):
 @pytest.fixture
 def media_project(api, avatar_media):
     """A project with a voice-over and an avatar video in the media bucket."""
-    import os
-
-    voice, avatar = avatar_media
-    pid = f"media-{uuid.uuid4().hex[:8]}"
-    s3 = boto3.client("s3")
-    s3.upload_file(str(voice), os.environ["MEDIA_BUCKET"], f"projects/{pid}/voice.m4a")
-    s3.upload_file(str(avatar), os.environ["MEDIA_BUCKET"], f"projects/{pid}/avatar.mp4")
-    body = project_body(pid)
-    body["stage4"] = {"audioDurationSec": AVATAR_SECONDS, "audioKey": f"projects/{pid}/voice.m4a"}
-    body["stage5"] = {"avatarVideoKey": f"projects/{pid}/avatar.mp4"}
-    response = api.post("/api/projects", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
+    return import_with_media(api, "media", *avatar_media, AVATAR_SECONDS)
 
 
 def _all_ready(api, pid):

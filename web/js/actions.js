@@ -150,7 +150,11 @@ export function cancel(sceneId) {
 export function preview(sceneId, opener) {
   const s = sceneById(sceneId);
   if (!s || !s.videoUrl) return;
-  openVideoModal(s.videoUrl, `${s.sceneTitle} · ${rangeLabel(s)}`, opener, { ai: s.aiGenerated !== false });
+  // A scene covered by several sub-shots plays them one after another, as the cut will.
+  const parts = (s.plan || []).filter((x) => x.videoUrl).map((x) => x.videoUrl);
+  const whole = parts.length > 1 && parts.length === s.plan.length;
+  const title = `${s.sceneTitle} · ${rangeLabel(s)}${whole ? ` · ${parts.length} clips` : ''}`;
+  openVideoModal(whole ? parts[0] : s.videoUrl, title, opener, { ai: s.aiGenerated !== false, then: whole ? parts.slice(1) : [] });
 }
 
 /* ---------------- bottom bar ---------------- */

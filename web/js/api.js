@@ -124,6 +124,7 @@ export const api = {
   startRender: (pid) => request('POST', `${base(pid)}/render`, {}),
   downloadPath: (pid) => `${base(pid)}/download`,
   history: (pid, sceneId, opts) => request('GET', `${base(pid)}/broll/scenes/${enc(sceneId)}/history`, undefined, opts),
+  savePlan: (pid, sceneId, body) => request('PUT', `${base(pid)}/broll/scenes/${enc(sceneId)}/plan`, body),
   selectClip: (pid, sceneId, entryId) => request('POST', `${base(pid)}/broll/scenes/${enc(sceneId)}/select`, { entryId }),
   setStyle: (pid, style) => request('PUT', `${base(pid)}/style`, style),
 };

@@ -119,6 +119,7 @@ function buildEntry(e) {
   li.dataset.testid = 'history-entry';
   const head = el('div', 'h-head');
   head.append(el('span', 'h-kind', HISTORY_KIND[e.kind] || e.kind));
+  if (e.shot) head.append(el('span', 'h-shot', `sub-shot ${e.shot} of ${e.shots}`));
   const time = el('time', 'h-time', whenLabel(e.at));
   time.dateTime = e.at;
   time.title = new Date(e.at).toLocaleString();

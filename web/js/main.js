@@ -11,6 +11,7 @@ import { startRender, playComposite } from './composite.js';
 import { trackBarHeight } from './bottom.js';
 import { initHistory } from './history.js';
 import { initStyle } from './style.js';
+import { initPlan } from './plan.js';
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -114,6 +115,7 @@ async function boot() {
   wireBottom();
   initHistory();
   initStyle();
+  initPlan();
   trackBarHeight();
   wirePreviewAutoplay();
   // Don't lose typed shot instructions when the page goes away mid-debounce.

@@ -41,10 +41,14 @@ function videoEls() {
   };
 }
 
-/** Plays url fullscreen; ai: the clip is AI-generated (the modal says so). */
-export function openVideoModal(url, title, opener = document.activeElement, { ai = false } = {}) {
+/** Clips still to play after the current one (a scene's sub-shots, in order). */
+let upNext = [];
+
+/** Plays url fullscreen, then each of `then` in turn; ai: AI-generated (the modal says so). */
+export function openVideoModal(url, title, opener = document.activeElement, { ai = false, then = [] } = {}) {
   const { dialog, video, title: titleEl, close } = videoEls();
   videoOpener = opener;
+  upNext = [...then];
   titleEl.textContent = title || 'Preview';
   dialog.querySelector('[data-testid="modal-ai-badge"]').hidden = !ai;
   if (video.getAttribute('src') !== url) video.src = url;
@@ -67,7 +71,13 @@ export function closeVideoModal() {
 }
 
 export function initModals() {
-  const { dialog, close } = videoEls();
+  const { dialog, close, video } = videoEls();
+  video.addEventListener('ended', () => {
+    if (!upNext.length || !dialog.open) return;
+    video.src = upNext.shift();
+    const p = video.play();
+    if (p && p.catch) p.catch(() => {});
+  });
   close.addEventListener('click', closeVideoModal);
   dialog.addEventListener('cancel', (e) => { e.preventDefault(); closeVideoModal(); });
   dialog.addEventListener('keydown', (e) => {

@@ -9,6 +9,7 @@ import { $, setText, setHidden, setDisabled, setMediaSrc } from './dom.js';
 import { renderBottom } from './bottom.js';
 import { renderHistory } from './history.js';
 import { renderStyle } from './style.js';
+import { renderPlan, renderCoverage, shotProgress } from './plan.js';
 
 /* ---------------- header & chrome ---------------- */
 
@@ -45,7 +46,7 @@ function buildCard(scene) {
       </div>
     </div>
     <p class="scene-text"></p>
-    <div class="coverage" aria-hidden="true"><div class="coverage-fill"></div></div>
+    <div class="coverage" aria-hidden="true"></div>
     <div class="card-foot">
       <span class="card-state">
         <span class="scene-status" data-testid="scene-status-${scene.sceneId}"></span>
@@ -78,9 +79,7 @@ function updateCard(li, scene) {
   setText(li.querySelector('.time-range'), rangeLabel(scene));
   setText(li.querySelector('.time-dur'), seconds(sceneDuration(scene)));
   setText(li.querySelector('.scene-text'), scene.text || '');
-  const fill = li.querySelector('.coverage-fill');
-  const cover = scene.status === 'completed' ? 100 : scene.status === 'generating' ? pct(scene) : scene.status === 'failed' ? 100 : 0;
-  fill.style.width = `${cover}%`;
+  renderCoverage(li.querySelector('.coverage'), scene, pct(scene));
   const status = li.querySelector('.scene-status');
   setText(status, cardStatusText(scene));
   status.title = scene.status === 'failed' ? scene.error || '' : '';
@@ -97,7 +96,8 @@ function updateCard(li, scene) {
     primary = { action: 'preview', label: '▶ Preview B-Roll', cls: 'btn-ghost-green', disabled: !scene.videoUrl };
     secondary = { action: 'regenerate', label: genBusy ? '⏳ Restarting…' : '🔄 Regenerate', cls: 'btn-secondary', disabled: genBusy };
   } else if (state === 'generating') {
-    primary = { action: 'none', label: `⏳ Generating… ${pct(scene)} %`, cls: 'btn-progress', disabled: true };
+    const shot = shotProgress(scene);
+    primary = { action: 'none', label: `⏳ Generating… ${pct(scene)} %${shot ? ` · ${shot}` : ''}`, cls: 'btn-progress', disabled: true };
     secondary = { action: 'cancel', label: cancelBusy ? 'Cancelling…' : 'Cancel', cls: 'btn-danger-ghost', disabled: cancelBusy };
   } else if (state === 'failed') {
     primary = { action: 'retry', label: genBusy ? '⏳ Restarting…' : '🔄 Retry', cls: 'btn-secondary', disabled: genBusy };
@@ -143,7 +143,8 @@ function renderTimeline() {
   const ribbon = $('timeline-ribbon');
   const total = (store.project && store.project.audio && store.project.audio.durationSec)
     || all.reduce((m, s) => Math.max(m, (s.timeRange && s.timeRange.end) || 0), 0) || 1;
-  const ribbonSig = all.map((s) => `${s.sceneId}:${s.status}:${pct(s)}:${s.sceneId === store.selectedId}`).join('|') + total;
+  const shotsSig = (s) => (s.plan || []).map((x) => x.status[0]).join('');
+  const ribbonSig = all.map((s) => `${s.sceneId}:${s.status}:${pct(s)}:${s.sceneId === store.selectedId}:${shotsSig(s)}`).join('|') + total;
   if (ribbon.dataset.sig !== ribbonSig) {
     ribbon.dataset.sig = ribbonSig;
     ribbon.replaceChildren(...all.map((s) => {
@@ -154,6 +155,15 @@ function renderTimeline() {
       const label = document.createElement('span');
       label.textContent = rangeLabel(s);
       seg.append(label);
+      // A scene covered by several clips shows where each sub-shot starts.
+      const shots = (s.plan || []).length > 1 ? s.plan : [];
+      shots.slice(1).forEach((shot, i) => {
+        const tick = document.createElement('i');
+        tick.className = 'sub-tick';
+        tick.style.left = `${((i + 1) / shots.length) * 100}%`;
+        seg.append(tick);
+      });
+      if (shots.length) seg.title = `${rangeLabel(s)} · ${shots.length} clips`;
       return seg;
     }));
   }
@@ -299,7 +309,7 @@ function renderGenBox(s) {
   let text = '';
   let genLabel = '🎬 Generate B-Roll';
   if (!s) text = '';
-  else if (status === 'generating') text = `⏳ Generating… ${pct(s)} %`;
+  else if (status === 'generating') text = `⏳ Generating… ${pct(s)} %${shotProgress(s) ? ` · ${shotProgress(s)}` : ''}`;
   else if (status === 'completed') { text = '✅ Ready'; genLabel = '🔄 Regenerate'; }
   else if (status === 'failed') { text = `❌ Failed: ${s.error || 'unknown error'}`; genLabel = '🔄 Retry'; }
   else text = 'No B-roll clip yet for this scene.';
@@ -351,5 +361,6 @@ export function render() {
   renderSettings();
   renderHistory();
   renderStyle();
+  renderPlan();
   renderBottom();
 }

@@ -8,10 +8,13 @@ export const store = {
   loadError: null,          // sentence when the first load failed for a non-network reason
   connectionLost: false,
   busy: new Set(),          // action keys under way: gen:<id>, cancel:<id>, prompt:<id>, all, complete, reopen,
-                            // render, schedule, download, shot, style, select:<id>
+                            // render, schedule, download, shot, style, select:<id>,
+                            // plan:<id>
   drafts: new Map(),        // sceneId -> shot instructions typed but not yet saved
   saveState: new Map(),     // sceneId -> 'dirty' | 'saving' | 'saved' | 'error'
   actionError: new Map(),   // sceneId -> readable error from the last action on that scene
+  planDrafts: new Map(),    // "<sceneId>:<n>" -> a sub-shot prompt typed but not yet saved (plan.js)
+  planState: new Map(),     // sceneId -> the plan's save line
   history: { sceneId: null, entries: null, loading: false, error: '' }, // the selected scene's (history.js)
 };
 

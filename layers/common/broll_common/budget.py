@@ -10,7 +10,7 @@ import math
 
 from aws_lambda_powertools import Logger
 
-from . import secrets, storage
+from . import plan, secrets, storage
 from .breaker import kie_client
 from .config import settings
 from .generation import startable
@@ -40,12 +40,13 @@ def remaining_credits(key: secrets.KieKey) -> tuple[float | None, str | None]:
 def estimate(project_id: str, owner: str) -> Estimate:
     record = storage.load_project(project_id, owner=owner)
     wanted, _ = startable(record.scenes)
+    clips = sum(plan.clips_to_make(scene) for _, scene in wanted)  # a long scene takes several
     price = settings().kie_credits_per_clip
     try:
         remaining, note = remaining_credits(secrets.kie_key_for(owner))
     except secrets.NoKieKey as exc:
         remaining, note = None, exc.message
     return Estimate(
-        clips=len(wanted), creditsPerClip=price, estimatedCredits=len(wanted) * price,
+        clips=clips, creditsPerClip=price, estimatedCredits=clips * price,
         remainingCredits=remaining, note=note,
     )

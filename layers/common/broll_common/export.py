@@ -16,11 +16,10 @@ import zipfile
 
 from botocore.exceptions import ClientError
 
-from . import storage
+from . import plan, storage
 from .aws import client
 from .config import settings
 from .media import presigned_url
-from .models import SceneStatus
 from .render import current_composite_key
 
 CHUNK = 1024 * 1024
@@ -37,10 +36,14 @@ def manifest(record: storage.ProjectRecord) -> tuple[dict, list[tuple[str, str]]
     files: list[tuple[str, str]] = []
     scenes = []
     for number, scene in enumerate(record.scenes, start=1):
-        clip = None
-        if scene.status == SceneStatus.COMPLETED and scene.videoKey:
-            clip = f"{number:02d}-{_slug(scene.sceneTitle)}.mp4"
-            files.append((clip, scene.videoKey))
+        name = f"{number:02d}-{_slug(scene.sceneTitle)}"
+        cut = plan.segments(scene)
+        clips = []
+        for part, (start, end, key) in enumerate(cut, start=1):
+            # A scene covered by sub-shots gets one file per sub-shot, numbered in order.
+            clip = f"{name}-{part}.mp4" if len(cut) > 1 else f"{name}.mp4"
+            files.append((clip, key))
+            clips.append({"file": clip, "start": start, "end": end, "aiGenerated": True})
         scenes.append(
             {
                 "order": number,
@@ -50,9 +53,11 @@ def manifest(record: storage.ProjectRecord) -> tuple[dict, list[tuple[str, str]]
                 "text": scene.text,
                 "shotInstructions": scene.shotInstructions,
                 "aiPrompt": scene.aiPrompt,
-                "clip": clip,
-                "aiGenerated": clip is not None,
-                "taskId": scene.taskId if clip else None,
+                "clip": clips[0]["file"] if clips else None,
+                "clips": clips,
+                "subShots": [{"n": s.n, "start": s.start, "end": s.end, "prompt": s.prompt} for s in scene.plan] if len(cut) > 1 else [],
+                "aiGenerated": bool(clips),
+                "taskId": scene.taskId if clips else None,
             }
         )
     # The order: the voice-over, the avatar video, then the clips in timeline order.

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 
-from . import callback_health, history, policy, rate_limit, secrets, storage, style
+from . import callback_health, history, plan, policy, rate_limit, secrets, storage, style
 from .aws import client
 from .backoff import Backoff, PollSchedule
 from .breaker import GuardedKie, KieCircuitOpen, kie_client
@@ -101,6 +101,7 @@ def _submitted(project_id: str, scene: Scene, task_id: str) -> None:
     history.record(
         project_id, scene.sceneId, "generation", taskId=task_id, prompt=scene.aiPrompt,
         promptSource=scene.promptSource, shotInstructions=scene.shotInstructions or None,
+        **_shot_fields(scene, plan.current(scene)),
     )
 
 
@@ -145,19 +146,26 @@ def _claim(project_id: str, scene_id: str, regenerate: bool, owner: str) -> tupl
     except storage.StaleScene:
         _, current = storage.load_broll(project_id, owner=owner).scene(scene_id)
         return index, _await_task_id(project_id, scene_id, current.generation, owner), False
-    return index, scene.model_copy(update=changes | {"status": SceneStatus.GENERATING}), True
+    return index, storage.with_changes(scene, changes), True
 
 
 def _claim_changes(record: storage.ProjectRecord, scene: Scene, queued: bool, key: secrets.KieKey) -> dict:
     """What a claim writes: the next generation, generating, and a prompt if there is none
-    or it was composed for an earlier style lock (a person's own prompt is kept)."""
-    changes: dict = {}
+    or it was composed for an earlier style lock (a person's own prompt is kept). A scene
+    longer than one clip gets its sub-shots, each with a prompt; one that did not complete
+    goes on from its first sub-shot without a clip."""
     project_style = style.style_of(record.broll)
     current_style = style.version(project_style)
-    composed_for_old_style = scene.promptSource != "person" and (scene.styleVersion or "") != current_style
-    if not scene.aiPrompt or composed_for_old_style:
-        composed = compose(style.prompt_request(record, scene))
-        changes |= {"aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note}
+    if plan.count_for(scene) > 1:
+        shots = plan.prepared(record, scene, for_generation=True)
+        changes = {"plan": plan.stored(shots)} | plan.next_prompt(shots)
+    else:
+        changes = {"plan": []} if scene.plan else {}
+        # A prompt left from a sub-shot, or composed for an older style, is written again.
+        stale = scene.promptSource != "person" and (bool(scene.plan) or (scene.styleVersion or "") != current_style)
+        if not scene.aiPrompt or stale:
+            composed = compose(style.prompt_request(record, scene))
+            changes |= {"aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note}
     return changes | {
         "rewrite": None,
         "styleVersion": current_style,
@@ -262,7 +270,9 @@ class ClipCopyFailed(Exception):
 class Settled(Enum):
     PENDING = "pending"  # Kie is still working on it
     FINISHED = "finished"  # the scene is completed or failed (or moved on meanwhile)
-    REWRITTEN = "rewritten"  # refused for content policy: rewritten once, to be submitted again
+    # The scene's next task is to be submitted: its prompt was rewritten once after a
+    # content-policy refusal, or its next sub-shot is due.
+    SUBMIT_NEXT = "submit_next"
 
 
 def settle(project_id: str, index: int, scene: Scene, record: TaskRecord) -> Settled:
@@ -271,29 +281,54 @@ def settle(project_id: str, index: int, scene: Scene, record: TaskRecord) -> Set
         return Settled.PENDING
     if record.state == TaskState.FAILED:
         if policy.rewrite_if_refused(project_id, index, scene, record):
-            return Settled.REWRITTEN
+            return Settled.SUBMIT_NEXT
         _fail_if_current(project_id, index, scene, record.user_message)
         return Settled.FINISHED
     if not record.result_urls:
         _fail_if_current(project_id, index, scene, "Kie.ai finished but returned no video. Retry.")
         return Settled.FINISHED
-    key = clip_key(project_id, scene.sceneId, scene.taskId or record.task_id)
+    task_id = scene.taskId or record.task_id
+    key = clip_key(project_id, scene.sceneId, task_id)
     try:
         copy_from_url(record.result_urls[0], key)
     except Exception as exc:  # noqa: BLE001 - any copy failure: keep the scene, try again
         raise ClipCopyFailed(str(exc)) from exc
-    changes = {"status": SceneStatus.COMPLETED.value, "videoKey": key, "progress": 100, "error": None}
+    changes, sub_shot = _clip_changes(scene, task_id, key)
     try:
         storage.update_scene(project_id, index, scene.sceneId, changes, **_still_generating(scene))
     except storage.StaleScene:
         logger.info("result for a superseded generation ignored", extra={"projectId": project_id, "sceneId": scene.sceneId})
         return Settled.FINISHED
     history.record(
-        project_id, scene.sceneId, "clip", taskId=scene.taskId or record.task_id, videoKey=key, prompt=scene.aiPrompt,
+        project_id, scene.sceneId, "clip", taskId=task_id, videoKey=key, prompt=scene.aiPrompt,
         promptSource=scene.promptSource, shotInstructions=scene.shotInstructions or None, seed=scene.seed,
-        styleVersion=scene.styleVersion,
+        styleVersion=scene.styleVersion, **_shot_fields(scene, sub_shot),
     )
-    return Settled.FINISHED
+    more = changes.get("status") != SceneStatus.COMPLETED.value
+    return Settled.SUBMIT_NEXT if more else Settled.FINISHED
+
+
+def _clip_changes(scene: Scene, task_id: str, key: str) -> tuple[dict, int | None]:
+    """What a finished clip writes, and the index of the sub-shot it is: the scene completes
+    with it, or (a scene of several sub-shots) its next sub-shot is due."""
+    done = {"status": SceneStatus.COMPLETED.value, "progress": 100, "error": None}
+    index = plan.current(scene)
+    if index is None:
+        return done | {"videoKey": key}, None
+    shots = [shot.model_copy() for shot in scene.plan]
+    shots[index].videoKey, shots[index].taskId = key, task_id
+    if index + 1 == len(shots):
+        return done | {"plan": plan.stored(shots), "videoKey": shots[0].videoKey}, index
+    # The next sub-shot's clock (progress, the deadline) starts now; the loop submits it.
+    return {"plan": plan.stored(shots), "taskId": None, "startedAt": time.time()} | plan.next_prompt(shots), index
+
+
+def _shot_fields(scene: Scene, index: int | None) -> dict:
+    """History's note of which sub-shot an entry is about (nothing for a single clip)."""
+    if index is None:
+        return {}
+    shot = scene.plan[index]
+    return {"shot": shot.n, "shots": len(scene.plan), "start": shot.start, "end": shot.end}
 
 
 def _still_generating(scene: Scene) -> dict:
@@ -375,8 +410,8 @@ def poll_step(state: dict) -> dict:
         outcome = settle(project_id, index, scene, task)
         if outcome is not Settled.PENDING and settings().kie_callback_url:
             callback_health.callback_missed()  # we found it first: its callback did not come
-        if outcome is Settled.REWRITTEN:
-            return _next_turn(state | {"taskId": None}, attempt, 1)  # the next turn submits the new prompt
+        if outcome is Settled.SUBMIT_NEXT:
+            return _next_turn(state | {"taskId": None}, attempt, 1)  # the next turn submits it
         if outcome is Settled.FINISHED:
             return _done(state, attempt)
     except ClipCopyFailed:
@@ -431,8 +466,8 @@ def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: s
         return False
     kie, _ = _kie(record.owner_id, scene)
     outcome = settle(project_id, index, scene, kie.record_info(task_id))
-    if outcome is Settled.REWRITTEN:
-        # This scene's loop is watching the refused task and will stop; a new one submits.
+    if outcome is Settled.SUBMIT_NEXT:
+        # This scene's loop is watching the settled task and will stop; a new one submits.
         _start_poll_loop(project_id, index, scene.model_copy(update={"taskId": None}), submit=True, restart=True)
     return outcome is not Settled.PENDING
 
@@ -474,8 +509,8 @@ def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> G
     asked_at = time.time()
     candidates, skipped = startable(record.scenes)
     if max_clips is not None:
-        skipped += [{"sceneId": scene.sceneId, "reason": "budget cap reached"} for _, scene in candidates[max_clips:]]
-        candidates = candidates[:max_clips]
+        candidates, over = _within_cap(candidates, max_clips)
+        skipped += [{"sceneId": scene.sceneId, "reason": "budget cap reached"} for _, scene in over]
     wanted = []
     # Prompts still to write are written side by side (Claude takes seconds each).
     with ThreadPoolExecutor(max_workers=LOOP_STARTERS) as pool:
@@ -498,6 +533,19 @@ def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> G
     return GenerateAllResult(started=[scene_view(scene) for _, scene in claimed], skipped=skipped)
 
 
+def _within_cap(candidates: list[tuple[int, Scene]], max_clips: int) -> tuple[list, list]:
+    """The scenes, in timeline order, whose clips (several for a long scene) fit in the cap."""
+    within, over, clips = [], [], 0
+    for index, scene in candidates:
+        needed = plan.clips_to_make(scene)
+        if clips + needed <= max_clips and not over:
+            within.append((index, scene))
+            clips += needed
+        else:
+            over.append((index, scene))
+    return within, over
+
+
 def _claim_together(project_id: str, wanted: list[tuple[int, Scene, dict]], owner: str) -> tuple[list, list[str]]:
     """Claim scenes in one write; if any of them moved on meanwhile, claim them one by one.
     Returns ([(index, claimed scene)], [ids of scenes that moved on])."""
@@ -512,7 +560,7 @@ def _claim_together(project_id: str, wanted: list[tuple[int, Scene, dict]], owne
             claimed, moved = _claim_together(project_id, [one], owner)
             won, stale = won + claimed, stale + moved
         return won, stale
-    return [(i, scene.model_copy(update=changes | {"status": SceneStatus.GENERATING})) for i, scene, changes in wanted], []
+    return [(i, storage.with_changes(scene, changes)) for i, scene, changes in wanted], []
 
 
 def sweep(now: float | None = None) -> dict:
@@ -538,7 +586,7 @@ def sweep(now: float | None = None) -> dict:
                 if outcome is Settled.FINISHED:
                     counts["settled"] += 1
                     continue
-                if outcome is Settled.REWRITTEN:
+                if outcome is Settled.SUBMIT_NEXT:
                     scene = scene.model_copy(update={"taskId": None})
             except (KieError, ClipCopyFailed, secrets.NoKieKey) as exc:
                 logger.warning("sweep could not settle the scene", extra={"error": str(exc)})

@@ -43,6 +43,29 @@ class PolicyRewrite(BaseModel):
     at: str
 
 
+class SubShot(BaseModel):
+    """One clip of a scene covered by several (see plan.py): its part of the scene's time
+    range, its own prompt, and once made its task and clip."""
+
+    n: int  # 1-based, in timeline order
+    start: float
+    end: float
+    prompt: str = ""
+    promptSource: Literal["local", "claude", "person"] | None = None
+    promptNote: str | None = None
+    taskId: str | None = None
+    # Shown, not stored: waiting (no clip yet), generating (the scene's task now), ready.
+    status: Literal["waiting", "generating", "ready"] = "waiting"
+    videoUrl: str | None = None
+    videoKey: str | None = Field(default=None, exclude=True)
+
+    def stored(self) -> dict:
+        """The stored form: the shown fields without the view-only ones, plus our clip's key."""
+        return self.model_dump(mode="json", exclude={"status", "videoUrl"}, exclude_none=True) | (
+            {"videoKey": self.videoKey} if self.videoKey else {}
+        )
+
+
 class Scene(BaseModel):
     """One scene's B-roll state, stored in step 7 and returned by the API."""
 
@@ -70,6 +93,12 @@ class Scene(BaseModel):
     # The project style the clip (or queued clip) was made with, and its Veo seed.
     styleVersion: str | None = None
     seed: int | None = None
+    # Scene-length planning (plan.py): the person's number of clips (None: from the length),
+    # and the sub-shots of a scene covered by several clips ([] for one clip, trimmed to fit).
+    # While generating, aiPrompt and taskId are those of the sub-shot being made.
+    shotCount: int | None = None
+    plan: list[SubShot] = []
+    plannedShots: int = 1  # shown, not stored: how many clips the next generation makes
     # Internal (stored, never returned): our copy of the clip, when the task started, its loop.
     videoKey: str | None = Field(default=None, exclude=True)
     startedAt: float | None = Field(default=None, exclude=True)
@@ -126,6 +155,8 @@ class HistoryItem(BaseModel):
     reason: str | None = None
     note: str | None = None
     videoUrl: str | None = None
+    shot: int | None = None  # sub-shot `shot` of `shots`, for a scene covered by several clips
+    shots: int | None = None
     current: bool = False  # this entry's clip is the scene's clip now
 
 
@@ -244,6 +275,26 @@ class ProjectImport(Strict):
 class SceneEdit(Strict):
     shotInstructions: ShotInstructions | None = None
     aiPrompt: PromptText | None = None
+
+
+MAX_SUB_SHOTS = 8
+
+
+class PlanEdit(Strict):
+    """How a scene is covered: `count` clips (1 = one clip trimmed to fit; null = from the
+    scene's length), and the person's own prompt for any sub-shot (null keeps the one it has)."""
+
+    count: Annotated[int, Field(ge=1, le=MAX_SUB_SHOTS)] | None = None
+    auto: bool = False  # back to the count the scene's length gives
+    prompts: Annotated[list[PromptText | None], Field(max_length=MAX_SUB_SHOTS)] | None = None
+
+    @model_validator(mode="after")
+    def _one_count(self) -> "PlanEdit":
+        if self.auto and self.count is not None:
+            raise ValueError("Give either a count or auto, not both.")
+        if self.count is None and not self.auto and self.prompts is None:
+            raise ValueError("Give a count, auto or prompts.")
+        return self
 
 
 class SceneRef(Strict):

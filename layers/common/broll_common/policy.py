@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from aws_lambda_powertools import Logger
 
-from . import history, storage, style
+from . import history, plan, storage, style
 from .kie import KieError, KieRejected, TaskRecord, TaskState
 from .models import PolicyRewrite, Scene
 from .prompts import PromptError, rewrite_for_policy
@@ -46,7 +46,8 @@ def rewrite_once(project_id: str, index: int, scene: Scene, reason: str) -> Scen
         return None
     record = storage.load_project(project_id, owner=None)
     try:
-        composed = rewrite_for_policy(style.prompt_request(record, scene), scene.aiPrompt, reason)
+        request = style.prompt_request(record, scene, shot=plan.shot_of(scene))
+        composed = rewrite_for_policy(request, scene.aiPrompt, reason)
     except PromptError as exc:
         logger.warning("policy rewrite failed", extra={"projectId": project_id, "sceneId": scene.sceneId, "error": exc.message})
         return None
@@ -57,7 +58,7 @@ def rewrite_once(project_id: str, index: int, scene: Scene, reason: str) -> Scen
     changes = {
         "aiPrompt": composed.text, "promptSource": composed.source,
         "rewrite": rewrite.model_dump(exclude_none=True), "taskId": None,
-    }
+    } | _sub_shot_prompt(scene, composed.text, composed.source)
     try:
         # Only for the refused task, and only once: the poll loop and the callback may both see the refusal.
         storage.update_scene(
@@ -71,4 +72,14 @@ def rewrite_once(project_id: str, index: int, scene: Scene, reason: str) -> Scen
         promptSource=composed.source, reason=reason, note=composed.note, taskId=scene.taskId,
     )
     logger.info("prompt rewritten after a content-policy refusal", extra={"projectId": project_id, "sceneId": scene.sceneId})
-    return scene.model_copy(update=changes | {"rewrite": rewrite})
+    return storage.with_changes(scene, changes)
+
+
+def _sub_shot_prompt(scene: Scene, text: str, source: str) -> dict:
+    """A scene of several sub-shots keeps each one's prompt in its plan: the rewritten one too."""
+    index = plan.current(scene)
+    if index is None:
+        return {}
+    shots = [shot.model_copy() for shot in scene.plan]
+    shots[index].prompt, shots[index].promptSource = text, source
+    return {"plan": plan.stored(shots)}

@@ -6,29 +6,43 @@ import re
 import time
 from datetime import datetime, timezone
 
-from . import history, render, storage, style
+from . import history, plan, render, storage, style
 from .config import settings
 from .errors import Conflict, InvalidInput
 from .media import media_url
 from .models import Project, ProjectImport, ProjectSummary, Scene, SceneEdit, SceneStatus, Step7, TaskStatus
-from .models import AudioInfo, ScheduleView, VideoInfo
+from .models import AudioInfo, PlanEdit, ScheduleView, SubShot, VideoInfo
 from .prompts import compose
 from .timeline import ranges_for, scene_id, scene_type
 
 
 def scene_view(scene: Scene, now: float | None = None, style_version: str | None = None) -> Scene:
-    """The scene as the API shows it: our presigned clip URL, progress estimated from time,
-    the AI-generated flag of its clip, and (given the project's style) whether it predates it."""
+    """The scene as the API shows it: our presigned clip URLs, progress estimated from time,
+    the AI-generated flag of its clip, (given the project's style) whether it predates it,
+    and its plan: the sub-shots it has, or those its next generation would make."""
     view = scene.model_copy()
     view.videoUrl = media_url(scene.videoKey, None) if scene.status == SceneStatus.COMPLETED else None
     view.aiGenerated = view.videoUrl is not None
     if style_version is not None and scene.status == SceneStatus.COMPLETED:
         view.outOfDate = style.is_out_of_date(scene, style_version)
+    view.plannedShots = plan.count_for(scene)
+    view.plan = _plan_view(scene)
     if scene.status == SceneStatus.GENERATING and scene.startedAt:
         # Kie reports no percentage for Veo: estimate from elapsed time, never claiming 100.
         elapsed = (now or time.time()) - scene.startedAt
-        view.progress = max(1, min(95, int(100 * elapsed / settings().expected_generation_s)))
+        clip = min(0.95, elapsed / settings().expected_generation_s)
+        done = plan.current(scene) or 0  # sub-shots finished before this one
+        view.progress = max(1, min(95, int(100 * (done + clip) / max(1, len(scene.plan)))))
     return view
+
+
+def _plan_view(scene: Scene) -> list[SubShot]:
+    shots = [shot.model_copy() for shot in scene.plan] or plan.layout(scene, plan.count_for(scene))
+    making = plan.current(scene) if scene.status == SceneStatus.GENERATING else None
+    for index, shot in enumerate(shots):
+        shot.videoUrl = media_url(shot.videoKey, None)
+        shot.status = "ready" if shot.videoKey else "generating" if index == making else "waiting"
+    return shots
 
 
 def _new_id(name: str) -> str:
@@ -119,6 +133,8 @@ def edit_scene(project_id: str, scene_id_: str, edit: SceneEdit, owner: str) -> 
     index, scene = record.scene(scene_id_)
     changes = edit.model_dump(exclude_none=True)
     if "aiPrompt" in changes:
+        if plan.count_for(scene) > 1:
+            raise Conflict("This scene is covered by several clips: edit each sub-shot's prompt in its plan.")
         # The person's own prompt is kept as written, whatever the style lock says later.
         changes |= {
             "promptSource": "person", "promptNote": None, "styleVersion": style.version(style.style_of(record.broll)),
@@ -134,15 +150,89 @@ def edit_scene(project_id: str, scene_id_: str, edit: SceneEdit, owner: str) -> 
 def generate_prompt(project_id: str, scene_id_: str, owner: str) -> Scene:
     record = storage.load_project(project_id, owner=owner)
     index, scene = record.scene(scene_id_)
+    if plan.count_for(scene) > 1:
+        return _generate_plan_prompts(record, index, scene, owner)
     composed = compose(style.prompt_request(record, scene))
-    changes = {
-        "aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note,
-        "styleVersion": style.version(style.style_of(record.broll)),
-    }
+    changes = {"aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note}
+    if scene.status != SceneStatus.COMPLETED:  # a clip keeps the style it was made in
+        changes["styleVersion"] = style.version(style.style_of(record.broll))
     storage.update_scene(project_id, index, scene_id_, changes, owner=owner)
     history.record(project_id, scene_id_, "prompt", prompt=composed.text, promptSource=composed.source,
                    shotInstructions=scene.shotInstructions or None, note=composed.note)
     return scene_view(scene.model_copy(update=changes))
+
+
+def _generate_plan_prompts(record: storage.ProjectRecord, index: int, scene: Scene, owner: str) -> Scene:
+    """Every sub-shot's prompt written again; the plan's clips stay."""
+    _not_generating(scene)
+    shots = plan.prepared(record, scene, for_generation=False)
+    changes = {"plan": plan.stored(shots)} | plan.next_prompt(shots)
+    if scene.status != SceneStatus.COMPLETED:
+        changes["styleVersion"] = style.version(style.style_of(record.broll))
+    _write_plan(record.project_id, index, scene, changes, owner)
+    for shot in shots:
+        history.record(record.project_id, scene.sceneId, "prompt", prompt=shot.prompt, promptSource=shot.promptSource,
+                       shotInstructions=scene.shotInstructions or None, note=shot.promptNote,
+                       shot=shot.n, shots=len(shots))
+    return scene_view(storage.with_changes(scene, changes))
+
+
+def edit_plan(project_id: str, scene_id_: str, edit: PlanEdit, owner: str) -> Scene:
+    """The person's plan for a scene: how many clips cover it, and their own sub-shot prompts.
+
+    A new number applies at once to a scene without a clip; a scene with one keeps its clips
+    (and the plan they were made with) until it is regenerated."""
+    record = storage.load_broll(project_id, owner=owner)
+    index, scene = record.scene(scene_id_)
+    _not_generating(scene)
+    changes: dict = {}
+    if edit.count is not None and edit.count > plan.max_count(scene):
+        raise InvalidInput(
+            f"A sub-shot lasts at least {plan.MIN_SUB_SHOT_S:g} s: this {plan.duration(scene):.1f} s scene can be "
+            f"covered by at most {plan.max_count(scene)} clip(s)."
+        )
+    if edit.auto or edit.count is not None:
+        changes["shotCount"] = edit.count  # None removes it: back to the count from the length
+    edited = storage.with_changes(scene, changes)
+    shots = [shot.model_copy() for shot in edited.plan]
+    cut_in_use = edited.status == SceneStatus.COMPLETED and plan.has_clips(edited)
+    if not plan.fits(edited) and not cut_in_use:
+        shots = plan.layout(edited, plan.count_for(edited))  # a clip made for another plan stays in history
+        changes["plan"] = plan.stored(shots)
+    if edit.prompts is not None:
+        planned = [(s.start, s.end) for s in plan.layout(edited, plan.count_for(edited))]
+        if [(s.start, s.end) for s in shots] != planned or len(edit.prompts) != len(shots):
+            raise Conflict(
+                f"This scene's plan has {len(shots) or 1} clip(s) now; give one prompt per sub-shot "
+                "(regenerate first to use a new number of clips)."
+            )
+        for shot, text in zip(shots, edit.prompts):
+            if text is not None and text.strip():
+                shot.prompt, shot.promptSource, shot.promptNote = text.strip(), "person", None
+        changes["plan"] = plan.stored(shots)
+    if changes:
+        _write_plan(project_id, index, scene, changes, owner)
+    for shot, text in zip(shots, edit.prompts or []):
+        if text is not None and text.strip():
+            history.record(project_id, scene_id_, "prompt", prompt=shot.prompt, promptSource="person",
+                           shot=shot.n, shots=len(shots))
+    return scene_view(storage.with_changes(scene, changes))
+
+
+def _not_generating(scene: Scene) -> None:
+    if scene.status == SceneStatus.GENERATING:
+        raise Conflict("This scene is generating: change its plan when it has finished, or cancel it first.")
+
+
+def _write_plan(project_id: str, index: int, scene: Scene, changes: dict, owner: str) -> None:
+    """A plan write, only if no generation started meanwhile (it would own the plan)."""
+    try:
+        storage.update_scene(
+            project_id, index, scene.sceneId, changes, owner=owner, generation=scene.generation,
+            status_in=(SceneStatus.IDLE.value, SceneStatus.COMPLETED.value, SceneStatus.FAILED.value),
+        )
+    except storage.StaleScene as exc:
+        raise Conflict("This scene changed meanwhile (a generation started?). Reload and try again.") from exc
 
 
 def complete_project(project_id: str, owner: str) -> Project:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from aws_lambda_powertools import Logger
 
-from . import storage
+from . import plan, storage
 from .aws import client
 from .config import settings
 from .errors import Conflict
 from .media import presigned_url
-from .models import RenderStatus, RenderView, SceneStatus
+from .models import RenderStatus, RenderView
 
 logger = Logger(child=True)
 
@@ -36,11 +36,8 @@ def _material(record: storage.ProjectRecord) -> dict:
     return {
         "avatar": record.avatar.get("avatarVideoKey"),
         "voiceover": record.audio.get("audioKey"),
-        "clips": [
-            [s.timeRange.start, s.timeRange.end, s.videoKey]
-            for s in record.scenes
-            if s.status == SceneStatus.COMPLETED and s.videoKey
-        ],
+        # A scene covered by several sub-shots contributes each over its own part, in order.
+        "clips": [list(segment) for s in record.scenes for segment in plan.segments(s)],
     }
 
 

@@ -98,7 +98,7 @@ class ProjectRecord:
 
     def scene_by_task(self, task_id: str) -> tuple[int, Scene]:
         for index, raw in enumerate(self.broll.get("scenes", [])):
-            if raw.get("taskId") == task_id:
+            if raw.get("taskId") == task_id:  # a scene's task now (a finished sub-shot's is not)
                 return index, Scene.model_validate(raw)
         raise NotFound(f"Task '{task_id}' was not found in this project.")
 
@@ -117,7 +117,13 @@ def plain(value: Any) -> Any:
 def scene_document(scene: Scene) -> dict:
     """The stored form: the API fields plus the internal ones the API leaves out."""
     internal = {name: getattr(scene, name) for name, field in Scene.model_fields.items() if field.exclude}
-    return scene.model_dump(mode="json", exclude={"videoUrl"}) | internal
+    shown = scene.model_dump(mode="json", exclude={"videoUrl", "plannedShots", "plan"})
+    return shown | internal | {"plan": [shot.stored() for shot in scene.plan]}
+
+
+def with_changes(scene: Scene, changes: dict[str, Any]) -> Scene:
+    """The scene as a write of `changes` leaves it (validated, so its sub-shots are models)."""
+    return Scene.model_validate(scene_document(scene) | changes)
 
 
 def _check_owner(record: ProjectRecord, owner: str | None) -> ProjectRecord:

@@ -25,9 +25,13 @@ def version(style: StyleLock) -> str:
     return hashlib.sha256(json.dumps(style.model_dump(), sort_keys=True).encode()).hexdigest()[:12]
 
 
-def prompt_request(record: storage.ProjectRecord, scene: Scene) -> prompts.PromptRequest:
-    """Everything a prompt for this scene is written from: the scene, the script, the style."""
+def prompt_request(
+    record: storage.ProjectRecord, scene: Scene, shot: tuple[int, int] | None = None
+) -> prompts.PromptRequest:
+    """Everything a prompt for this scene (or its sub-shot n of count) is written from: the
+    scene, the script, the style."""
     return prompts.PromptRequest(
+        shot=shot,
         scene_type=scene.sceneType,
         scene_title=scene.sceneTitle,
         scene_text=scene.text,
