@@ -63,8 +63,9 @@ def moto_share(stack, url: str, function: str, headers: dict, requests: int = 30
     return total / requests, spent[0] / requests
 
 
-def target_project(ctx: Context) -> tuple[str, str, int]:
-    """The Generate All project (50 finished scenes) if it ran, else the first flow batch."""
+def target_project(ctx: Context) -> tuple[str, str, int, int]:
+    """The Generate All project (50 finished scenes) if it ran, else the first flow batch:
+    (project, a task, the number of scenes, the place of the task's scene)."""
     chosen = ctx.data.get("generate_all") or {}
     if chosen.get("task_id"):
         project_id, task_id = chosen["project_id"], chosen["task_id"]
@@ -72,14 +73,17 @@ def target_project(ctx: Context) -> tuple[str, str, int]:
         batch = next(iter(ctx.data["flow"].values()))
         project_id, task_id = batch["project_id"], next(t for t in batch["tasks"].values() if t)
     with api_client(ctx.stack) as api:
-        scenes = len(api.get(f"/api/projects/{project_id}").json()["scenes"])
-    return project_id, task_id, scenes
+        scenes = api.get(f"/api/projects/{project_id}").json()["scenes"]
+    return project_id, task_id, len(scenes), next(i for i, s in enumerate(scenes) if s["taskId"] == task_id)
 
 
 def run(ctx: Context) -> None:
-    project_id, task_id, scenes = target_project(ctx)
+    project_id, task_id, scenes, index = target_project(ctx)
+    status = f"{ctx.stack.api_url}/api/projects/{project_id}/broll/status/{task_id}"
     routes = {
-        "status GET": (f"{ctx.stack.api_url}/api/projects/{project_id}/broll/status/{task_id}", "StatusFunction"),
+        # As the page asks: with the scene's place, so only that scene is read.
+        "status GET": (f"{status}?sceneIndex={index}", "StatusFunction"),
+        "status GET without sceneIndex": (status, "StatusFunction"),
         "project GET": (f"{ctx.stack.api_url}/api/projects/{project_id}", "ProjectsFunction"),
     }
     results, headers = {}, auth_headers(ctx.stack)

@@ -235,7 +235,8 @@ def project_body(project_id: str, scenes: int) -> dict:
                 for i in range(scenes)
             ]
         },
-        "stage4": {"audioDurationSec": max(24.0, 4.0 * scenes)},
+        # 4 s a scene: each is one clip (a scene over 10 s would be planned as several sub-shots).
+        "stage4": {"audioDurationSec": 4.0 * scenes},
     }
 
 

@@ -52,6 +52,14 @@ def test_generate_returns_at_once_and_status_reaches_a_playable_vertical_clip(ap
     wait_for_scene(api, pid, "hook", completed)
     status = api.get(f"/api/projects/{pid}/broll/status/{scene['taskId']}").json()
     assert status["status"] == "completed" and status["progress"] == 100
+    # The page names the scene's place so only that scene is read; a wrong place still finds it.
+    for index in (0, 2):
+        placed = api.get(f"/api/projects/{pid}/broll/status/{scene['taskId']}?sceneIndex={index}").json()
+        assert placed.pop("videoUrl").split("?")[0] == status["videoUrl"].split("?")[0]
+        assert placed == {k: v for k, v in status.items() if k != "videoUrl"}
+    for bad in ("60", "-1", "x"):
+        answer = api.get(f"/api/projects/{pid}/broll/status/{scene['taskId']}?sceneIndex={bad}")
+        assert answer.status_code == 422 and "error" in answer.json(), bad
     # The URL is ours (the media bucket), not Kie's.
     assert f"/projects/{pid}/broll/hook/{scene['taskId']}.mp4" in status["videoUrl"]
     clip = tmp_path / "clip.mp4"

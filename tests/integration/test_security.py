@@ -42,6 +42,7 @@ def test_another_user_gets_404_on_every_route_and_changes_nothing(api, other_api
         ("GET", f"/api/projects/{pid}", None),
         ("POST", f"/api/projects/{pid}/broll/generate", {"sceneId": "main"}),
         ("GET", f"/api/projects/{pid}/broll/status/{scene['taskId']}", None),
+        ("GET", f"/api/projects/{pid}/broll/status/{scene['taskId']}?sceneIndex=0", None),
         ("POST", f"/api/projects/{pid}/broll/prompt", {"sceneId": "main"}),
         ("PUT", f"/api/projects/{pid}/broll/scenes/main", {"shotInstructions": "taken over"}),
         ("POST", f"/api/projects/{pid}/broll/cancel", {"sceneId": "hook"}),

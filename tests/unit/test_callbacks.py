@@ -40,7 +40,7 @@ def test_without_a_key_nothing_is_checked():
     verify({}, "veo_task_1", key="")
 
 
-def test_callback_health_trusted_until_one_is_missed(monkeypatch):
+def test_callbacks_are_trusted_on_evidence_since_the_clip_was_sent(monkeypatch):
     import boto3
     from moto import mock_aws
 
@@ -57,12 +57,18 @@ def test_callback_health_trusted_until_one_is_missed(monkeypatch):
             TableName="health", AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST",
         )
-        assert callback_health.healthy()  # nothing known yet: trust callbacks
-        callback_health.callback_missed()
-        assert not callback_health.healthy()
+        import time
+
+        sent = time.time()
+        assert not callback_health.trusted(since=sent)  # no evidence yet: poll densely
         callback_health.callback_arrived()
-        assert callback_health.healthy()
+        assert callback_health.trusted(since=sent)  # a callback since this clip was sent
+        assert not callback_health.trusted(since=time.time() + 1)  # ...but not since a later clip
+        callback_health.callback_missed()
+        assert not callback_health.trusted(since=sent)  # a look found one missing since
+        callback_health.callback_arrived()
+        assert callback_health.trusted(since=sent)
         monkeypatch.setenv("KIE_CALLBACK_URL", "")
         reset_settings()
-        assert not callback_health.healthy()  # no callback URL, no callbacks
+        assert not callback_health.trusted(since=0)  # no callback URL, no callbacks
     reset_clients()

@@ -40,6 +40,8 @@ def test_twenty_per_ten_seconds_then_refused_until_the_oldest_leaves(table):
         assert _submit("key-a", t0 + i * 0.1)
     refused = rate_limit.try_admit("key-a", now=t0 + 5)
     assert not refused.admitted and refused.retry_after == pytest.approx(5.0 + rate_limit.MARGIN_S)
+    # Each lane frees 10 s after its answer: waiting loops spread over these instead of all asking at once.
+    assert refused.free_in == pytest.approx([5.0 + rate_limit.MARGIN_S + i * 0.1 for i in range(20)])
     assert not rate_limit.try_admit("key-a", now=t0 + 10.05).admitted  # still inside our margin
     assert _submit("key-a", t0 + 10.11)  # the first left the window
     assert not rate_limit.try_admit("key-a", now=t0 + 10.12).admitted
@@ -60,8 +62,11 @@ def test_a_slot_in_flight_counts_as_taken_until_it_is_stale(table):
     t0 = 3000.0
     taken = [rate_limit.try_admit("key-f", now=t0) for _ in range(20)]
     assert all(a.admitted for a in taken)
+    soon = rate_limit.try_admit("key-f", now=t0 + 1)
+    expected = rate_limit.ANSWER_S + rate_limit.WINDOW_S + rate_limit.MARGIN_S - 1
+    assert not soon.admitted and soon.retry_after == pytest.approx(expected)  # once answered, 10 s on
     refused = rate_limit.try_admit("key-f", now=t0 + 30)
-    assert not refused.admitted and refused.retry_after == rate_limit.IN_FLIGHT_RECHECK_S
+    assert not refused.admitted and refused.retry_after == rate_limit.IN_FLIGHT_RECHECK_S  # slower than usual
     rate_limit.finish("key-f", taken[0].slot, now=t0 + 30)
     assert not rate_limit.try_admit("key-f", now=t0 + 35).admitted  # finished at +30: counts until +40
     # A Lambda that died mid-submit never finishes; its slot is let go after IN_FLIGHT_MAX_S.

@@ -291,3 +291,15 @@ def test_update_scenes_is_all_or_nothing(table):
     with pytest.raises(StaleScene):
         storage.update_scenes("big", writes, owner=OWNER)
     assert all(s.status is SceneStatus.IDLE for s in load_project("big", owner=OWNER).scenes)
+
+
+def test_a_poll_turn_reads_one_scene_by_its_place_and_finds_a_moved_one(table):
+    create_project("demo-s", items(), owner=OWNER)
+    owner, index, scene = storage.load_scene("demo-s", 1, "main")
+    assert (owner, index, scene.sceneId, scene.generation, scene.aiPrompt) == (OWNER, 1, "main", 2, "a prompt")
+    assert isinstance(scene.timeRange.start, (int, float)) and scene.timeRange.end == 20
+    # A scene no longer at the place the loop remembers is found by a whole read.
+    assert storage.load_scene("demo-s", 0, "cta")[:2] == (OWNER, 2)
+    assert storage.load_scene("demo-s", 7, "hook")[:2] == (OWNER, 0)  # past the end of the list
+    with pytest.raises(NotFound):
+        storage.load_scene("missing", 0, "hook")

@@ -113,7 +113,9 @@ export const api = {
   generatePrompt: (pid, sceneId) => request('POST', `${base(pid)}/broll/prompt`, { sceneId }),
   generate: (pid, sceneId, regenerate = false) =>
     request('POST', `${base(pid)}/broll/generate`, regenerate ? { sceneId, regenerate: true } : { sceneId }),
-  status: (pid, taskId) => request('GET', `${base(pid)}/broll/status/${enc(taskId)}`),
+  // sceneIndex: the scene's place in the project, so the server reads only that scene.
+  status: (pid, taskId, sceneIndex) => request('GET',
+    `${base(pid)}/broll/status/${enc(taskId)}${sceneIndex >= 0 ? `?sceneIndex=${sceneIndex}` : ''}`),
   generateAll: (pid, caps = {}) => request('POST', `${base(pid)}/broll/generate-all`, caps),
   estimate: (pid) => request('GET', `${base(pid)}/broll/estimate`),
   setSchedule: (pid, body) => request('PUT', `${base(pid)}/broll/schedule`, body),

@@ -24,7 +24,6 @@ export function maxShots(scene) {
 function planHint(s) {
   const dur = sceneDuration(s);
   const next = s.plannedShots || 1;
-  const have = (s.plan || []).filter((x) => x.status === 'ready').length;
   let text;
   if (next === 1) {
     text = dur > CLIP_SECONDS
@@ -33,9 +32,14 @@ function planHint(s) {
   } else {
     text = `${next} sub-shots of ${seconds(dur / next)} each, made one after another and cut in in order.`;
   }
-  const current = s.plan || [];
-  if (s.status === 'completed' && Math.max(current.length, 1) !== next && have) {
-    text += ` Regenerate to use ${next === 1 ? 'one clip' : `${next} clips`}; the current ${current.length || 1} stay until then.`;
+  if (s.status === 'completed') {
+    // What the scene is cut from now: its sub-shots when every one has a clip, else one clip.
+    const shots = s.plan || [];
+    const cut = shots.length > 1 && shots.every((x) => x.status === 'ready') ? shots.length : 1;
+    if (cut !== next) {
+      text += ` Regenerate to use ${next === 1 ? 'one clip' : `${next} clips`}; `
+        + `${cut === 1 ? 'the current clip stays' : `the current ${cut} stay`} until then.`;
+    }
   }
   return text;
 }

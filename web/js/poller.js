@@ -8,7 +8,7 @@
 
 import { api } from './api.js';
 import {
-  store, emit, applyStatus, generatingScenes, setConnectionLost, setProject, isRendering, scheduleState,
+  store, emit, applyStatus, generatingScenes, setConnectionLost, setProject, isRendering, scheduleState, scenes,
 } from './state.js';
 
 const MIN_DELAY = 1500;
@@ -73,7 +73,8 @@ async function tick() {
       const rendering = isRendering();
       let reload = false;
       let network = false;
-      const results = await Promise.allSettled(gen.map((s) => api.status(store.projectId, s.taskId)));
+      const all = scenes();
+      const results = await Promise.allSettled(gen.map((s) => api.status(store.projectId, s.taskId, all.indexOf(s))));
       results.forEach((r) => {
         if (r.status === 'fulfilled') {
           if (r.value && applyStatus(r.value)) reload = true;

@@ -1,8 +1,10 @@
 """Whether Kie's callbacks are arriving, shared by every instance (breaker table).
 
-With callbacks working the poll loop is only a safety net and can look rarely; when a
-look finds a finished task whose callback never came, callbacks are taken as broken and
-every loop polls densely until a callback arrives again.
+With callbacks working the poll loop is only a safety net and can look rarely. A loop
+trusts them on evidence only: a callback has arrived since its own clip was sent, and no
+look has found a finished task whose callback never came since then. Without that (the
+first clip after a quiet spell, callbacks dropped or never configured) it polls densely,
+so a dropped callback costs a share of the generation time, not minutes.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ def callback_missed() -> None:
     _mark("last_missed_at")
 
 
-def healthy() -> bool:
-    """Callbacks are trusted until a look finds one missing (then until one arrives again)."""
+def trusted(since: float) -> bool:
+    """A callback has arrived since `since` (a clip's submit) and none was missed after it."""
     if not settings().kie_callback_url:
         return False
     item = client("dynamodb").get_item(TableName=settings().breaker_table, Key=ITEM).get("Item", {})
     arrived = float(item.get("last_callback_at", {}).get("N", 0))
     missed = float(item.get("last_missed_at", {}).get("N", 0))
-    return arrived >= missed
+    return arrived >= since and arrived >= missed

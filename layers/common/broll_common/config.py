@@ -56,7 +56,9 @@ def settings() -> Settings:
         anthropic_api_key=env("ANTHROPIC_API_KEY", ""),
         anthropic_model=env("ANTHROPIC_MODEL", "claude-haiku-5-5"),
         poll_first_wait_s=_float("POLL_FIRST_WAIT_S", 65.0),
-        poll_callback_grace_s=_float("POLL_CALLBACK_GRACE_S", 180.0),
+        # Past the longest Veo generation (about 180 s) with room for its callback, so the safety
+        # look never races a clip's own callback while callbacks arrive.
+        poll_callback_grace_s=_float("POLL_CALLBACK_GRACE_S", 210.0),
         poll_min_wait_s=_float("POLL_MIN_WAIT_S", 5.0),
         poll_max_wait_s=_float("POLL_MAX_WAIT_S", 60.0),
         poll_factor=_float("POLL_FACTOR", 1.15),

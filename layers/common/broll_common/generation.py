@@ -50,15 +50,17 @@ def whole_seconds(wait: float) -> int:
     return max(1, round(wait))
 
 
-def poll_wait(attempt: int, scene: Scene) -> int:
-    """Seconds until the loop's next look at this scene's task (whole, for the Wait state)."""
+def poll_wait(attempt: int, scene: Scene, callbacks: bool | None = None) -> int:
+    """Seconds until the loop's next look at this scene's task (whole, for the Wait state);
+    `callbacks`: whether this clip's callback can be trusted (read when not given)."""
     s = settings()
     schedule = PollSchedule(
         first=s.poll_first_wait_s, callback_grace=s.poll_callback_grace_s,
         factor=s.poll_factor, floor=s.poll_min_wait_s, cap=s.poll_max_wait_s,
     )
     elapsed = time.time() - (scene.startedAt or time.time())
-    callbacks = attempt > 0 and callback_health.healthy()
+    if callbacks is None:
+        callbacks = attempt > 0 and callback_health.trusted(since=scene.startedAt or 0)
     return whole_seconds(schedule.wait(attempt, elapsed, callbacks=callbacks))
 
 
@@ -381,8 +383,7 @@ def _overdue(scene: Scene, now: float) -> str | None:
 def poll_step(state: dict) -> dict:
     """One turn of the state machine's loop: ask Kie, settle or plan the next wait."""
     project_id, task_id, generation = state["projectId"], state["taskId"], int(state["generation"])
-    record = storage.load_broll(project_id, owner=None)
-    index, scene = record.scene(state["sceneId"])
+    owner_id, index, scene = storage.load_scene(project_id, int(state.get("sceneIndex", 0)), state["sceneId"])
     attempt = int(state.get("attempt", 0)) + 1
     if not _is_current(scene, task_id, generation):
         return _done(state, attempt)  # settled by a callback, cancelled or regenerated meanwhile
@@ -390,8 +391,13 @@ def poll_step(state: dict) -> dict:
     if overdue:
         _fail(project_id, index, scene, overdue)
         return _done(state, attempt)
+    trusted = task_id is not None and callback_health.trusted(since=scene.startedAt or 0)
+    if trusted and time.time() - (scene.startedAt or 0) < settings().poll_callback_grace_s:
+        # Callbacks have arrived since this clip was sent: its own will settle it. Look only
+        # at the grace, as the safety net (no Kie call now).
+        return _next_turn(state, attempt, poll_wait(attempt, scene, callbacks=True))
     try:
-        kie, key = _kie(record.owner_id, scene)
+        kie, key = _kie(owner_id, scene)
     except secrets.NoKieKey as exc:
         _fail(project_id, index, scene, exc.message)
         return _done(state, attempt)
@@ -400,9 +406,9 @@ def poll_step(state: dict) -> dict:
     try:
         task = kie.record_info(task_id)
     except KieCircuitOpen as exc:
-        return _next_turn(state, attempt, max(poll_wait(attempt, scene), exc.retry_at - time.time()))
+        return _next_turn(state, attempt, max(poll_wait(attempt, scene, trusted), exc.retry_at - time.time()))
     except (KieUnavailable, KieRateLimited):
-        return _next_turn(state, attempt, poll_wait(attempt, scene))
+        return _next_turn(state, attempt, poll_wait(attempt, scene, trusted))
     except KieRejected as exc:
         _fail(project_id, index, scene, exc.user_message)
         return _done(state, attempt)
@@ -416,7 +422,7 @@ def poll_step(state: dict) -> dict:
             return _done(state, attempt)
     except ClipCopyFailed:
         logger.warning("clip copy failed, retrying next turn", extra={"projectId": project_id, "sceneId": scene.sceneId})
-    return _next_turn(state, attempt, poll_wait(attempt, scene))
+    return _next_turn(state, attempt, poll_wait(attempt, scene, trusted))
 
 
 def _submit_turn(
@@ -429,7 +435,9 @@ def _submit_turn(
     """
     admission = rate_limit.try_admit(key.value)
     if not admission.admitted:
-        return _next_turn(state, attempt, admission.retry_after + random.uniform(0, 1))
+        # Waiting loops spread over the lanes' expected free times: all asking again when the
+        # first lane frees would take one lane and cost every other loop a turn.
+        return _next_turn(state, attempt, random.choice(admission.free_in) + random.uniform(0, 1))
     try:
         task_id = _send(scene, _callback_url(project_id, scene.sceneId, scene.generation), kie, key, admission.slot)
     except KieCircuitOpen as exc:
@@ -501,8 +509,8 @@ def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> G
     """Queue every scene without a clip (at most max_clips of them, in timeline order);
     each poll loop submits within the rate limit, so the request answers at once however
     many scenes there are. Scenes are claimed a few per write, and the loops started side
-    by side; first turns come in windows of the limit's size (20 now, 20 ten seconds
-    later, ...), so no loop wakes only to find the window full.
+    by side; first turns come in windows of the limit's size (20 now, 20 about eleven
+    seconds later, ...), so few loops wake only to find every lane still taken.
     """
     record = storage.load_project(project_id, owner=owner)
     key = secrets.kie_key_for(owner)
@@ -527,8 +535,10 @@ def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> G
         skipped += [{"sceneId": scene_id, "reason": "changed meanwhile"} for scene_id in stale]
     with ThreadPoolExecutor(max_workers=LOOP_STARTERS) as pool:
         for position, (index, scene) in enumerate(claimed):
-            # Due times count from the request, not from each loop's own start.
-            due = asked_at + 1 + (position // rate_limit.LIMIT) * rate_limit.WINDOW_S
+            # Due times count from the request, not from each loop's own start. A window's lanes
+            # free 10 s after Kie *answered* their submits, so the next window is due that much later.
+            window = rate_limit.WINDOW_S + rate_limit.ANSWER_S
+            due = asked_at + 1 + (position // rate_limit.LIMIT) * window
             pool.submit(_start_poll_loop, project_id, index, scene, submit=True, first_wait=whole_seconds(due - time.time()))
     return GenerateAllResult(started=[scene_view(scene) for _, scene in claimed], skipped=skipped)
 

@@ -260,8 +260,12 @@ def reopen_project(project_id: str, owner: str) -> Project:
     return read_project(project_id, owner)
 
 
-def task_status(project_id: str, task_id: str, owner: str) -> TaskStatus:
-    _, scene = storage.load_broll(project_id, owner=owner).scene_by_task(task_id)
+def task_status(project_id: str, task_id: str, owner: str, scene_index: int | None = None) -> TaskStatus:
+    """Where one task's scene stands. Given the scene's place (the page knows it), only that
+    scene is read; without it, or when the task is no longer there, the whole step-7 item."""
+    scene = storage.scene_at(project_id, scene_index, owner=owner)[1] if scene_index is not None else None
+    if scene is None or scene.taskId != task_id:
+        _, scene = storage.load_broll(project_id, owner=owner).scene_by_task(task_id)
     view = scene_view(scene)
     return TaskStatus(
         projectId=project_id, sceneId=scene.sceneId, taskId=task_id,

@@ -1,13 +1,16 @@
 """Kie's submit limit (20 new requests per 10 s per key), shared by every Lambda instance.
 
-An exact sliding window kept in DynamoDB (the breaker table, one item per key). A submit
-takes a slot before it is sent and finishes it when Kie has answered; the slot's place in
-the window is the answer's time, and a slot still in flight counts as taken. Kie saw the
-request before we had its answer, and a later submit is sent after it is admitted, so any
-21 submits reach Kie at least 10 s apart, whatever the network or our own latency.
-Every change is a write conditional on the version read, so two instances never both take
-the last slot. Written by hand because Powertools has no distributed rate limiter; a token
-bucket would allow bursts that Kie's sliding window refuses.
+An exact sliding window kept in DynamoDB (the breaker table, one item per key) as 20
+lanes: a lane carries at most one submit per 10 s. A submit holds a free lane before it is
+sent and, when Kie has answered, the lane counts from the answer's time. Kie saw the
+request before we had its answer, and the lane's next submit is sent only after it is held
+again, so two submits of one lane reach Kie at least 10 s apart; any 21 submits share a
+lane, so they span at least 10 s, whatever the network or our own latency.
+
+Each lane is taken by a write conditional on that lane alone, so instances taking
+different lanes never conflict (one shared version made every concurrent admission but
+one read and write again). Written by hand because Powertools has no distributed rate
+limiter; a token bucket would allow bursts that Kie's sliding window refuses.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import hashlib
 import os
 import random
 import time
-import uuid
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
@@ -27,105 +29,102 @@ from .config import settings
 LIMIT = int(os.environ.get("KIE_SUBMITS_PER_WINDOW", 20))
 WINDOW_S = 10.0
 MARGIN_S = 0.1  # clock granularity between our timers and Kie's
-# A slot never finished (its Lambda died mid-submit) is let go after this: longer than any submit.
+# A lane held and never finished (its Lambda died mid-submit) is let go after this: longer than any submit.
 IN_FLIGHT_MAX_S = 60.0
-# A full window of slots still in flight frees up soon; look again after this.
+# Every lane busy with a submit in flight frees up soon; look again after this.
 IN_FLIGHT_RECHECK_S = 0.5
+ANSWER_S = 1.0  # how long Kie usually takes to answer a submit (a held lane counts from the answer)
 
 
 @dataclass
 class Admission:
     admitted: bool
-    retry_after: float = 0.0
-    slot: str = ""
+    retry_after: float = 0.0  # when refused: until the first lane is expected to free
+    slot: str = ""  # "<lane>:<held at>", for finish
+    free_in: tuple[float, ...] = ()  # when refused: until each lane is expected to free, soonest first
 
 
-@dataclass
-class _Window:
-    version: int  # 0: no item stored yet
-    finished: list[float]  # answer times
-    in_flight: dict[str, float]  # slot -> when it was admitted
+@dataclass(frozen=True)
+class _Lane:
+    held: float | None  # when a submit in flight took it
+    done: float | None  # when Kie answered its last submit
 
-    def prune(self, now: float) -> None:
-        horizon = now - WINDOW_S - MARGIN_S
-        self.finished = sorted(t for t in self.finished if t > horizon)
-        self.in_flight = {s: t for s, t in self.in_flight.items() if t > now - IN_FLIGHT_MAX_S}
+    def free(self, now: float) -> bool:
+        return (self.held is None or self.held <= now - IN_FLIGHT_MAX_S) and (
+            self.done is None or self.done <= now - WINDOW_S - MARGIN_S
+        )
 
-    def retry_after(self, now: float) -> float:
-        if self.in_flight:
-            return IN_FLIGHT_RECHECK_S
-        return self.finished[0] + WINDOW_S + MARGIN_S - now
+    def in_flight(self, now: float) -> bool:
+        return self.held is not None and self.held > now - IN_FLIGHT_MAX_S
+
+    def free_in(self, now: float) -> float:
+        """Seconds until the lane is expected to be free (a submit in flight: once answered)."""
+        counts_from = self.held + ANSWER_S if self.in_flight(now) else self.done or now
+        return max(IN_FLIGHT_RECHECK_S, counts_from + WINDOW_S + MARGIN_S - now)
 
 
-def _item_id(api_key: str) -> str:
+def _item_key(api_key: str) -> dict:
     # Never the key itself in storage: a short digest tells keys apart.
-    return "kie-submit-window#" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
+    return {"id": {"S": "kie-submit-window#" + hashlib.sha256(api_key.encode()).hexdigest()[:16]}}
 
 
-def _read(api_key: str) -> tuple[dict, _Window]:
-    """The stored window (freshly read, free to change before `_write`)."""
-    key = {"id": {"S": _item_id(api_key)}}
-    item = client("dynamodb").get_item(TableName=settings().breaker_table, Key=key, ConsistentRead=True).get("Item")
-    if not item:
-        return key, _Window(0, [], {})
-    return key, _Window(
-        version=int(item["version"]["N"]),
-        finished=[float(v["N"]) for v in item.get("times", {}).get("L", [])],
-        in_flight={slot: float(v["N"]) for slot, v in item.get("inFlight", {}).get("M", {}).items()},
-    )
+def _lanes(key: dict, limit: int) -> list[_Lane]:
+    item = client("dynamodb").get_item(TableName=settings().breaker_table, Key=key, ConsistentRead=True).get("Item", {})
+
+    def number(name: str) -> float | None:
+        return float(item[name]["N"]) if name in item else None
+
+    return [_Lane(number(f"h{lane}"), number(f"d{lane}")) for lane in range(limit)]
 
 
-def _write(key: dict, window: _Window, now: float) -> bool:
-    """Store the window if nobody changed it since it was read (False: read again)."""
-    condition = {"ConditionExpression": "attribute_not_exists(id)"} if window.version == 0 else {
-        "ConditionExpression": "version = :seen",
-        "ExpressionAttributeValues": {":seen": {"N": str(window.version)}},
-    }
+def _update(key: dict, assignment: str, condition: str, values: dict, now: float, remove: str = "") -> bool:
+    """One conditional write of the item; False when the condition no longer holds."""
+    expression = f"SET {assignment}, expiration = :expires" + (f" REMOVE {remove}" if remove else "")
     try:
-        client("dynamodb").put_item(
-            TableName=settings().breaker_table,
-            Item=key | {
-                "times": {"L": [{"N": repr(t)} for t in window.finished]},
-                "inFlight": {"M": {slot: {"N": repr(t)} for slot, t in window.in_flight.items()}},
-                "version": {"N": str(window.version + 1)},
-                "expiration": {"N": str(int(now + 3600))},
-            },
-            **condition,
+        client("dynamodb").update_item(
+            TableName=settings().breaker_table, Key=key, UpdateExpression=expression, ConditionExpression=condition,
+            ExpressionAttributeValues=values | {":expires": {"N": str(int(now + 3600))}},
         )
         return True
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
-        time.sleep(random.uniform(0, 0.02))  # another instance wrote first
         return False
 
 
 def try_admit(api_key: str, now: float | None = None, limit: int = LIMIT) -> Admission:
-    """Take a slot if the window has one; the caller must `finish` it once Kie answers."""
+    """Hold a free lane if there is one; the caller must `finish` it once Kie answers."""
+    key = _item_key(api_key)
     while True:
         current = now if now is not None else time.time()
-        key, window = _read(api_key)
-        window.prune(current)
-        if len(window.finished) + len(window.in_flight) >= limit:
-            return Admission(False, retry_after=window.retry_after(current))
-        slot = uuid.uuid4().hex[:12]
-        window.in_flight[slot] = current
-        if _write(key, window, current):
-            return Admission(True, slot=slot)
+        lanes = _lanes(key, limit)
+        free = [n for n, lane in enumerate(lanes) if lane.free(current)]
+        if not free:
+            free_in = tuple(sorted(lane.free_in(current) for lane in lanes))
+            return Admission(False, retry_after=free_in[0], free_in=free_in)
+        lane = random.choice(free)  # instances picking at random rarely want the same lane
+        condition = (
+            f"(attribute_not_exists(h{lane}) OR h{lane} <= :stale) AND "
+            f"(attribute_not_exists(d{lane}) OR d{lane} <= :horizon)"
+        )
+        values = {
+            ":now": {"N": repr(current)},
+            ":stale": {"N": repr(current - IN_FLIGHT_MAX_S)},
+            ":horizon": {"N": repr(current - WINDOW_S - MARGIN_S)},
+        }
+        if _update(key, f"h{lane} = :now", condition, values, current):
+            return Admission(True, slot=f"{lane}:{current!r}")
 
 
 def finish(api_key: str, slot: str, now: float | None = None) -> None:
-    """Kie has answered the slot's submit (whatever it said): it now counts from this moment."""
-    while True:
-        current = now if now is not None else time.time()
-        key, window = _read(api_key)
-        if slot not in window.in_flight:
-            return  # let go as stale already: it counted as taken all along
-        del window.in_flight[slot]
-        window.finished.append(current)
-        window.prune(current)
-        if _write(key, window, current):
-            return
+    """Kie has answered the lane's submit (whatever it said): the lane counts from now. A lane
+    let go as stale meanwhile (and perhaps held again) is left alone."""
+    current = now if now is not None else time.time()
+    lane, held = slot.split(":", 1)
+    _update(
+        _item_key(api_key), f"d{lane} = :answered", f"h{lane} = :held",
+        {":answered": {"N": repr(current)}, ":held": {"N": held}}, current, remove=f"h{lane}",
+    )
 
 
 def wait_for_slot(api_key: str, max_wait_s: float = 20.0) -> Admission:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.constants import NONE
@@ -27,6 +29,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from .aws import client
 from .config import settings
 from .errors import Conflict, NotFound
 from .models import Scene
@@ -173,6 +176,49 @@ def load_broll(project_id: str, *, owner: str | None) -> ProjectRecord:
         raise NotFound(f"Project '{project_id}' was not found.") from exc
     record = ProjectRecord(project_id=project_id, meta={}, script={}, audio={}, avatar={}, broll=plain(item.data))
     return _check_owner(record, owner)
+
+
+_DESERIALIZE = TypeDeserializer()
+
+
+def scene_at(project_id: str, index: int, *, owner: str | None) -> tuple[str | None, Scene | None]:
+    """(owner id, the scene at that place in the step-7 item, or None past its end). Every
+    scene of a project shares that item, so only this scene and the owner are read (a
+    50-scene item is about 60 KB, a scene about 1 KB): what a poll turn or a status needs."""
+    # Written out, not through pynamodb: moto (the local stack) misreads a name placeholder
+    # followed by a list index, which is how pynamodb writes `data.scenes[i]`. Only `data`
+    # is a reserved word.
+    answer = client("dynamodb").get_item(
+        TableName=settings().project_steps_table, ConsistentRead=True,
+        Key={"project_id": {"S": project_id}, "step_number": {"N": str(STEP_BROLL)}},
+        ProjectionExpression=f"#d.ownerId, #d.scenes[{int(index)}]", ExpressionAttributeNames={"#d": "data"},
+    )
+    data = _numbers(_DESERIALIZE.deserialize(answer["Item"]["data"])) if "data" in answer.get("Item", {}) else None
+    if data is None or (owner is not None and data.get("ownerId") != owner):
+        raise NotFound(f"Project '{project_id}' was not found.")
+    found = (data.get("scenes") or [None])[0]
+    return data.get("ownerId"), Scene.model_validate(found) if found else None
+
+
+def load_scene(project_id: str, index: int, scene_id: str) -> tuple[str | None, int, Scene]:
+    """(owner id, index, scene): the scene read by its place (see scene_at), or by a whole
+    read when it is not there."""
+    owner_id, scene = scene_at(project_id, index, owner=None)
+    if scene is None or scene.sceneId != scene_id:
+        record = load_broll(project_id, owner=None)
+        return (record.owner_id, *record.scene(scene_id))
+    return owner_id, index, scene
+
+
+def _numbers(value: Any) -> Any:
+    """boto3 reads DynamoDB numbers as Decimal; the domain (like pynamodb) wants int or float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
 
 
 def list_projects(owner: str) -> list[tuple[str, dict, dict]]:
