@@ -50,7 +50,7 @@ class PollSchedule:
     factor: float
     floor: float
     cap: float
-    jitter: float = 0.1
+    jitter: float = 0.05  # a few seconds: spreads loops started together, costs few extra looks
 
     def wait(self, attempt: int, elapsed: float, callbacks: bool, rng: random.Random | None = None) -> float:
         if attempt == 0:
@@ -59,4 +59,6 @@ class PollSchedule:
             base = self.callback_grace - elapsed
         else:
             base = min(self.cap, max(self.floor, (self.factor - 1) * elapsed))
-        return base * (1 + (rng or random).uniform(-self.jitter, self.jitter))
+        # Jitter only shortens a wait: it spreads loops started together without ever
+        # stretching the gap past the bound on the delay (factor - 1 of the time spent).
+        return base * (1 - (rng or random).uniform(0, self.jitter))
