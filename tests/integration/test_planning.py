@@ -58,6 +58,8 @@ def test_a_twenty_second_scene_gets_three_sub_shots_each_generated_and_cut_in_in
     pid = long_project["projectId"]
     main = _scene(long_project, "main")
     assert main["plannedShots"] == 3 and main["shotCount"] is None
+    assert (main["autoShots"], main["maxShots"]) == (3, 8)  # the page offers what the server allows
+    assert (_scene(long_project, "hook")["autoShots"], _scene(long_project, "hook")["maxShots"]) == (1, 1)
     assert [(s["n"], s["start"], s["end"], s["status"]) for s in main["plan"]] == [
         (n, a, b, "waiting") for n, (a, b) in enumerate(SUB_SHOTS, start=1)
     ]

@@ -11,14 +11,7 @@ import { guarded } from './actions.js';
 import { openVideoModal } from './modal.js';
 
 const CLIP_SECONDS = 8;
-const MIN_SUB_SHOT_SECONDS = 2;
-const MAX_SUB_SHOTS = 8;
 const SUB_STATUS = { ready: '✓ Ready', generating: '⏳ Generating…', waiting: 'Waiting' };
-
-/** The most clips a scene may be cut into (each at least 2 s; the server checks the same). */
-export function maxShots(scene) {
-  return Math.max(1, Math.min(MAX_SUB_SHOTS, Math.floor(sceneDuration(scene) / MIN_SUB_SHOT_SECONDS)));
-}
 
 /** One line on how the scene is covered, for the plan's hint. */
 function planHint(s) {
@@ -45,17 +38,13 @@ function planHint(s) {
 }
 
 function countOptions(s) {
-  const auto = autoCount(s);
+  // The server's rules (plan.py): what the scene's length gives, and the most it may take.
+  const auto = s.autoShots || 1;
   const opts = [{ value: 'auto', label: `Auto (${auto === 1 ? '1 clip' : `${auto} clips`})` }];
-  for (let n = 1; n <= maxShots(s); n += 1) {
+  for (let n = 1; n <= (s.maxShots || 1); n += 1) {
     opts.push({ value: String(n), label: n === 1 ? '1 clip, fitted to the scene' : `${n} clips` });
   }
   return opts;
-}
-
-function autoCount(s) {
-  const dur = sceneDuration(s);
-  return dur <= 10 ? 1 : Math.min(MAX_SUB_SHOTS, Math.ceil(dur / CLIP_SECONDS - 1e-9));
 }
 
 /** Prompts are the plan's to edit while it is the one the next generation makes. */

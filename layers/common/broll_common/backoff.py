@@ -52,10 +52,14 @@ class PollSchedule:
     cap: float
     jitter: float = 0.05  # a few seconds: spreads loops started together, costs few extra looks
 
+    def awaiting_callback(self, elapsed: float, callbacks: bool) -> bool:
+        """The clip's callback is trusted to settle it: the loop looks only at the grace."""
+        return callbacks and elapsed < self.callback_grace
+
     def wait(self, attempt: int, elapsed: float, callbacks: bool, rng: random.Random | None = None) -> float:
         if attempt == 0:
             base = self.first
-        elif callbacks and elapsed < self.callback_grace:
+        elif self.awaiting_callback(elapsed, callbacks):
             base = self.callback_grace - elapsed
         else:
             base = min(self.cap, max(self.floor, (self.factor - 1) * elapsed))

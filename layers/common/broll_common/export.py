@@ -55,7 +55,9 @@ def manifest(record: storage.ProjectRecord) -> tuple[dict, list[tuple[str, str]]
                 "aiPrompt": scene.aiPrompt,
                 "clip": clips[0]["file"] if clips else None,
                 "clips": clips,
-                "subShots": [{"n": s.n, "start": s.start, "end": s.end, "prompt": s.prompt} for s in scene.plan] if len(cut) > 1 else [],
+                "subShots": [
+                    {"n": s.n, "start": s.start, "end": s.end, "prompt": s.prompt} for s in scene.plan
+                ] if len(cut) > 1 else [],
                 "aiGenerated": bool(clips),
                 "taskId": scene.taskId if clips else None,
             }

@@ -50,18 +50,24 @@ def whole_seconds(wait: float) -> int:
     return max(1, round(wait))
 
 
-def poll_wait(attempt: int, scene: Scene, callbacks: bool | None = None) -> int:
-    """Seconds until the loop's next look at this scene's task (whole, for the Wait state);
-    `callbacks`: whether this clip's callback can be trusted (read when not given)."""
+def _poll_schedule() -> PollSchedule:
     s = settings()
-    schedule = PollSchedule(
+    return PollSchedule(
         first=s.poll_first_wait_s, callback_grace=s.poll_callback_grace_s,
         factor=s.poll_factor, floor=s.poll_min_wait_s, cap=s.poll_max_wait_s,
     )
-    elapsed = time.time() - (scene.startedAt or time.time())
+
+
+def _elapsed(scene: Scene) -> float:
+    return time.time() - (scene.startedAt or time.time())
+
+
+def poll_wait(attempt: int, scene: Scene, callbacks: bool | None = None) -> int:
+    """Seconds until the loop's next look at this scene's task (whole, for the Wait state);
+    `callbacks`: whether this clip's callback can be trusted (read when not given)."""
     if callbacks is None:
         callbacks = attempt > 0 and callback_health.trusted(since=scene.startedAt or 0)
-    return whole_seconds(schedule.wait(attempt, elapsed, callbacks=callbacks))
+    return whole_seconds(_poll_schedule().wait(attempt, _elapsed(scene), callbacks=callbacks))
 
 
 def retry_backoff() -> Backoff:
@@ -392,7 +398,7 @@ def poll_step(state: dict) -> dict:
         _fail(project_id, index, scene, overdue)
         return _done(state, attempt)
     trusted = task_id is not None and callback_health.trusted(since=scene.startedAt or 0)
-    if trusted and time.time() - (scene.startedAt or 0) < settings().poll_callback_grace_s:
+    if _poll_schedule().awaiting_callback(_elapsed(scene), trusted):
         # Callbacks have arrived since this clip was sent: its own will settle it. Look only
         # at the grace, as the safety net (no Kie call now).
         return _next_turn(state, attempt, poll_wait(attempt, scene, callbacks=True))

@@ -98,7 +98,11 @@ class Scene(BaseModel):
     # While generating, aiPrompt and taskId are those of the sub-shot being made.
     shotCount: int | None = None
     plan: list[SubShot] = []
-    plannedShots: int = 1  # shown, not stored: how many clips the next generation makes
+    # Shown, not stored: how many clips the next generation makes, how many the scene's length
+    # gives ("auto"), and the most the person may choose (plan.py holds the rule).
+    plannedShots: int = 1
+    autoShots: int = 1
+    maxShots: int = 1
     # Internal (stored, never returned): our copy of the clip, when the task started, its loop.
     videoKey: str | None = Field(default=None, exclude=True)
     startedAt: float | None = Field(default=None, exclude=True)

@@ -55,10 +55,11 @@ def layout(scene: Scene, count: int) -> list[SubShot]:
     return [SubShot(n=i + 1, start=edges[i], end=edges[i + 1]) for i in range(count)]
 
 
-def fits(scene: Scene) -> bool:
-    """The stored plan is the one the scene's next generation would make (count and ranges)."""
+def fits(scene: Scene, shots: list[SubShot] | None = None) -> bool:
+    """The sub-shots (the stored plan unless given) are the ones the scene's next generation
+    would make (count and ranges)."""
     wanted = layout(scene, count_for(scene))
-    return [(s.start, s.end) for s in scene.plan] == [(s.start, s.end) for s in wanted]
+    return [(s.start, s.end) for s in (scene.plan if shots is None else shots)] == [(s.start, s.end) for s in wanted]
 
 
 def current(scene: Scene) -> int | None:

@@ -26,6 +26,7 @@ def scene_view(scene: Scene, now: float | None = None, style_version: str | None
     if style_version is not None and scene.status == SceneStatus.COMPLETED:
         view.outOfDate = style.is_out_of_date(scene, style_version)
     view.plannedShots = plan.count_for(scene)
+    view.autoShots, view.maxShots = plan.auto_count(plan.duration(scene)), plan.max_count(scene)
     view.plan = _plan_view(scene)
     if scene.status == SceneStatus.GENERATING and scene.startedAt:
         # Kie reports no percentage for Veo: estimate from elapsed time, never claiming 100.
@@ -200,8 +201,7 @@ def edit_plan(project_id: str, scene_id_: str, edit: PlanEdit, owner: str) -> Sc
         shots = plan.layout(edited, plan.count_for(edited))  # a clip made for another plan stays in history
         changes["plan"] = plan.stored(shots)
     if edit.prompts is not None:
-        planned = [(s.start, s.end) for s in plan.layout(edited, plan.count_for(edited))]
-        if [(s.start, s.end) for s in shots] != planned or len(edit.prompts) != len(shots):
+        if not plan.fits(edited, shots) or len(edit.prompts) != len(shots):
             raise Conflict(
                 f"This scene's plan has {len(shots) or 1} clip(s) now; give one prompt per sub-shot "
                 "(regenerate first to use a new number of clips)."

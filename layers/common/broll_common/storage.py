@@ -107,9 +107,12 @@ class ProjectRecord:
 
 
 def plain(value: Any) -> Any:
-    """pynamodb hands nested maps back as MapAttribute; the domain wants dicts."""
+    """What the domain wants from a read: dicts, ints and floats. pynamodb hands nested maps
+    back as MapAttribute; boto3's deserializer reads numbers as Decimal."""
     if isinstance(value, MapAttribute):
         return {k: plain(v) for k, v in value.attribute_values.items()}
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -117,10 +120,14 @@ def plain(value: Any) -> Any:
     return value
 
 
+# Scene fields the API computes for each answer (projects.scene_view) and never stores.
+_SHOWN_ONLY = {"videoUrl", "plannedShots", "autoShots", "maxShots"}
+
+
 def scene_document(scene: Scene) -> dict:
     """The stored form: the API fields plus the internal ones the API leaves out."""
     internal = {name: getattr(scene, name) for name, field in Scene.model_fields.items() if field.exclude}
-    shown = scene.model_dump(mode="json", exclude={"videoUrl", "plannedShots", "plan"})
+    shown = scene.model_dump(mode="json", exclude=_SHOWN_ONLY | {"plan"})
     return shown | internal | {"plan": [shot.stored() for shot in scene.plan]}
 
 
@@ -193,7 +200,7 @@ def scene_at(project_id: str, index: int, *, owner: str | None) -> tuple[str | N
         Key={"project_id": {"S": project_id}, "step_number": {"N": str(STEP_BROLL)}},
         ProjectionExpression=f"#d.ownerId, #d.scenes[{int(index)}]", ExpressionAttributeNames={"#d": "data"},
     )
-    data = _numbers(_DESERIALIZE.deserialize(answer["Item"]["data"])) if "data" in answer.get("Item", {}) else None
+    data = plain(_DESERIALIZE.deserialize(answer["Item"]["data"])) if "data" in answer.get("Item", {}) else None
     if data is None or (owner is not None and data.get("ownerId") != owner):
         raise NotFound(f"Project '{project_id}' was not found.")
     found = (data.get("scenes") or [None])[0]
@@ -208,17 +215,6 @@ def load_scene(project_id: str, index: int, scene_id: str) -> tuple[str | None, 
         record = load_broll(project_id, owner=None)
         return (record.owner_id, *record.scene(scene_id))
     return owner_id, index, scene
-
-
-def _numbers(value: Any) -> Any:
-    """boto3 reads DynamoDB numbers as Decimal; the domain (like pynamodb) wants int or float."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_numbers(v) for v in value]
-    return value
 
 
 def list_projects(owner: str) -> list[tuple[str, dict, dict]]:
