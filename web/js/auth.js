@@ -1,10 +1,23 @@
 // Sign-in. The API takes a bearer JWT (API Gateway's JWT authorizer in the cloud, the same
 // check in the local stack). Local: the stack signs the demo user in (POST tokenUrl).
 // Cloud: Cognito's hosted UI, authorization code flow with PKCE. Tokens live in memory only.
+//
+// The redirect_uri is always the one registered with the app client, the site root
+// (`${location.origin}/`), on the authorize request and on the token request alike. Where the
+// person was going (path + query, e.g. /index.html?project=X) rides across the sign-in in
+// sessionStorage under a random `state`, sent as OAuth's state and checked on return: a
+// return whose state is missing or not ours never has its code exchanged (CSRF), and after
+// the exchange the page's own path and query are put back (history.replaceState), so main.js
+// reads ?project= as if the person had never left.
 
 let settings = { mode: 'none' };
 let token = null;
 let expiresAt = 0;
+let returned = null;     // the promise of handling the hosted UI's return (once per page load)
+let signInError = null;  // the code exchange failed: no automatic redirect loop; reload to retry
+
+const STATE_KEY = 'oauth-state:';
+const OAUTH_PARAMS = ['code', 'state', 'error', 'error_description', 'error_uri'];
 
 export function configureAuth(auth) {
   if (auth && typeof auth.mode === 'string') settings = auth;
@@ -13,51 +26,119 @@ export function configureAuth(auth) {
 const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
   .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-async function cognitoSignIn() {
-  const { domain, clientId } = settings;
-  const redirectUri = `${location.origin}${location.pathname}`;
-  const params = new URLSearchParams(location.search);
-  const code = params.get('code');
-  const verifier = sessionStorage.getItem('pkce-verifier');
-  if (code && verifier) {
-    const res = await fetch(`https://${domain}/oauth2/token`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: redirectUri, code_verifier: verifier }),
-    });
-    sessionStorage.removeItem('pkce-verifier');
-    params.delete('code');
-    params.delete('state');
-    history.replaceState(null, '', `${location.pathname}${params.toString() ? `?${params}` : ''}`);
-    if (res.ok) {
-      const data = await res.json();
-      return { token: data.access_token, expiresIn: data.expires_in };
-    }
+const randomString = () => b64url(crypto.getRandomValues(new Uint8Array(32)));
+
+/** The registered callback URL: exactly the site root. */
+const redirectUri = () => `${location.origin}/`;
+
+/** The hosted UI's base: `domain` is a host name (https), or a full base URL with a scheme. */
+function hostedUi() {
+  const domain = String(settings.domain || '');
+  return /^https?:\/\//i.test(domain) ? domain.replace(/\/+$/, '') : `https://${domain}`;
+}
+
+/** The current page's path + query + hash, without any OAuth response parameters. */
+function currentPath() {
+  const url = new URL(location.href);
+  OAUTH_PARAMS.forEach((p) => url.searchParams.delete(p));
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
+/** A stored return path, accepted only when it stays on this origin. */
+function sameOriginPath(path) {
+  try {
+    const url = new URL(path, location.origin);
+    if (url.origin === location.origin) return `${url.pathname}${url.search}${url.hash}`;
+  } catch { /* not a URL */ }
+  return '/';
+}
+
+/**
+ * The record saved for this state, or null; and where this tab was last going (the newest
+ * record), for a return that is not ours. Every saved state is then dropped: single use.
+ */
+function takeState(state) {
+  let saved = null;
+  let newest = null;
+  for (let i = sessionStorage.length - 1; i >= 0; i -= 1) {
+    const key = sessionStorage.key(i);
+    if (!key || !key.startsWith(STATE_KEY)) continue;
+    let record = null;
+    try { record = JSON.parse(sessionStorage.getItem(key)); } catch { record = null; }
+    sessionStorage.removeItem(key);
+    if (!record || typeof record.verifier !== 'string') continue;
+    if (state && key === STATE_KEY + state) saved = record;
+    if (!newest || (record.at || 0) > (newest.at || 0)) newest = record;
   }
-  const fresh = b64url(crypto.getRandomValues(new Uint8Array(32)));
-  sessionStorage.setItem('pkce-verifier', fresh);
-  const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(fresh)));
-  const query = new URLSearchParams({
-    response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope: 'openid email',
-    code_challenge_method: 'S256', code_challenge: challenge,
+  return { saved, lastReturnTo: newest ? newest.returnTo : null };
+}
+
+async function handleReturn() {
+  const params = new URLSearchParams(location.search);
+  if (!OAUTH_PARAMS.some((p) => params.has(p))) return;
+  const code = params.get('code');
+  const { saved, lastReturnTo } = takeState(params.get('state'));
+  // Put back where the person was going; a return that is not ours only loses its code.
+  const back = saved ? saved.returnTo : lastReturnTo;
+  history.replaceState(history.state, '', back ? sameOriginPath(back) : currentPath());
+  if (!saved) return; // a missing or foreign state: its code is never exchanged
+  if (!code) throw new Error(params.get('error_description') || params.get('error') || 'Sign-in failed.');
+  const res = await fetch(`${hostedUi()}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code', client_id: settings.clientId, code,
+      redirect_uri: redirectUri(), code_verifier: saved.verifier,
+    }),
   });
-  location.assign(`https://${domain}/oauth2/authorize?${query}`);
+  const data = res.ok ? await res.json() : null;
+  if (!data || typeof data.access_token !== 'string') throw new Error('Sign-in failed.');
+  token = data.access_token;
+  expiresAt = Date.now() + (data.expires_in || 3600) * 1000;
+}
+
+/**
+ * On the hosted UI's return (?code=…&state=…): exchanges the code when the state is ours and
+ * restores the page's own path and query. Call before reading the URL; never rejects.
+ */
+export function finishSignIn() {
+  if (settings.mode !== 'cognito') return Promise.resolve();
+  if (!returned) {
+    returned = handleReturn().catch((err) => { signInError = err; });
+  }
+  return returned;
+}
+
+/** Leaves for the hosted UI, remembering where to come back to under a fresh state. */
+async function startCognitoSignIn() {
+  const state = randomString();
+  const verifier = randomString();
+  sessionStorage.setItem(STATE_KEY + state, JSON.stringify({ verifier, returnTo: currentPath(), at: Date.now() }));
+  const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+  const query = new URLSearchParams({
+    response_type: 'code', client_id: settings.clientId, redirect_uri: redirectUri(), scope: 'openid email',
+    state, code_challenge_method: 'S256', code_challenge: challenge,
+  });
+  location.assign(`${hostedUi()}/oauth2/authorize?${query}`);
   return new Promise(() => {}); // the page is leaving
 }
 
 async function localSignIn() {
   const res = await fetch(settings.tokenUrl, { method: 'POST', cache: 'no-store' });
   if (!res.ok) throw new Error('Local sign-in failed.');
-  return res.json();
+  const got = await res.json();
+  token = got.token;
+  expiresAt = Date.now() + (got.expiresIn || 3600) * 1000;
 }
 
 /** Headers that authenticate a request; signs in first when needed. */
 export async function authHeaders() {
   if (settings.mode === 'none') return {};
+  if (settings.mode === 'cognito') await finishSignIn();
   if (!token || Date.now() > expiresAt - 30000) {
-    const got = settings.mode === 'cognito' ? await cognitoSignIn() : await localSignIn();
-    token = got.token;
-    expiresAt = Date.now() + (got.expiresIn || 3600) * 1000;
+    if (settings.mode !== 'cognito') await localSignIn();
+    else if (signInError) throw signInError;
+    else await startCognitoSignIn();
   }
   return { Authorization: `Bearer ${token}` };
 }

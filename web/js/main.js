@@ -1,6 +1,7 @@
 // Entry point: reads config and ?project=, loads the project, wires events, starts polling.
 
 import { loadConfig } from './api.js';
+import { finishSignIn } from './auth.js';
 import { store, subscribe, sceneById } from './state.js';
 import { render } from './render.js';
 import { initModals } from './modal.js';
@@ -102,7 +103,6 @@ function wirePreviewAutoplay() {
 }
 
 async function boot() {
-  store.projectId = projectIdFromUrl();
   subscribe(render);
   let wasLost = false;
   subscribe(() => {
@@ -128,6 +128,10 @@ async function boot() {
 
   render();
   await loadConfig();
+  // Back from the hosted sign-in at the site root (?code=&state=): this puts back the path and
+  // query the person opened (?project=…), so the project is read from the URL only after it.
+  await finishSignIn();
+  store.projectId = projectIdFromUrl();
   await reloadProject();
   startPolling();
 }
