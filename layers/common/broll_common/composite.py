@@ -175,9 +175,9 @@ def render_composite(
     for bad segments and CompositeFailed when ffmpeg fails; in both cases `out` is not written.
     """
     if ffmpeg is None:
-        import imageio_ffmpeg  # here: only the function that renders pays for it at cold start
+        from .ffmpeg import ffmpeg_exe  # the packaged binary, made runnable; never one on PATH
 
-        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+        ffmpeg = ffmpeg_exe()
     avatar, out = Path(avatar), Path(out)
     voiceover = Path(voiceover) if voiceover is not None else None
 
