@@ -53,11 +53,13 @@ class LocalStack:
         if not real_key:
             self.emulator = KieEmulator(port=self.options.kie_port, delay_seconds=self.options.kie_delay_s)
             self.emulator.start()
-        parameters = self.template.parameter_defaults | {
+        defaults = self.template.parameter_defaults
+        parameters = defaults | {
             "KieApiKey": real_key or DEFAULT_API_KEY,
             "KieBaseUrl": os.environ.get("KIE_BASE_URL", "https://api.kie.ai") if real_key else self.emulator.base_url,
-            "KieWebhookHmacKey": os.environ.get("KIE_WEBHOOK_HMAC_KEY", ""),
-            "AnthropicApiKey": os.environ.get("ANTHROPIC_API_KEY", ""),
+            # Into Secrets Manager as in the cloud; unset, the template's "none".
+            "KieWebhookHmacKey": os.environ.get("KIE_WEBHOOK_HMAC_KEY") or defaults["KieWebhookHmacKey"],
+            "AnthropicApiKey": os.environ.get("ANTHROPIC_API_KEY") or defaults["AnthropicApiKey"],
             "AnthropicModel": os.environ.get("ANTHROPIC_MODEL", self.template.parameter_defaults["AnthropicModel"]),
             "KieCreditsPerClip": os.environ.get("KIE_CREDITS_PER_CLIP", self.template.parameter_defaults["KieCreditsPerClip"]),
         }
@@ -77,15 +79,14 @@ class LocalStack:
         The handlers run in this process, so they share one environment: the union of the
         template's Globals and each function's own variables (they never disagree).
         """
-        by_name = {
-            # Kie can only call back to an address it can reach: the emulator can, real Kie cannot.
-            "KIE_CALLBACK_URL": "" if real_key else f"{self.api_url}/api/callbacks/kie",
-        }
         variables = dict(self.template.global_environment)
         for function in self.template.functions.values():
             variables |= function.environment
+        # Kie can only call back to an address it can reach: the emulator can, real Kie cannot. Set,
+        # even empty, this wins over the template's SSM parameter (the deployed API's URL; not made here).
+        variables["KIE_CALLBACK_URL"] = "" if real_key else f"{self.api_url}/api/callbacks/kie"
         for name, value in variables.items():
-            os.environ[name] = by_name[name] if name in by_name else self.cloud.resolve(value, parameters)
+            os.environ[name] = self.cloud.resolve(value, parameters)
         os.environ.setdefault("POLL_FIRST_WAIT_S", str(self.options.poll_first_wait_s))
         os.environ.setdefault("POLL_MAX_WAIT_S", str(self.options.poll_max_wait_s))
         os.environ.setdefault("POLL_MIN_WAIT_S", "1")

@@ -17,14 +17,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from .errors import BrollError, Unauthorized
 from .models import ID_PATTERN, TASK_ID_PATTERN
-from .secrets import SecretRedactor
+from .secrets import RedactingFormatter
 
 MAX_BODY_BYTES = 64 * 1024
-logger = Logger(service="broll-studio")
-# Keys are registered as they are loaded; no log line carries one (only its last 4).
-logger.addFilter(SecretRedactor())
-for _handler in logger.handlers:
-    _handler.addFilter(SecretRedactor())
+# Keys are registered as they are loaded; no log line carries one (only its last 4), in whatever
+# part of the line it would have appeared.
+logger = Logger(service="broll-studio", logger_formatter=RedactingFormatter())
 
 
 def user_id(app: APIGatewayHttpResolver) -> str:

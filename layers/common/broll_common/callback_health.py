@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from .aws import client
+from .callbacks import callback_base_url
 from .config import settings
 
 ITEM = {"id": {"S": "kie-callbacks#health"}}
@@ -34,7 +35,7 @@ def callback_missed() -> None:
 
 def trusted(since: float) -> bool:
     """A callback has arrived since `since` (a clip's submit) and none was missed after it."""
-    if not settings().kie_callback_url:
+    if not callback_base_url():
         return False
     item = client("dynamodb").get_item(TableName=settings().breaker_table, Key=ITEM).get("Item", {})
     arrived = float(item.get("last_callback_at", {}).get("N", 0))

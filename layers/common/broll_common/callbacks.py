@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import time
 
+from aws_lambda_powertools.utilities.parameters import GetParameterError, get_parameter
+
+from .config import settings
 from .errors import BrollError
-from .secrets import callback_signature
+from .secrets import callback_signature, misconfigured, webhook_hmac_key
 
 MAX_AGE_S = 300
+URL_MAX_AGE_S = 300
 
 
 class BadSignature(BrollError):
@@ -20,6 +23,22 @@ class BadSignature(BrollError):
 
 class ForeignCallback(BrollError):
     status = 403
+
+
+def callback_base_url() -> str:
+    """Where Kie is told to post finished tasks ('' = no callbacks, the poll loop alone):
+    KIE_CALLBACK_URL when set, even empty (the local stack), else the SSM parameter the
+    template fills with the deployed API's URL."""
+    s = settings()
+    if s.kie_callback_url is not None:
+        return s.kie_callback_url
+    if not s.kie_callback_url_parameter:
+        return ""
+    try:
+        return str(get_parameter(s.kie_callback_url_parameter, max_age=URL_MAX_AGE_S))
+    except GetParameterError as exc:
+        raise misconfigured("The server could not read its callback URL.",
+                            parameter=s.kie_callback_url_parameter, error=str(exc)) from exc
 
 
 def verify_binding(project_id: str, scene_id: str, generation: int, signature: str) -> None:
@@ -40,7 +59,7 @@ def verify(headers: dict, task_id: str, key: str | None = None, now: float | Non
     With no key configured there is nothing to verify; the outcome is confirmed with
     record-info either way, so an unsigned callback can at most cause one extra status call.
     """
-    key = key if key is not None else os.environ.get("KIE_WEBHOOK_HMAC_KEY", "")
+    key = key if key is not None else webhook_hmac_key()
     if not key:
         return
     lowered = {k.lower(): v for k, v in headers.items()}

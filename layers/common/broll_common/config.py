@@ -19,13 +19,18 @@ class Settings:
     media_bucket: str
     state_machine_arn: str
     kie_base_url: str
-    kie_callback_url: str
+    # Where Kie posts finished tasks: KIE_CALLBACK_URL when set, even empty (the local stack; empty =
+    # no callbacks), else the value of the SSM parameter named by KIE_CALLBACK_URL_PARAMETER (the
+    # deployed API's URL, which the template cannot put in the functions' environment: a cycle).
+    kie_callback_url: str | None
+    kie_callback_url_parameter: str
     kie_model: str
     kie_timeout_s: float
     # Kie's price of one clip in credits: unpublished (about 80 for veo3_fast), so settable.
     kie_credits_per_clip: float
-    anthropic_api_key: str
     anthropic_model: str
+    anthropic_base_url: str  # '' = the SDK's own
+    anthropic_max_retries: int
     # The poll loop (backoff.PollSchedule); the whole generation gives up at the deadline.
     poll_first_wait_s: float
     poll_callback_grace_s: float
@@ -37,6 +42,8 @@ class Settings:
     expected_generation_s: float
     presign_ttl_s: int
     render_function_name: str
+    user_keys_table: str
+    user_keys_kms_key: str
 
 
 @lru_cache(maxsize=1)
@@ -49,12 +56,14 @@ def settings() -> Settings:
         media_bucket=env("MEDIA_BUCKET", "broll-media"),
         state_machine_arn=env("POLL_STATE_MACHINE_ARN", ""),
         kie_base_url=env("KIE_BASE_URL", "https://api.kie.ai").rstrip("/"),
-        kie_callback_url=env("KIE_CALLBACK_URL", ""),
+        kie_callback_url=env("KIE_CALLBACK_URL"),
+        kie_callback_url_parameter=env("KIE_CALLBACK_URL_PARAMETER", ""),
         kie_model=env("KIE_MODEL", "veo3_fast"),
         kie_timeout_s=_float("KIE_TIMEOUT_S", 20.0),
         kie_credits_per_clip=_float("KIE_CREDITS_PER_CLIP", 80.0),
-        anthropic_api_key=env("ANTHROPIC_API_KEY", ""),
         anthropic_model=env("ANTHROPIC_MODEL", "claude-haiku-5-5"),
+        anthropic_base_url=env("ANTHROPIC_BASE_URL", ""),
+        anthropic_max_retries=max(0, int(_float("ANTHROPIC_MAX_RETRIES", 2))),
         poll_first_wait_s=_float("POLL_FIRST_WAIT_S", 65.0),
         # Past the longest Veo generation (about 180 s) with room for its callback, so the safety
         # look never races a clip's own callback while callbacks arrive.
@@ -67,7 +76,26 @@ def settings() -> Settings:
         expected_generation_s=_float("EXPECTED_GENERATION_S", 120.0),
         presign_ttl_s=int(_float("PRESIGN_TTL_S", 3600)),
         render_function_name=env("RENDER_FUNCTION_NAME", ""),
+        user_keys_table=env("USER_KEYS_TABLE", "user_keys"),
+        user_keys_kms_key=env("USER_KEYS_KMS_KEY", ""),
     )
+
+
+# Each secret: the variable naming its Secrets Manager secret (the cloud and the local stack), and
+# the plain variable read when there is none or it holds "none" (unit tests, a developer).
+_SECRET_VARIABLES = {
+    "kie_api_key": ("KIE_API_KEY_SECRET", "KIE_API_KEY"),
+    "anthropic_api_key": ("ANTHROPIC_API_KEY_SECRET", "ANTHROPIC_API_KEY"),
+    "kie_webhook_hmac_key": ("KIE_WEBHOOK_HMAC_KEY_SECRET", "KIE_WEBHOOK_HMAC_KEY"),
+    "callback_signing_key": ("CALLBACK_SIGNING_SECRET", "CALLBACK_SIGNING_KEY"),
+}
+
+
+def secret_source(name: str) -> tuple[str, str]:
+    """(secret ARN, plain value) of one secret, read at each use and never kept in Settings, so
+    no secret value lives in a long-lived object (secrets.py caches and redacts the values)."""
+    arn_variable, plain_variable = _SECRET_VARIABLES[name]
+    return os.environ.get(arn_variable, ""), os.environ.get(plain_variable, "")
 
 
 def reset_settings() -> None:

@@ -21,6 +21,7 @@ from . import callback_health, history, plan, policy, rate_limit, secrets, stora
 from .aws import client
 from .backoff import Backoff, PollSchedule
 from .breaker import GuardedKie, KieCircuitOpen, kie_client
+from .callbacks import callback_base_url
 from .config import settings
 from .errors import Conflict
 from .kie import KieError, KieRateLimited, KieRejected, KieUnavailable, TaskRecord, TaskState
@@ -114,7 +115,7 @@ def _submitted(project_id: str, scene: Scene, task_id: str) -> None:
 
 
 def _callback_url(project_id: str, scene_id: str, generation: int) -> str | None:
-    base = settings().kie_callback_url
+    base = callback_base_url()
     if not base:
         return None
     signature = secrets.callback_signature(project_id, scene_id, generation)
@@ -420,7 +421,7 @@ def poll_step(state: dict) -> dict:
         return _done(state, attempt)
     try:
         outcome = settle(project_id, index, scene, task)
-        if outcome is not Settled.PENDING and settings().kie_callback_url:
+        if outcome is not Settled.PENDING and callback_base_url():
             callback_health.callback_missed()  # we found it first: its callback did not come
         if outcome is Settled.SUBMIT_NEXT:
             return _next_turn(state | {"taskId": None}, attempt, 1)  # the next turn submits it

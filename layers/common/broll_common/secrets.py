@@ -1,5 +1,6 @@
-"""Secrets the product holds: the system Kie key, the callback signing key, users' own
-Kie keys (KMS envelope encryption). Every key loaded is registered for log redaction."""
+"""Secrets the product holds: the system Kie key, the Claude key, Kie's webhook key, the
+callback signing key, users' own Kie keys (KMS envelope encryption). Every key loaded is
+registered for log redaction."""
 
 from __future__ import annotations
 
@@ -10,21 +11,49 @@ import os
 import time
 from dataclasses import dataclass
 
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.utilities.parameters import GetParameterError, get_secret
+
 from .aws import client
+from .config import secret_source, settings
 from .errors import BrollError
+
+logger = Logger(child=True)
+
+# The template's "not set" value: Secrets Manager holds no empty string, and `sam deploy
+# --guided` cannot leave a NoEcho parameter empty.
+NOT_SET = "none"
+SECRET_MAX_AGE_S = 300  # a rotated secret is seen within this
 
 _KNOWN: set[str] = set()
 
 
-class SecretRedactor(logging.Filter):
-    """Replaces every registered secret in a log record by its last 4 characters."""
+class Misconfigured(BrollError):
+    """The deployment lacks something it needs to run safely: refuse, never carry on insecurely."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
+    status = 500
+
+
+def misconfigured(message: str, **context) -> Misconfigured:
+    """The error to raise, logged here so every caller (API, poll loop, sweep) leaves a trace."""
+    logger.error(message, extra=context)
+    return Misconfigured(message)
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON log line with every registered secret cut to its last 4, wherever it
+    appears: the message, extra fields, an exception's text and its stack trace."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        for secret in sorted(_KNOWN, key=len, reverse=True):  # a longer secret before any it contains
+            line = line.replace(self._escaped(secret), self._escaped(f"…{secret[-4:]}"))
+        return line
+
+    def _escaped(self, text: str) -> str:
+        # As the serializer writes it inside the line (quotes and backslashes escaped).
+        return self.json_serializer(text)[1:-1]
 
 
 def register(secret: str) -> str:
@@ -33,29 +62,43 @@ def register(secret: str) -> str:
     return secret
 
 
-def redact(text: str) -> str:
-    for secret in _KNOWN:
-        if secret in text:
-            text = text.replace(secret, f"…{secret[-4:]}")
-    return text
-
-
-def _secret_value(arn_env: str, plain_env: str) -> str:
-    from aws_lambda_powertools.utilities.parameters import get_secret
-
-    arn = os.environ.get(arn_env, "")
-    value = get_secret(arn, max_age=300) if arn else os.environ.get(plain_env, "")
-    return register(str(value or ""))
+def _secret_value(name: str) -> str:
+    """One secret's value ('' = not set): the Secrets Manager secret its *_SECRET variable names,
+    else, or when that holds "none", the plain variable."""
+    arn, plain = secret_source(name)
+    value = ""
+    if arn:
+        try:
+            value = str(get_secret(arn, max_age=SECRET_MAX_AGE_S) or "")
+        except GetParameterError as exc:
+            raise misconfigured(f"The server could not read its {name} secret.", secret=name, error=str(exc)) from exc
+    if value in ("", NOT_SET):
+        value = plain
+    return "" if value == NOT_SET else register(value)
 
 
 def system_kie_key() -> str:
     """The system key: Secrets Manager in the cloud and the local stack, env in unit tests."""
-    return _secret_value("KIE_API_KEY_SECRET", "KIE_API_KEY")
+    return _secret_value("kie_api_key")
+
+
+def anthropic_key() -> str:
+    """The Claude key ('' = prompts by the local composer)."""
+    return _secret_value("anthropic_api_key")
+
+
+def webhook_hmac_key() -> str:
+    """Kie's webhook HMAC key ('' = Kie does not sign its callbacks)."""
+    return _secret_value("kie_webhook_hmac_key")
 
 
 def callback_signature(project_id: str, scene_id: str, generation: int) -> str:
-    """Binds a callback URL to the project, scene and generation it was issued for."""
-    key = _secret_value("CALLBACK_SIGNING_SECRET", "CALLBACK_SIGNING_KEY") or "unsigned-local"
+    """Binds a callback URL to the project, scene and generation it was issued for. Without a
+    signing key this refuses: a known fallback key would let anyone forge callbacks."""
+    key = _secret_value("callback_signing_key")
+    if not key:
+        raise misconfigured("The server is misconfigured: no callback signing key is set.",
+                            secret="callback_signing_key")
     message = f"{project_id}:{scene_id}:{generation}".encode()
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
@@ -96,7 +139,7 @@ class StoredKey:
 
 
 def _table() -> str:
-    return os.environ.get("USER_KEYS_TABLE", "user_keys")
+    return settings().user_keys_table
 
 
 def put_user_key(user_id: str, api_key: str) -> StoredKey:
@@ -104,7 +147,7 @@ def put_user_key(user_id: str, api_key: str) -> StoredKey:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # only key writes/reads pay for it
 
     register(api_key)
-    data_key = client("kms").generate_data_key(KeyId=os.environ["USER_KEYS_KMS_KEY"], KeySpec="AES_256")
+    data_key = client("kms").generate_data_key(KeyId=settings().user_keys_kms_key, KeySpec="AES_256")
     nonce = os.urandom(12)
     sealed = AESGCM(data_key["Plaintext"]).encrypt(nonce, api_key.encode(), user_id.encode())
     stored = StoredKey(last4=api_key[-4:], updatedAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))

@@ -234,9 +234,10 @@ def list_projects(owner: str) -> list[tuple[str, dict, dict]]:
 def _update_broll_item(model: type[ProjectStep], project_id: str, actions: list, condition) -> None:
     # Not Model.update: that asks for the whole new item back (ALL_NEW), and a project's
     # step-7 item holds every scene; a scene write needs nothing back. The model's own
-    # table connection knows the key schema.
+    # table connection knows the key schema but sends keys as given, unchecked: the range
+    # key must already be in wire form (a number as a string, which DynamoDB insists on).
     model._get_connection().update_item(
-        project_id, STEP_BROLL, actions=actions, condition=condition, return_values=NONE
+        project_id, model.step_number.serialize(STEP_BROLL), actions=actions, condition=condition, return_values=NONE
     )
 
 

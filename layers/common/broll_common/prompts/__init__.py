@@ -17,7 +17,7 @@ Claude client), rewrite (the one rewrite after a refusal), text (small English h
 
 from __future__ import annotations
 
-from ..config import settings
+from ..secrets import anthropic_key
 from .claude import compose_with_claude
 from .local import (
     CAMERA_BY_TYPE,
@@ -56,7 +56,7 @@ __all__ = [
 
 
 def compose(request: PromptRequest) -> ComposedPrompt:
-    """Claude when ANTHROPIC_API_KEY is set, else the local composer; raises PromptError (502) on Claude failures."""
-    if settings().anthropic_api_key:
+    """Claude when a Claude key is set, else the local composer; raises PromptError (502) on Claude failures."""
+    if anthropic_key():
         return compose_with_claude(request)
     return compose_locally(request)

@@ -5,15 +5,13 @@ Claude is asked so the local path does not pay for it at cold start. Every failu
 network, refusal, cut-off or unreadable answer) becomes a PromptError the person can act on, and a name
 Claude left in is still scrubbed from its answer.
 
-Environment read here (besides settings()):
-- ANTHROPIC_BASE_URL: read by the anthropic SDK itself (tests point it at a fake server).
-- ANTHROPIC_MAX_RETRIES: the SDK's own retries of 408/409/429/5xx/529 and connection errors
-  (default 2). Tests set 0 so an error answer is seen at once instead of after backoff sleeps.
+Settings used: the model, the base URL (tests point it at a fake server) and the SDK's own retries
+of 408/409/429/5xx/529 and connection errors (default 2; tests set 0 so an error answer is seen at
+once instead of after backoff sleeps).
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -21,6 +19,7 @@ import pydantic
 from pydantic import BaseModel, Field
 
 from ..config import settings
+from ..secrets import anthropic_key
 from .model import ComposedPrompt, PromptError, PromptRequest
 from .scrub import merge, note_for, scrub_text
 from .style import without_suffix
@@ -128,19 +127,12 @@ def _answer_schema() -> dict[str, Any]:
     return {"type": "json_schema", "schema": anthropic.transform_schema(_ClaudeAnswer)}
 
 
-def _max_retries() -> int:
-    try:
-        return max(0, int(os.environ.get("ANTHROPIC_MAX_RETRIES", "2")))
-    except ValueError:
-        return 2
-
-
 @lru_cache(maxsize=4)
 def _client(api_key: str, base_url: str, max_retries: int):
     import anthropic  # imported here: the local composer path must not pay for it at cold start
 
-    # Cached so a warm Lambda reuses the connection; the base URL is part of the key because the SDK reads
-    # ANTHROPIC_BASE_URL only when the client is built.
+    # Cached so a warm Lambda reuses the connection; keyed by all three, so a rotated key (or another base URL)
+    # gets a client of its own.
     return anthropic.Anthropic(api_key=api_key, base_url=base_url or None, max_retries=max_retries,
                                timeout=CLAUDE_TIMEOUT_S)
 
@@ -172,7 +164,7 @@ def _ask_claude(request: PromptRequest, user: str) -> _ClaudeAnswer:
     import anthropic
 
     s = settings()
-    client = _client(s.anthropic_api_key, os.environ.get("ANTHROPIC_BASE_URL", ""), _max_retries())
+    client = _client(anthropic_key(), s.anthropic_base_url, s.anthropic_max_retries)
     try:
         # messages.create with the schema messages.parse would send, not messages.parse itself: parse validates
         # the text inside the SDK and raises pydantic's ValidationError before stop_reason can be read, so a

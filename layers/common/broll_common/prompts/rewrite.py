@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ..config import settings
+from ..secrets import anthropic_key
 from .claude import rewrite_with_claude
 from .local import MAX_WORDS, STRICT_PEOPLE, compose_locally
 from .model import ComposedPrompt, PromptError, PromptRequest
@@ -56,7 +56,7 @@ def rewrite_for_policy(request: PromptRequest, rejected_prompt: str, reason: str
     Claude when a key is set (told the rejected prompt and the reason); if Claude fails or repeats itself, the
     local composer in strict mode, so the automatic retry always has a different, safer prompt to send.
     """
-    if not settings().anthropic_api_key:
+    if not anthropic_key():
         return _rewrite_locally(request, rejected_prompt, reason)
     try:
         out = rewrite_with_claude(request, rejected_prompt, reason)
