@@ -3,7 +3,7 @@
     broll [--api URL] [--token TOKEN] projects
     broll status PROJECT
     broll generate-all PROJECT [--max-clips N] [--max-credits C] [--yes] [--interval S] [--timeout S]
-    broll download PROJECT [DIR]
+    broll download PROJECT [DIR] [--interval S] [--timeout S]
     broll render PROJECT [--wait | --no-wait] [--interval S] [--timeout S]
 
 Exit codes: 0 done · 1 a scene or render failed, the API refused the request (4xx), or a wait
@@ -28,7 +28,7 @@ from rich.prompt import Confirm
 from rich.table import Column, Table
 from rich.text import Text
 
-from .client import DOWNLOAD_LINK_TIMEOUT_S, Api, ApiError, is_local, local_token, path
+from .client import Api, ApiError, is_local, local_token, path
 from .progress import DONE, FAILED, IDLE, WORKING, Job, JobBoard, download_bar, say
 
 DEFAULT_API = "http://127.0.0.1:8000"
@@ -41,6 +41,7 @@ ROUTE_MISSING = {"Not Found", "No such route."}  # the gateway's and the resolve
 
 SCENE_KINDS = {"generating": WORKING, "completed": DONE, "failed": FAILED, "idle": IDLE}
 RENDER_KINDS = {"rendering": WORKING, "completed": DONE, "failed": FAILED}
+ZIP_KINDS = {"building": WORKING, "ready": DONE, "failed": FAILED}
 STATUS_WORDS = {"generating": "Generating…", "completed": "Ready", "failed": "Failed", "idle": "Idle"}
 STATUS_STYLES = {"generating": "cyan", "completed": "green", "failed": "red"}
 
@@ -77,6 +78,12 @@ def render_job(render: dict) -> Job:
     return Job("render", "Final video", RENDER_KINDS.get(render.get("status"), IDLE),
                progress=render.get("progress") or 0,
                error=render.get("error"), working_label="Rendering…", done_label="Done", idle_label="Not rendering")
+
+
+def zip_job(answer: dict) -> Job:
+    # An API that answers only {"url"} made the ZIP within the request: ready.
+    return Job("zip", "ZIP", ZIP_KINDS.get(answer.get("status") or "ready", IDLE), progress=answer.get("progress") or 0,
+               error=answer.get("error"), working_label="Preparing the ZIP…", done_label="Ready")
 
 
 def report_failures(ctx: Context, jobs: list[Job], total: int) -> None:
@@ -271,9 +278,45 @@ def cmd_generate_all(ctx: Context) -> int:
     return OK
 
 
+def _zip_link(ctx: Context, pid: str) -> tuple[str | None, int]:
+    """(the ZIP's URL, OK), or (None, the exit code). The API answers the URL at once when a
+    ZIP of the project's current content exists; otherwise it builds one in the background
+    (202 "building"), and this asks again until the URL comes."""
+    url = path("projects", pid, "download")
+    answer = ctx.api.get(url)
+    job = zip_job(answer)
+    if job.kind == WORKING:
+        deadline = time.monotonic() + ctx.args.timeout
+        failures = [0]
+        try:
+            with JobBoard(ctx.out) as board:
+                board.update([job])
+                while job.kind == WORKING and time.monotonic() < deadline:
+                    time.sleep(ctx.args.interval)
+                    polled = poll(ctx, url, failures)
+                    if polled is not None:
+                        answer, job = polled, zip_job(polled)
+                        board.update([job])
+        except KeyboardInterrupt:
+            say(ctx.err, f"Stopped waiting. The ZIP is still being prepared on the server: `broll download {pid}` "
+                         "fetches it once it is ready.")
+            return None, INTERRUPTED
+        if job.kind == WORKING:
+            say(ctx.err, f"Stopped waiting after {ctx.args.timeout:g} s; the ZIP is still being prepared on the "
+                         f"server: `broll download {pid}` fetches it once it is ready.")
+            return None, FAILURE
+    if job.kind == FAILED or not answer.get("url"):
+        # Asked again, the API builds it again: the sentence says whether that can help.
+        say(ctx.err, job.error or "The API gave no link to the ZIP.")
+        return None, FAILURE
+    return answer["url"], OK
+
+
 def cmd_download(ctx: Context) -> int:
     pid = ctx.args.project
-    link = ctx.api.get(path("projects", pid, "download"), timeout=DOWNLOAD_LINK_TIMEOUT_S)["url"]
+    link, code = _zip_link(ctx, pid)
+    if link is None:
+        return code
     if link.startswith("/"):
         link = ctx.api.base_url + link
     # The id names the file; anything that is not a plain file-name character becomes "_".
@@ -385,6 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
     download = commands.add_parser("download", parents=[shared], help="download the project's ZIP")
     download.add_argument("project")
     download.add_argument("dir", nargs="?", default=".", help="folder to write PROJECT.zip into (default .)")
+    download.add_argument("--interval", type=_positive(float), default=1.0, metavar="S",
+                          help="seconds between reads while the ZIP is prepared")
+    download.add_argument("--timeout", type=_positive(float), default=900.0, metavar="S",
+                          help="give up waiting for the ZIP after S seconds (default 900)")
 
     render = commands.add_parser("render", parents=[shared], help="render the final video")
     render.add_argument("project")

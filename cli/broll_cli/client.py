@@ -13,8 +13,6 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 DEFAULT_TIMEOUT_S = 30.0
-# Download All builds the ZIP on first request (clips, voice-over, avatar): allow it longer.
-DOWNLOAD_LINK_TIMEOUT_S = 120.0
 
 
 class ApiError(Exception):
@@ -173,4 +171,4 @@ def local_token(api_url: str, transport: httpx.BaseTransport | None = None) -> s
         raise ApiError(response.status_code, f"{url} answered without a token.") from exc
 
 
-__all__ = ["Api", "ApiError", "DOWNLOAD_LINK_TIMEOUT_S", "is_local", "local_token", "path"]
+__all__ = ["Api", "ApiError", "is_local", "local_token", "path"]

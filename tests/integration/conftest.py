@@ -105,3 +105,17 @@ def wait_for_scene(api, project_id: str, scene_id: str, until, timeout: float = 
             return scene
         time.sleep(0.3)
     raise AssertionError(f"scene {scene_id} never reached the expected state; last: {scene}")
+
+
+def download_url(api, project_id: str, timeout: float = 60.0) -> str:
+    """Download All as the page does it: ask until the ZIP is built (202 while building), then
+    its presigned URL."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = api.get(f"/api/projects/{project_id}/download")
+        body = response.json()
+        if response.status_code == 200 and body.get("url"):
+            return body["url"]
+        assert response.status_code == 202 and body["status"] == "building", (response.status_code, body)
+        assert time.monotonic() < deadline, f"the ZIP was never built; last: {body}"
+        time.sleep(0.3)

@@ -303,3 +303,34 @@ def test_a_failed_render_exits_1_with_its_error(capsys):
     })
     assert fake.run("render", "p") == 1
     assert "Scene Main has no clip." in capsys.readouterr().err
+
+
+def test_download_waits_while_the_zip_is_prepared_then_writes_it(capsys, tmp_path):
+    fake = FakeApi({
+        "GET /api/projects/p/download": [(202, {"status": "building", "progress": 10, "url": None}),
+                                         (202, {"status": "building", "progress": 60, "url": None}),
+                                         {"status": "ready", "url": "http://127.0.0.1:9/exports/p.zip"}],
+        "GET /exports/p.zip": ["the archive"],
+    })
+    assert fake.run("download", "p", str(tmp_path), "--interval", "0.01") == 0
+    out = capsys.readouterr().out
+    assert "ZIP: Preparing the ZIP…" in out and "ZIP: Ready" in out
+    assert (tmp_path / "p.zip").read_text() == '"the archive"'
+    assert [r[1] for r in fake.requests].count("/api/projects/p/download") == 3
+
+
+def test_a_zip_that_could_not_be_made_exits_1_with_the_sentence(capsys, tmp_path):
+    sentence = "The ZIP could not be made: avatar.mp4 is missing from storage."
+    fake = FakeApi({
+        "GET /api/projects/p/download": [(202, {"status": "building", "progress": 5, "url": None}),
+                                         {"status": "failed", "url": None, "error": sentence}],
+    })
+    assert fake.run("download", "p", str(tmp_path), "--interval", "0.01") == 1
+    assert sentence in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_zip_still_building_at_the_timeout_exits_1_saying_it_goes_on(capsys, tmp_path):
+    fake = FakeApi({"GET /api/projects/p/download": [(202, {"status": "building", "progress": 5, "url": None})]})
+    assert fake.run("download", "p", str(tmp_path), "--interval", "0.05", "--timeout", "0.2") == 1
+    assert "still being prepared on the server" in capsys.readouterr().err

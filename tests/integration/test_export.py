@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from devstack.media import frame_colour, probe, render_avatar, render_voiceover
-from tests.integration.conftest import import_with_media, project_body, wait_for_scene
+from tests.integration.conftest import download_url, import_with_media, project_body, wait_for_scene
 
 AVATAR_SECONDS = 12.0
 
@@ -75,7 +75,7 @@ def test_the_composite_cuts_each_clip_in_over_its_scene_and_joins_download_all(a
     # Nothing changed: asking again makes nothing new.
     again = api.post(f"/api/projects/{pid}/render", json={}).json()["render"]
     assert again["status"] == "completed" and again["videoUrl"].split("?")[0] == render["videoUrl"].split("?")[0]
-    archive = zipfile.ZipFile(io.BytesIO(httpx.get(api.get(f"/api/projects/{pid}/download").json()["url"]).content))
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(download_url(api, pid)).content))
     assert archive.namelist() == [
         "script.txt", "timeline.json", "voiceover.m4a", "avatar.mp4",
         "01-hook.mp4", "02-main.mp4", "03-cta.mp4", "composite.mp4",
@@ -92,8 +92,39 @@ def test_the_composite_cuts_each_clip_in_over_its_scene_and_joins_download_all(a
     api.post(f"/api/projects/{pid}/broll/generate", json={"sceneId": "main", "regenerate": True})
     wait_for_scene(api, pid, "main", lambda s: s["status"] == "completed")
     assert api.get(f"/api/projects/{pid}").json()["render"]["outOfDate"] is True
-    archive = zipfile.ZipFile(io.BytesIO(httpx.get(api.get(f"/api/projects/{pid}/download").json()["url"]).content))
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(download_url(api, pid)).content))
     assert "composite.mp4" not in archive.namelist()
+
+
+def test_download_all_builds_in_the_background_and_answers_the_url_once_built(api, project):
+    pid = project["projectId"]
+    first = api.get(f"/api/projects/{pid}/download")
+    assert first.status_code == 202, first.text
+    assert first.json()["status"] == "building" and first.json()["url"] is None and first.json()["startedAt"]
+    url = download_url(api, pid)
+    assert zipfile.ZipFile(io.BytesIO(httpx.get(url).content)).namelist() == ["script.txt", "timeline.json"]
+    ready = api.get(f"/api/projects/{pid}/download")  # the same content: at once, the same archive
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.json()["url"].split("?")[0] == url.split("?")[0]
+
+
+def test_a_failed_zip_is_said_once_in_a_sentence_and_asking_again_builds_it_again(api, media_project, avatar_media):
+    import os
+
+    import boto3
+
+    pid = media_project["projectId"]
+    s3, bucket, avatar = boto3.client("s3"), os.environ["MEDIA_BUCKET"], f"projects/{pid}/avatar.mp4"
+    s3.delete_object(Bucket=bucket, Key=avatar)
+    assert api.get(f"/api/projects/{pid}/download").status_code == 202
+    failed = _wait(api, f"/api/projects/{pid}/download", lambda b: b["status"] != "building")
+    assert failed["status"] == "failed" and failed["url"] is None
+    assert failed["error"] == "The ZIP could not be made: avatar.mp4 is missing from storage."
+    s3.upload_file(str(avatar_media[1]), bucket, avatar)
+    again = api.get(f"/api/projects/{pid}/download")  # the failure was said: this starts a new build
+    assert again.status_code == 202 and again.json()["status"] == "building"
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(download_url(api, pid)).content))
+    assert "avatar.mp4" in archive.namelist()
 
 
 def test_scenes_without_a_clip_keep_the_avatar(api, media_project, tmp_path, avatar_media):

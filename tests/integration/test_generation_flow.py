@@ -14,7 +14,7 @@ import pytest
 
 from broll_common.config import reset_settings
 from devstack.media import probe
-from tests.integration.conftest import wait_for_scene
+from tests.integration.conftest import download_url, wait_for_scene
 
 
 def completed(scene):
@@ -175,7 +175,7 @@ def test_generate_all_then_complete_then_download(api, project):
     done = api.post(f"/api/projects/{pid}/complete", json={}).json()
     assert done["step7"]["status"] == "completed" and done["step7"]["completedAt"]
     assert done["step7"]["scenesWithClips"] == ["hook", "main", "cta"]
-    url = api.get(f"/api/projects/{pid}/download").json()["url"]
+    url = download_url(api, pid)
     archive = zipfile.ZipFile(io.BytesIO(httpx.get(url).content))
     assert archive.namelist() == ["script.txt", "timeline.json", "01-hook.mp4", "02-main.mp4", "03-cta.mp4"]
     timeline = json.loads(archive.read("timeline.json"))

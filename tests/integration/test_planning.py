@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from devstack.media import frame_colour, render_avatar, render_voiceover
-from tests.integration.conftest import import_with_media, wait_for_scene
+from tests.integration.conftest import download_url, import_with_media, wait_for_scene
 from tests.integration.test_export import _close, _wait
 
 SECONDS = 24.0
@@ -93,7 +93,7 @@ def test_a_twenty_second_scene_gets_three_sub_shots_each_generated_and_cut_in_in
         clip.write_bytes(httpx.get(shot["videoUrl"]).content)
         assert _close(frame_colour(video, (shot["start"] + shot["end"]) / 2), frame_colour(clip, 1.0)), shot["n"]
 
-    archive = zipfile.ZipFile(io.BytesIO(httpx.get(api.get(f"/api/projects/{pid}/download").json()["url"]).content))
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(download_url(api, pid)).content))
     assert [n for n in archive.namelist() if n.startswith("02-")] == ["02-main-1.mp4", "02-main-2.mp4", "02-main-3.mp4"]
     timeline = json.loads(archive.read("timeline.json"))
     listed = _scene({"scenes": timeline["scenes"]}, "main")

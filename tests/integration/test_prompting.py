@@ -12,7 +12,7 @@ import zipfile
 import httpx
 
 from broll_common.config import reset_settings
-from tests.integration.conftest import wait_for_scene
+from tests.integration.conftest import download_url, wait_for_scene
 
 POLICY = "The prompt was flagged by the content policy: prominent public figure."
 
@@ -167,7 +167,7 @@ def test_every_clip_is_flagged_ai_generated_in_the_data_and_the_export(api, proj
     scene = wait_for_scene(api, pid, "cta", completed)
     assert scene["aiGenerated"] is True
     assert api.get(f"/api/projects/{pid}").json()["scenes"][0]["aiGenerated"] is False
-    archive = zipfile.ZipFile(io.BytesIO(httpx.get(api.get(f"/api/projects/{pid}/download").json()["url"]).content))
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(download_url(api, pid)).content))
     timeline = json.loads(archive.read("timeline.json"))
     assert "AI-generated" in timeline["aiDisclosure"]
     assert [s["aiGenerated"] for s in timeline["scenes"]] == [False, False, True]

@@ -1,8 +1,7 @@
 // User actions: each disables its own button while under way, shows API errors as text,
 // and resets the poll backoff.
 
-import { api, apiUrl, describeDetails } from './api.js';
-import { authHeaders } from './auth.js';
+import { api } from './api.js';
 import {
   store, emit, setBusy, isBusy, sceneById, mergeScene, setProject, select, scenes,
 } from './state.js';
@@ -207,45 +206,32 @@ function clickDownload(href, filename = '') {
   setTimeout(() => a.remove(), 0);
 }
 
-/** GET /download answers either a redirect to the ZIP or JSON {url}; handle both. */
+// Download All: the server packs the ZIP in the background (202 "building") and answers its
+// URL once it is made; ask again, less often as the wait grows, for at most ZIP_WAIT_MS.
+const ZIP_POLL_MS = [1000, 1500, 2000, 3000, 5000];
+const ZIP_WAIT_MS = 15 * 60 * 1000;
+const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/** Asks for the project's ZIP until its URL comes (the button says "Preparing the ZIP…" meanwhile), then downloads it. */
 export function downloadAll() {
   return guarded('download', async () => {
-    const url = apiUrl(`/api/projects/${encodeURIComponent(store.projectId)}/download`);
-    let res;
-    try {
-      res = await fetch(url, { headers: { Accept: 'application/json', ...(await authHeaders()) }, redirect: 'manual', cache: 'no-store' });
-    } catch {
-      const e = new Error('Cannot reach the server. Check your connection.');
-      e.network = true;
-      throw e;
-    }
-    if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) {
-      // A redirect to the ZIP: let the browser follow it as a download.
-      clickDownload(url, `${store.projectId}.zip`);
-      toast('Download started.', 'success', 2500);
-      return true;
-    }
-    const type = res.headers.get('content-type') || '';
-    if (!res.ok) {
-      let msg = `The download is not available (${res.status}).`;
-      if (type.includes('json')) {
-        const data = await res.json().catch(() => null);
-        if (data && data.error) msg = data.error + describeDetails(data.details);
+    const pid = store.projectId;
+    const deadline = Date.now() + ZIP_WAIT_MS;
+    for (let turn = 0; ; turn += 1) {
+      const answer = await api.download(pid);
+      if (answer && answer.status === 'failed') {
+        throw new Error(answer.error || 'The ZIP could not be made. Try Download All again.');
       }
-      const e = new Error(msg);
-      e.status = res.status;
-      throw e;
-    }
-    if (type.includes('json')) {
-      const data = await res.json();
-      if (!data || !data.url) throw new Error('The server did not give a download link.');
-      clickDownload(data.url, `${store.projectId}.zip`);
-    } else {
-      // The ZIP itself came back: save the blob.
-      const blob = await res.blob();
-      const href = URL.createObjectURL(blob);
-      clickDownload(href, `${store.projectId}.zip`);
-      setTimeout(() => URL.revokeObjectURL(href), 10000);
+      if (answer && answer.url) {
+        clickDownload(answer.url, `${pid}.zip`);
+        break;
+      }
+      if (!answer || answer.status !== 'building') throw new Error('The server did not give a download link.');
+      if (turn === 0) toast('Preparing the ZIP… the download starts when it is ready.', 'info', 4000);
+      if (Date.now() > deadline) {
+        throw new Error('The ZIP is still being prepared. Press Download All again in a minute.');
+      }
+      await pause(ZIP_POLL_MS[Math.min(turn, ZIP_POLL_MS.length - 1)]);
     }
     toast('Download started.', 'success', 2500);
     return true;

@@ -124,7 +124,8 @@ export const api = {
   complete: (pid) => request('POST', `${base(pid)}/complete`, {}),
   reopen: (pid) => request('POST', `${base(pid)}/reopen`, {}),
   startRender: (pid) => request('POST', `${base(pid)}/render`, {}),
-  downloadPath: (pid) => `${base(pid)}/download`,
+  // 200 {status: "ready", url} · 202 {status: "building", progress} · 200 {status: "failed", error}
+  download: (pid) => request('GET', `${base(pid)}/download`),
   history: (pid, sceneId, opts) => request('GET', `${base(pid)}/broll/scenes/${enc(sceneId)}/history`, undefined, opts),
   savePlan: (pid, sceneId, body) => request('PUT', `${base(pid)}/broll/scenes/${enc(sceneId)}/plan`, body),
   selectClip: (pid, sceneId, entryId) => request('POST', `${base(pid)}/broll/scenes/${enc(sceneId)}/select`, { entryId }),

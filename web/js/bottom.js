@@ -91,7 +91,7 @@ function renderButtons() {
   setText(rebtn, isBusy('reopen') ? '⏳ Reopening…' : '↩ Reopen Project');
   setDisabled(rebtn, !p || isBusy('reopen'));
   const dl = $('download-all');
-  setText(dl, isBusy('download') ? '⏳ Preparing…' : '📥 Download All');
+  setText(dl, isBusy('download') ? '⏳ Preparing the ZIP…' : '📥 Download All');
   setDisabled(dl, !p || isBusy('download'));
 }
 

@@ -42,6 +42,7 @@ class Settings:
     expected_generation_s: float
     presign_ttl_s: int
     render_function_name: str
+    export_function_name: str  # the Download All worker (export.run), invoked asynchronously
     user_keys_table: str
     user_keys_kms_key: str
 
@@ -76,6 +77,7 @@ def settings() -> Settings:
         expected_generation_s=_float("EXPECTED_GENERATION_S", 120.0),
         presign_ttl_s=int(_float("PRESIGN_TTL_S", 3600)),
         render_function_name=env("RENDER_FUNCTION_NAME", ""),
+        export_function_name=env("EXPORT_FUNCTION_NAME", ""),
         user_keys_table=env("USER_KEYS_TABLE", "user_keys"),
         user_keys_kms_key=env("USER_KEYS_KMS_KEY", ""),
     )

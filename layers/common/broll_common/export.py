@@ -1,5 +1,14 @@
 """Download All: one ZIP of the project's material in the media bucket, rebuilt only on change.
 
+API Gateway ends a request at 30 s, and fetching and packing every clip can take longer, so
+the ZIP is made by a worker Lambda invoked asynchronously. `GET …/download` (request) answers
+the ZIP's URL at once when a ZIP of the project's current content exists; otherwise it starts
+a build, or joins the one under way, and answers "building", and the caller asks again. As
+with the composite (render.py), every build is a `generation` of step 7's `export` map,
+written conditionally: the worker (run) writes its outcome only while its generation is
+current, so a newer build is never overwritten by an older one. A failed build is answered
+once as "failed" with a plain sentence; asking again starts a new one.
+
 The archive is written to /tmp by streaming each S3 object into it in chunks, then
 uploaded; memory stays bounded whatever the number and size of the clips.
 """
@@ -12,15 +21,21 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import zipfile
+from datetime import datetime, timezone
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from . import plan, storage
 from .aws import client
 from .config import settings
 from .media import presigned_url
+from .models import DownloadStatus, DownloadView
 from .render import current_composite_key
+
+logger = Logger(child=True)
 
 CHUNK = 1024 * 1024
 COMPOSITE_NAME = "composite.mp4"
@@ -92,12 +107,23 @@ def export_key(record: storage.ProjectRecord) -> tuple[str, dict, list[tuple[str
     return f"projects/{record.project_id}/exports/{digest}.zip", timeline, files
 
 
+# A build still "building" after this was lost (its worker died, or stopped at its 300 s
+# timeout without writing): it is answered as failed, and asking again starts a new one.
+EXPORT_STALE_S = 6 * 60
+LOST = "The ZIP was not finished in time. Try Download All again."
+MISSING = ("404", "NoSuchKey", "NotFound")
+
+
+class MissingMaterial(Exception):
+    """A file the archive lists is not in the media bucket."""
+
+
 def _exists(key: str) -> bool:
     try:
         client("s3").head_object(Bucket=settings().media_bucket, Key=key)
         return True
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+        if exc.response["Error"]["Code"] in MISSING:
             return False
         raise
 
@@ -108,18 +134,116 @@ def build_archive(record: storage.ProjectRecord, timeline: dict, files: list[tup
         archive.writestr("script.txt", record.script.get("script", "") + "\n")
         archive.writestr("timeline.json", json.dumps(timeline, indent=2, ensure_ascii=False))
         for name, key in files:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+            try:
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] in MISSING:
+                    raise MissingMaterial(name) from exc
+                raise
             # Videos do not compress: store them, and copy in chunks.
             with archive.open(zipfile.ZipInfo(name), "w") as entry:
                 shutil.copyfileobj(body, entry, CHUNK)
 
 
-def download_url(project_id: str, owner: str) -> str:
+def _ready(key: str) -> DownloadView:
+    return DownloadView(status=DownloadStatus.READY, url=presigned_url(key))
+
+
+def _view(state: dict, now: float) -> DownloadView:
+    """How a build under way, or failed, stands (step 7's `export` map)."""
+    if state.get("status") == "failed":
+        return DownloadView(status=DownloadStatus.FAILED, error=state.get("error"))
+    started = state.get("startedAt") or now
+    # Nothing reports a percentage while the archive is packed: estimate from elapsed time.
+    progress = max(1, min(95, int(100 * (now - started) / state.get("expectedSeconds", 30))))
+    return DownloadView(
+        status=DownloadStatus.BUILDING, progress=progress,
+        startedAt=datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def request(project_id: str, owner: str) -> DownloadView:
+    """GET …/download: the ZIP of the current content (ready), or its build (building, or a
+    failure not yet answered)."""
     record = storage.load_project(project_id, owner=owner)
+    key, _, files = export_key(record)
+    state = record.broll.get("export") or {}
+    now = time.time()
+    if _exists(key):
+        return _ready(key)  # already made of exactly this content: no build
+    status = state.get("status")
+    if state.get("key") == key and status in ("building", "failed") and not state.get("reported"):
+        if status == "building" and now - state.get("startedAt", 0) < EXPORT_STALE_S:
+            return _view(state, now)  # under way: join it
+        # Failed (or lost): said once, so the poll that waited for it stops; the next request
+        # builds it again.
+        said = state | {"reported": True} | ({"status": "failed", "error": LOST} if status == "building" else {})
+        try:
+            storage.replace_part(project_id, "export", said, owner=owner,
+                                 expect={"generation": state["generation"], "status": status})
+        except storage.StaleScene:
+            pass  # another request answered it (or started again) meanwhile
+        return _view(said, now)
+    return _start(project_id, owner, state, key, len(files), now)
+
+
+def _start(project_id: str, owner: str, state: dict, key: str, file_count: int, now: float) -> DownloadView:
+    generation = int(state.get("generation", 0)) + 1
+    started = {
+        "status": "building", "generation": generation, "key": key, "startedAt": now,
+        "expectedSeconds": 5 + 2 * file_count,
+    }
+    expect = {"generation": state["generation"]} if "generation" in state else {}
+    try:
+        storage.replace_part(project_id, "export", started, owner=owner, expect=expect)
+    except storage.StaleScene:
+        # Another request started a build meanwhile: join it (anything else: ask again).
+        current = storage.load_broll(project_id, owner=owner).broll.get("export") or {}
+        return _view(current if current.get("status") == "building" else started, now)
+    try:
+        client("lambda").invoke(
+            FunctionName=settings().export_function_name, InvocationType="Event",
+            Payload=json.dumps({"projectId": project_id, "generation": generation}).encode(),
+        )
+    except Exception:  # noqa: BLE001 - the person sees it and can ask again
+        logger.exception("could not start the export worker", extra={"projectId": project_id})
+        failed = started | {"status": "failed", "error": "The ZIP could not be started. Try Download All again.",
+                            "reported": True}
+        _finish(project_id, generation, failed)
+        return _view(failed, now)
+    return _view(started, now)
+
+
+def _finish(project_id: str, generation: int, state: dict) -> None:
+    """Write a build's outcome, only while that build is still the current one."""
+    try:
+        storage.replace_part(project_id, "export", state, owner=None, expect={"generation": generation})
+    except storage.StaleScene:
+        logger.info("export outcome for a superseded build ignored", extra={"projectId": project_id})
+
+
+def run(project_id: str, generation: int) -> None:
+    """The worker: stream every file into a ZIP in /tmp, upload it, record the outcome."""
+    record = storage.load_project(project_id, owner=None)
+    state = record.broll.get("export") or {}
+    if state.get("generation") != generation or state.get("status") != "building":
+        return  # superseded, or already settled
+    # The content now (it may have changed since the request): the archive is named by it.
     key, timeline, files = export_key(record)
-    if not _exists(key):
+    try:
         with tempfile.TemporaryFile() as spool:
             build_archive(record, timeline, files, spool)
             spool.seek(0)
             client("s3").upload_fileobj(spool, settings().media_bucket, key, ExtraArgs={"ContentType": "application/zip"})
-    return presigned_url(key)
+    except MissingMaterial as exc:
+        logger.warning("export failed: a file is missing", extra={"projectId": project_id, "file": str(exc)})
+        _finish(project_id, generation, state | {
+            "status": "failed", "error": f"The ZIP could not be made: {exc} is missing from storage."})
+        return
+    except Exception:  # noqa: BLE001 - recorded for the person; a Lambda retry would only repeat it
+        logger.exception("export failed", extra={"projectId": project_id})
+        _finish(project_id, generation, state | {
+            "status": "failed", "error": "The ZIP could not be made. Try Download All again."})
+        return
+    completed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _finish(project_id, generation, state | {"status": "completed", "key": key, "completedAt": completed_at})

@@ -162,17 +162,23 @@ def _claim_changes(record: storage.ProjectRecord, scene: Scene, queued: bool, ke
     """What a claim writes: the next generation, generating, and a prompt if there is none
     or it was composed for an earlier style lock (a person's own prompt is kept). A scene
     longer than one clip gets its sub-shots, each with a prompt; one that did not complete
-    goes on from its first sub-shot without a clip."""
+    goes on from its first sub-shot without a clip.
+
+    A queued claim (Generate All) writes no prompt: it leaves each one to write empty, and
+    the scene's poll loop writes them on its submit turn (_write_due_prompts). The request
+    never waits for Claude, however many scenes and sub-shots there are."""
     project_style = style.style_of(record.broll)
     current_style = style.version(project_style)
     if plan.count_for(scene) > 1:
-        shots = plan.prepared(record, scene, for_generation=True)
+        shots = plan.prepared(record, scene, for_generation=True, write=not queued)
         changes = {"plan": plan.stored(shots)} | plan.next_prompt(shots)
     else:
         changes = {"plan": []} if scene.plan else {}
         # A prompt left from a sub-shot, or composed for an older style, is written again.
         stale = scene.promptSource != "person" and (bool(scene.plan) or (scene.styleVersion or "") != current_style)
-        if not scene.aiPrompt or stale:
+        if (not scene.aiPrompt or stale) and queued:
+            changes |= {"aiPrompt": "", "promptSource": None, "promptNote": None}
+        elif not scene.aiPrompt or stale:
             composed = compose(style.prompt_request(record, scene))
             changes |= {"aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note}
     return changes | {
@@ -432,14 +438,46 @@ def poll_step(state: dict) -> dict:
     return _next_turn(state, attempt, poll_wait(attempt, scene, trusted))
 
 
+def _prompts_due(scene: Scene) -> bool:
+    """A Generate All claim left this scene's prompt (or a sub-shot's) for its loop to write."""
+    return not scene.aiPrompt or any(not shot.prompt for shot in scene.plan)
+
+
+def _write_due_prompts(project_id: str, index: int, scene: Scene) -> Scene:
+    """Write the prompts a Generate All claim left empty: the scene's own, or every sub-shot's
+    without one (side by side, as a claim would). Each scene's loop writes its own, so the
+    Claude calls are spread over the loops instead of one request. They are written with the
+    project's style lock as it is now. Raises PromptError, and StaleScene when the scene moved
+    on (cancelled, regenerated) meanwhile."""
+    record = storage.load_project(project_id, owner=None)  # the script and the style lock
+    if scene.plan:
+        shots = plan.with_missing_prompts(record, scene)
+        changes = {"plan": plan.stored(shots)} | plan.next_prompt(shots)
+    else:
+        composed = compose(style.prompt_request(record, scene))
+        changes = {"aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note}
+    storage.update_scene(project_id, index, scene.sceneId, changes, **_still_generating(scene))
+    return storage.with_changes(scene, changes)
+
+
 def _submit_turn(
     project_id: str, index: int, scene: Scene, state: dict, attempt: int, kie: GuardedKie, key: secrets.KieKey
 ) -> dict:
     """A queued scene's turn: submit if the shared rate limit has a slot, else wait for one.
 
+    First, once, the prompts its claim left to write (before taking a slot, which Claude's
+    seconds would otherwise hold); a prompt that cannot be written fails the scene with why.
     Busy answers (a full window, Kie's 429, an open breaker, a 5xx) only lengthen the wait;
     a refusal fails the scene with what to change; a timeout is never resubmitted.
     """
+    if _prompts_due(scene):
+        try:
+            scene = _write_due_prompts(project_id, index, scene)
+        except PromptError as exc:
+            _fail(project_id, index, scene, exc.message)
+            return _done(state, attempt)
+        except storage.StaleScene:
+            return _done(state, attempt)  # cancelled or regenerated while the prompt was written
     admission = rate_limit.try_admit(key.value)
     if not admission.admitted:
         # Waiting loops spread over the lanes' expected free times: all asking again when the
@@ -514,8 +552,8 @@ def startable(scenes: list[Scene]) -> tuple[list[tuple[int, Scene]], list[dict]]
 
 def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> GenerateAllResult:
     """Queue every scene without a clip (at most max_clips of them, in timeline order);
-    each poll loop submits within the rate limit, so the request answers at once however
-    many scenes there are. Scenes are claimed a few per write, and the loops started side
+    each poll loop writes the scene's missing prompts and submits within the rate limit, so
+    the request answers at once however many scenes there are. Scenes are claimed a few per write, and the loops started side
     by side; first turns come in windows of the limit's size (20 now, 20 about eleven
     seconds later, ...), so few loops wake only to find every lane still taken.
     """
@@ -526,15 +564,8 @@ def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> G
     if max_clips is not None:
         candidates, over = _within_cap(candidates, max_clips)
         skipped += [{"sceneId": scene.sceneId, "reason": "budget cap reached"} for _, scene in over]
-    wanted = []
-    # Prompts still to write are written side by side (Claude takes seconds each).
-    with ThreadPoolExecutor(max_workers=LOOP_STARTERS) as pool:
-        changes = [pool.submit(_claim_changes, record, scene, True, key) for _, scene in candidates]
-        for (index, scene), future in zip(candidates, changes):
-            try:
-                wanted.append((index, scene, future.result()))
-            except PromptError as exc:
-                skipped.append({"sceneId": scene.sceneId, "reason": exc.message})
+    # No prompt is written here (see _claim_changes): each scene's loop writes its own.
+    wanted = [(index, scene, _claim_changes(record, scene, True, key)) for index, scene in candidates]
     claimed = []
     for first in range(0, len(wanted), CLAIM_CHUNK):
         won, stale = _claim_together(project_id, wanted[first:first + CLAIM_CHUNK], owner)

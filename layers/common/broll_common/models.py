@@ -378,8 +378,21 @@ class ProjectList(BaseModel):
     projects: list[ProjectSummary]
 
 
-class DownloadLink(BaseModel):
-    url: str
+class DownloadStatus(str, Enum):
+    READY = "ready"
+    BUILDING = "building"
+    FAILED = "failed"
+
+
+class DownloadView(BaseModel):
+    """Download All: the ZIP's presigned URL once it is made of the project's current content
+    (200), or how its build in the background stands (202 while building)."""
+
+    status: DownloadStatus = DownloadStatus.READY
+    url: str | None = None  # presigned, when ready
+    progress: int = 0  # estimated while building
+    error: str | None = None  # a plain sentence, when the build failed
+    startedAt: str | None = None
 
 
 class CallbackAck(BaseModel):

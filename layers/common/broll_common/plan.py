@@ -102,12 +102,17 @@ def stored(shots: list[SubShot]) -> list[dict]:
     return [shot.stored() for shot in shots]
 
 
-def prepared(record: storage.ProjectRecord, scene: Scene, *, for_generation: bool) -> list[SubShot]:
+def prepared(
+    record: storage.ProjectRecord, scene: Scene, *, for_generation: bool, write: bool = True
+) -> list[SubShot]:
     """The scene's sub-shots, every one with a prompt: the stored plan when it still fits,
     else a new layout. For a generation, a scene that did not complete keeps its finished
     sub-shots (made in the current style) and only missing or stale prompts are written
     (a person's own are kept); else (the person asked for prompts) every prompt is written
-    again and the clips stay. Raises PromptError."""
+    again and the clips stay. Raises PromptError.
+
+    With write=False (a Generate All claim) the prompts to write are left empty instead:
+    the scene's poll loop writes them just before it submits (with_missing_prompts)."""
     count = count_for(scene)
     shots = [shot.model_copy() for shot in scene.plan] if scene.plan and fits(scene) else layout(scene, count)
     old_style = (scene.styleVersion or "") != style.version(style.style_of(record.broll))
@@ -119,12 +124,28 @@ def prepared(record: storage.ProjectRecord, scene: Scene, *, for_generation: boo
         stale = shot.promptSource != "person" and old_style and not shot.videoKey
         if not for_generation or not shot.prompt or stale:
             to_write.append(shot)
-    # Side by side: Claude takes seconds per prompt, and the request has API Gateway's 30 s.
-    with ThreadPoolExecutor(max_workers=MAX_SUB_SHOTS) as pool:
-        requests = [style.prompt_request(record, scene, shot=(shot.n, count)) for shot in to_write]
-        for shot, composed in zip(to_write, pool.map(compose, requests)):
-            shot.prompt, shot.promptSource, shot.promptNote = composed.text, composed.source, composed.note
+    if write:
+        _write_prompts(record, scene, to_write, count)
+    else:
+        for shot in to_write:
+            shot.prompt, shot.promptSource, shot.promptNote = "", None, None
     return shots
+
+
+def with_missing_prompts(record: storage.ProjectRecord, scene: Scene) -> list[SubShot]:
+    """The scene's stored sub-shots, a prompt written for each that has none (those a
+    Generate All claim left to its poll loop). Raises PromptError."""
+    shots = [shot.model_copy() for shot in scene.plan]
+    _write_prompts(record, scene, [shot for shot in shots if not shot.prompt], len(shots))
+    return shots
+
+
+def _write_prompts(record: storage.ProjectRecord, scene: Scene, shots: list[SubShot], count: int) -> None:
+    # Side by side: Claude takes seconds per prompt, and a request has API Gateway's 30 s.
+    with ThreadPoolExecutor(max_workers=MAX_SUB_SHOTS) as pool:
+        requests = [style.prompt_request(record, scene, shot=(shot.n, count)) for shot in shots]
+        for shot, composed in zip(shots, pool.map(compose, requests)):
+            shot.prompt, shot.promptSource, shot.promptNote = composed.text, composed.source, composed.note
 
 
 def next_prompt(shots: list[SubShot]) -> dict:
