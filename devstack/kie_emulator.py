@@ -212,6 +212,7 @@ class KieEmulator:
             "record_info_calls": {},
             "callbacks_sent": 0,
             "callbacks_failed": 0,
+            "callback_answers": {},  # taskId -> the receiver's answer body (last delivery)
         }
 
     def _cancel_timers(self) -> None:
@@ -484,6 +485,8 @@ class KieEmulator:
                 if answer.is_success:
                     with self._lock:
                         self._stats["callbacks_sent"] += 1
+                        # What the receiver said, so a test can tell who settled a task.
+                        self._stats["callback_answers"][task_id] = answer.text[:500]
                     return
                 log.info("callback for %s answered HTTP %s (attempt %d)", task_id, answer.status_code, attempt)
             except httpx.HTTPError as exc:

@@ -62,6 +62,11 @@ class LocalStack:
             "AnthropicApiKey": os.environ.get("ANTHROPIC_API_KEY") or defaults["AnthropicApiKey"],
             "AnthropicModel": os.environ.get("ANTHROPIC_MODEL", self.template.parameter_defaults["AnthropicModel"]),
             "KieCreditsPerClip": os.environ.get("KIE_CREDITS_PER_CLIP", self.template.parameter_defaults["KieCreditsPerClip"]),
+            # The emulator answers in seconds, not minutes: the loop looks accordingly (env wins).
+            "PollFirstWaitSeconds": os.environ.get("POLL_FIRST_WAIT_S", str(self.options.poll_first_wait_s)),
+            "PollMaxWaitSeconds": os.environ.get("POLL_MAX_WAIT_S", str(self.options.poll_max_wait_s)),
+            # With callbacks the loop is the safety net: its first look comes after the clip is due.
+            "PollCallbackGraceSeconds": os.environ.get("POLL_CALLBACK_GRACE_S", str(self.options.kie_delay_s + 2)),
         }
         self.cloud.create_resources(self.functions, parameters)
         self.api_url = self.gateway.start(port=self.options.api_port)
@@ -87,11 +92,7 @@ class LocalStack:
         variables["KIE_CALLBACK_URL"] = "" if real_key else f"{self.api_url}/api/callbacks/kie"
         for name, value in variables.items():
             os.environ[name] = self.cloud.resolve(value, parameters)
-        os.environ.setdefault("POLL_FIRST_WAIT_S", str(self.options.poll_first_wait_s))
-        os.environ.setdefault("POLL_MAX_WAIT_S", str(self.options.poll_max_wait_s))
         os.environ.setdefault("POLL_MIN_WAIT_S", "1")
-        # With callbacks the loop is the safety net: its first look comes after the clip is due.
-        os.environ.setdefault("POLL_CALLBACK_GRACE_S", str(self.options.kie_delay_s + 2))
         os.environ.setdefault("EXPECTED_GENERATION_S", str(self.options.kie_delay_s + 2))
         os.environ.setdefault("GENERATION_DEADLINE_S", str(max(60.0, self.options.kie_delay_s * 10)))
         self.gateway.config = {"apiBase": "", "auth": {"mode": "local", "tokenUrl": "/local-auth/token"}}

@@ -78,7 +78,14 @@ def load(path: Path = TEMPLATE) -> Template:
     doc, problems = decode(str(path))
     if problems:
         raise ValueError(f"template.yaml could not be read: {problems}")
-    resources = doc["Resources"]
+    defaults = {name: str(p["Default"]) for name, p in doc.get("Parameters", {}).items() if "Default" in p}
+    conditions = doc.get("Conditions", {})
+    # A resource whose condition is false under the parameters' defaults is not made locally
+    # (e.g. the sign-up gate, which only exists with SignUp=email-domains).
+    resources = {
+        logical_id: resource for logical_id, resource in doc["Resources"].items()
+        if "Condition" not in resource or _holds(conditions[resource["Condition"]], conditions, defaults)
+    }
     global_env = doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     tables, buckets, functions, routes, machines, secrets, kms_keys = {}, [], {}, [], {}, {}, []
     for logical_id, resource in resources.items():
@@ -100,7 +107,8 @@ def load(path: Path = TEMPLATE) -> Template:
                     open_route = route.get("Auth", {}).get("Authorizer") == "NONE"
                     routes.append(Route(route["Method"].upper(), route["Path"], logical_id, authorized=not open_route))
                 elif event["Type"] == "Schedule":
-                    fn.schedules.append(event["Properties"]["Schedule"])
+                    schedule = event["Properties"]["Schedule"]
+                    fn.schedules.append(defaults[schedule["Ref"]] if isinstance(schedule, dict) else schedule)
             functions[logical_id] = fn
         elif kind == "AWS::SecretsManager::Secret":
             secrets[logical_id] = props
@@ -110,8 +118,25 @@ def load(path: Path = TEMPLATE) -> Template:
             machines[logical_id] = StateMachine(
                 logical_id, ROOT / props["DefinitionUri"], props.get("DefinitionSubstitutions", {}), props.get("Name")
             )
-    defaults = {name: str(p["Default"]) for name, p in doc.get("Parameters", {}).items() if "Default" in p}
     return Template(tables, buckets, functions, routes, machines, global_env, secrets, kms_keys, defaults)
+
+
+def _holds(condition: dict, conditions: dict, parameters: dict) -> bool:
+    """A template condition (Fn::Equals / Not / And / Or over Refs and literals) under `parameters`."""
+    (kind, args), = condition.items()
+    if kind == "Condition":
+        return _holds(conditions[args], conditions, parameters)
+    if kind == "Fn::Equals":
+        left, right = (parameters[a["Ref"]] if isinstance(a, dict) else str(a) for a in args)
+        return left == right
+    results = [_holds(c, conditions, parameters) for c in args]
+    if kind == "Fn::Not":
+        return not results[0]
+    if kind == "Fn::And":
+        return all(results)
+    if kind == "Fn::Or":
+        return any(results)
+    raise ValueError(f"the local stack cannot evaluate condition {condition!r}")
 
 
 def rate_seconds(schedule: str) -> float:

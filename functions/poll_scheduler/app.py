@@ -9,5 +9,7 @@ from broll_common.api import logger
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if event.get("source") == "aws.events" or event.get("action") == "sweep":
-        return generation.sweep() | {"batches": schedule.run_due()}
+        result = generation.sweep() | {"batches": schedule.run_due()}
+        logger.info("sweep done", extra=result)  # operators (and the deploy test) see every sweep
+        return result
     return generation.poll_step(event)

@@ -52,7 +52,7 @@ def build_dir() -> Path:
             "to check the render worker's package before deploying it.",
             pytrace=False,
         )
-    path = Path(value)
+    path = Path(value).resolve()
     if not (path / "template.yaml").is_file():
         pytest.fail(f"BROLL_BUILD_DIR={value} holds no built template.yaml: is it a `sam build` output?",
                     pytrace=False)

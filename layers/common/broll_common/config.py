@@ -45,6 +45,7 @@ class Settings:
     export_function_name: str  # the Download All worker (export.run), invoked asynchronously
     user_keys_table: str
     user_keys_kms_key: str
+    sign_up_email_domains: frozenset[str]  # with SignUp=email-domains: who may create an account
 
 
 @lru_cache(maxsize=1)
@@ -80,6 +81,9 @@ def settings() -> Settings:
         export_function_name=env("EXPORT_FUNCTION_NAME", ""),
         user_keys_table=env("USER_KEYS_TABLE", "user_keys"),
         user_keys_kms_key=env("USER_KEYS_KMS_KEY", ""),
+        sign_up_email_domains=frozenset(
+            d.strip().lower() for d in env("SIGN_UP_EMAIL_DOMAINS", "").split(",") if d.strip()
+        ),
     )
 
 

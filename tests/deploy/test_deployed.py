@@ -1,0 +1,171 @@
+"""End to end through the deployed stack's API Gateway: Cognito JWTs, the built package on
+Lambda, Step Functions poll loops, Kie's callbacks through the deployed route, the packaged
+ffmpeg, Download All, tenant isolation and the EventBridge sweep, every call under IAM.
+
+The tests share one project and run in file order (each step builds on the one before).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+
+import httpx
+import pytest
+
+from .conftest import ffprobe, generate_scene as generate, import_project, wait_for, wait_settled
+
+ANN, BOB = "ann@newsroom.example", "bob@newsroom.example"
+CONTENT_POLICY = {"successFlag": 2, "errorCode": 400, "errorMessage": "Your prompt was flagged by the content policy."}
+
+
+@pytest.fixture(scope="module")
+def api(deployed):
+    with deployed.client(ANN) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def project(deployed, api, media) -> dict:
+    return import_project(deployed, api, media)
+
+
+def test_no_token_is_refused_by_the_authorizer(deployed):
+    with deployed.client(None) as anonymous:
+        answer = anonymous.get("/api/projects")
+    assert answer.status_code == 401
+
+
+def test_a_cognito_user_reads_the_imported_project(api, project):
+    answer = api.get(f"/api/projects/{project['projectId']}")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [s["sceneId"] for s in body["scenes"]] == ["hook", "main", "cta"]
+    assert body["audio"]["url"] and body["avatarVideo"]["url"]
+    assert [p["projectId"] for p in api.get("/api/projects").json()["projects"]] == [project["projectId"]]
+
+
+def test_a_clip_found_by_the_poll_loop_alone(deployed, api, project, workdir):
+    deployed.kie.configure(drop_callbacks=True)
+    try:
+        before = deployed.kie.stats()
+        started = generate(api, project["projectId"], "hook")
+        assert started["status"] == "generating" and started["taskId"]
+        scene = wait_settled(api, project["projectId"], "hook")
+        after = deployed.kie.stats()
+    finally:
+        deployed.kie.configure(drop_callbacks=False)
+    assert scene["status"] == "completed", scene["error"]
+    assert after["callbacks_sent"] == before["callbacks_sent"], "the poll loop, not a callback, finished it"
+    assert after["record_info_calls"].get(started["taskId"], 0) > 0, "the loop asked Kie for the task"
+    clip = workdir / "hook.mp4"
+    clip.write_bytes(httpx.get(scene["videoUrl"], timeout=60).content)  # our bucket's presigned URL
+    assert [s["codec_type"] for s in ffprobe(clip)["streams"]][:1] == ["video"]
+
+
+def settled_by_callback(deployed, task_id: str) -> bool:
+    """Kie's callback for the task was delivered, accepted and settled the scene (the route's answer)."""
+    answer = wait_for(lambda: deployed.kie.stats()["callback_answers"].get(task_id), 60, f"the callback of {task_id}")
+    return json.loads(answer)["settled"] is True
+
+
+def test_a_clip_finished_by_kies_signed_callback_through_the_deployed_route(deployed, api, project):
+    failed_before = deployed.kie.stats()["callbacks_failed"]
+    started = generate(api, project["projectId"], "cta")
+    scene = wait_settled(api, project["projectId"], "cta")
+    assert scene["status"] == "completed", scene["error"]
+    assert settled_by_callback(deployed, started["taskId"])
+    assert deployed.kie.stats()["callbacks_failed"] == failed_before, "the deployed callback route refused Kie"
+
+
+def test_a_scene_of_two_sub_shots_is_finished_by_callbacks(deployed, api, project):
+    """The callback that settles sub-shot 1 starts the loop that submits sub-shot 2."""
+    before = deployed.kie.stats()
+    generate(api, project["projectId"], "main")
+    scene = wait_settled(api, project["projectId"], "main", timeout=120)
+    after = deployed.kie.stats()
+    assert scene["status"] == "completed", scene["error"]
+    assert [shot["status"] for shot in scene["plan"]] == ["ready", "ready"]
+    history = api.get(f"/api/projects/{project['projectId']}/broll/scenes/main/history").json()["entries"]
+    tasks = [(e["kind"], e["shot"], e["taskId"]) for e in history]
+    assert after["tasks_created"] == before["tasks_created"] + 2, tasks
+    assert all(settled_by_callback(deployed, shot["taskId"]) for shot in scene["plan"])
+
+
+def test_a_content_policy_refusal_is_rewritten_once(deployed, api, project):
+    before = deployed.kie.stats()
+    deployed.kie.configure(fail_next=[CONTENT_POLICY])
+    generate(api, project["projectId"], "hook", regenerate=True)
+    scene = wait_settled(api, project["projectId"], "hook", timeout=120)
+    after = deployed.kie.stats()
+    assert scene["status"] == "completed", scene["error"]
+    assert scene["rewrite"] and scene["rewrite"]["reason"]
+    assert scene["aiPrompt"] != scene["rewrite"]["fromPrompt"]
+    assert after["tasks_created"] == before["tasks_created"] + 2, "exactly one rewritten submit"
+
+
+def test_the_composite_is_rendered_by_the_packaged_ffmpeg(api, project, media, workdir):
+    _, _, seconds = media
+    answer = api.post(f"/api/projects/{project['projectId']}/render", json={})
+    assert answer.status_code in (200, 202), answer.text
+
+    def rendered():
+        render = api.get(f"/api/projects/{project['projectId']}/render").json()["render"]
+        return render if render["status"] in ("completed", "failed") else None
+
+    render = wait_for(rendered, 180, "the composite render")
+    assert render["status"] == "completed", render["error"]
+    path = workdir / "composite.mp4"
+    path.write_bytes(httpx.get(render["videoUrl"], timeout=60).content)
+    info = ffprobe(path)
+    kinds = sorted(s["codec_type"] for s in info["streams"])
+    assert kinds == ["audio", "video"]
+    assert abs(float(info["format"]["duration"]) - seconds) < 0.5
+
+
+def test_download_all_holds_every_file_and_each_one_plays(api, project, workdir):
+    def ready():
+        answer = api.get(f"/api/projects/{project['projectId']}/download")
+        assert answer.status_code in (200, 202), answer.text
+        body = answer.json()
+        assert body.get("status") != "failed", body
+        return body if answer.status_code == 200 and body.get("url") else None
+
+    link = wait_for(ready, 120, "the Download All ZIP")
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(link["url"], timeout=60).content))
+    names = archive.namelist()
+    assert "script.txt" in names and "timeline.json" in names
+    media_names = [n for n in names if n.endswith((".mp4", ".m4a"))]
+    # voice-over, avatar, hook, main ×2, cta and the composite
+    assert len(media_names) == 7, names
+    for name in media_names:
+        path = workdir / name.replace("/", "_")
+        path.write_bytes(archive.read(name))
+        assert ffprobe(path)["streams"], name
+
+
+def test_another_user_gets_404_on_the_first_users_project(deployed, project):
+    with deployed.client(BOB) as bob:
+        assert bob.get("/api/projects").json()["projects"] == []
+        for route in ("", "/render", "/download", "/broll/estimate"):
+            answer = bob.get(f"/api/projects/{project['projectId']}{route}")
+            assert answer.status_code == 404, (route, answer.text)
+        answer = bob.post(f"/api/projects/{project['projectId']}/broll/generate", json={"sceneId": "hook"})
+        assert answer.status_code == 404
+
+
+def test_the_eventbridge_sweep_runs(deployed):
+    """The schedule (1 minute here) invokes the sweep through EventBridge, not the test."""
+
+    def swept():
+        return any('"sweep done"' in body for group, body in deployed.function_logs().items() if "PollScheduler" in group)
+
+    wait_for(swept, 150, "an EventBridge-invoked sweep")
+
+
+def test_no_function_was_denied_anything(deployed):
+    # Checked last: every flow above ran under each function's own role.
+    time.sleep(2)  # the last invocations' logs
+    assert deployed.denied() == []
