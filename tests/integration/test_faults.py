@@ -55,9 +55,11 @@ def low_breaker(monkeypatch):
     monkeypatch.setenv("BREAKER_FAILURE_THRESHOLD", "2")
     monkeypatch.setenv("BREAKER_RECOVERY_TIMEOUT_S", "2")
     monkeypatch.setenv("BREAKER_CACHE_S", "0")
+    reset_settings()  # the breaker's numbers are settings
     breaker.kie_client.cache_clear()
     yield
     monkeypatch.undo()
+    reset_settings()
     breaker.kie_client.cache_clear()
 
 

@@ -8,7 +8,6 @@ request says nothing about Kie's health.
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -20,8 +19,8 @@ from aws_lambda_powertools.utilities.circuit_breaker import (
 )
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 
-from .aws import client
 from .config import settings
+from .dal.coordination import Coordination, DynamoCoordination, get_coordination
 from .kie import KieClient, KieUnavailable, TaskRecord
 
 CIRCUIT_NAME = "kie-api"
@@ -39,12 +38,13 @@ class KieCircuitOpen(KieUnavailable):
 
 
 def breaker_config() -> CircuitBreakerConfig:
+    s = settings()
     return CircuitBreakerConfig(
-        failure_threshold=int(os.environ.get("BREAKER_FAILURE_THRESHOLD", 5)),
-        recovery_timeout=int(os.environ.get("BREAKER_RECOVERY_TIMEOUT_S", 60)),
+        failure_threshold=s.breaker_failure_threshold,
+        recovery_timeout=s.breaker_recovery_timeout_s,
         success_threshold=1,
         handled_exceptions=(KieUnavailable,),
-        local_cache_max_age=int(os.environ.get("BREAKER_CACHE_S", 2)),
+        local_cache_max_age=s.breaker_cache_s,
     )
 
 
@@ -58,48 +58,28 @@ class FleetFailures:
     had failed resets it, and the window bounds what isolated failures can accumulate.
     """
 
-    ITEM_ID = f"{CIRCUIT_NAME}#fleet-failures"
-
-    def __init__(self, table: str, window_s: int):
+    def __init__(self, table: str | None, window_s: int):
+        # The item is dal.coordination's: in the breaker table, or in the table named here.
         self._table, self._window_s = table, window_s
 
+    @property
+    def _store(self) -> Coordination:
+        return DynamoCoordination(self._table) if self._table else get_coordination()
+
     def record(self, now: int) -> int:
-        ddb, key = client("dynamodb"), {"id": {"S": self.ITEM_ID}}
+        """Count one failure; the fleet's count in the current window."""
+        cutoff = now - self._window_s
         while True:
-            try:
-                answer = ddb.update_item(
-                    TableName=self._table, Key=key,
-                    UpdateExpression="ADD failures :one",
-                    ConditionExpression="window_start > :cutoff",
-                    ExpressionAttributeValues={":one": {"N": "1"}, ":cutoff": {"N": str(now - self._window_s)}},
-                    ReturnValues="UPDATED_NEW",
-                )
-                return int(answer["Attributes"]["failures"]["N"])
-            except ddb.exceptions.ConditionalCheckFailedException:
-                pass  # no window yet, or an old one: start a new window with this failure
-            try:
-                ddb.update_item(
-                    TableName=self._table, Key=key,
-                    UpdateExpression="SET failures = :one, window_start = :now, expiration = :ttl",
-                    ConditionExpression="attribute_not_exists(window_start) OR window_start <= :cutoff",
-                    ExpressionAttributeValues={
-                        ":one": {"N": "1"}, ":now": {"N": str(now)}, ":ttl": {"N": str(now + 3600)},
-                        ":cutoff": {"N": str(now - self._window_s)},
-                    },
-                )
+            count = self._store.add_fleet_failure(CIRCUIT_NAME, window_after=cutoff)
+            if count is not None:
+                return count
+            # No window yet, or an old one: start a new window with this failure...
+            if self._store.open_fleet_window(CIRCUIT_NAME, now, window_after=cutoff):
                 return 1
-            except ddb.exceptions.ConditionalCheckFailedException:
-                continue  # another instance started the window first: add to it
+            # ...unless another instance started one first: add to it.
 
     def reset(self) -> None:
-        try:
-            client("dynamodb").update_item(
-                TableName=self._table, Key={"id": {"S": self.ITEM_ID}},
-                UpdateExpression="SET failures = :zero", ConditionExpression="failures > :zero",
-                ExpressionAttributeValues={":zero": {"N": "0"}},
-            )
-        except client("dynamodb").exceptions.ConditionalCheckFailedException:
-            pass
+        self._store.reset_fleet_failures(CIRCUIT_NAME)
 
 
 class GuardedKie:
@@ -162,5 +142,5 @@ def kie_client(api_key: str) -> GuardedKie:
     s = settings()
     persistence = CircuitBreakerDynamoDBPersistence(table_name=s.breaker_table)
     config = breaker_config()
-    fleet = FleetFailures(s.breaker_table, window_s=int(os.environ.get("BREAKER_FAILURE_WINDOW_S", 60)))
+    fleet = FleetFailures(None, window_s=s.breaker_failure_window_s)
     return GuardedKie(KieClient(s.kie_base_url, api_key, timeout=s.kie_timeout_s), persistence, config, fleet)

@@ -28,6 +28,13 @@ class Settings:
     kie_timeout_s: float
     # Kie's price of one clip in credits: unpublished (about 80 for veo3_fast), so settable.
     kie_credits_per_clip: float
+    kie_submits_per_window: int  # Kie's submit limit per key and 10 s (rate_limit)
+    # The shared circuit breaker (breaker.py): failures to open, seconds open, seconds a state is
+    # cached per instance, and the window in which the fleet's failures add up.
+    breaker_failure_threshold: int
+    breaker_recovery_timeout_s: int
+    breaker_cache_s: int
+    breaker_failure_window_s: int
     anthropic_model: str
     anthropic_base_url: str  # '' = the SDK's own
     anthropic_max_retries: int
@@ -63,6 +70,11 @@ def settings() -> Settings:
         kie_model=env("KIE_MODEL", "veo3_fast"),
         kie_timeout_s=_float("KIE_TIMEOUT_S", 20.0),
         kie_credits_per_clip=_float("KIE_CREDITS_PER_CLIP", 80.0),
+        kie_submits_per_window=int(env("KIE_SUBMITS_PER_WINDOW", 20)),
+        breaker_failure_threshold=int(env("BREAKER_FAILURE_THRESHOLD", 5)),
+        breaker_recovery_timeout_s=int(env("BREAKER_RECOVERY_TIMEOUT_S", 60)),
+        breaker_cache_s=int(env("BREAKER_CACHE_S", 2)),
+        breaker_failure_window_s=int(env("BREAKER_FAILURE_WINDOW_S", 60)),
         anthropic_model=env("ANTHROPIC_MODEL", "claude-haiku-5-5"),
         anthropic_base_url=env("ANTHROPIC_BASE_URL", ""),
         anthropic_max_retries=max(0, int(_float("ANTHROPIC_MAX_RETRIES", 2))),

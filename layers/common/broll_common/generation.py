@@ -8,7 +8,6 @@ for an old task can never overwrite the newer state.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,10 +17,10 @@ from urllib.parse import urlencode
 from aws_lambda_powertools import Logger
 
 from . import callback_health, history, plan, policy, rate_limit, secrets, storage, style
-from .aws import client
 from .backoff import Backoff, PollSchedule
 from .breaker import GuardedKie, KieCircuitOpen, kie_client
 from .callbacks import callback_base_url
+from .clients.poll_loop import get_poll_loops
 from .config import settings
 from .errors import Conflict
 from .kie import KieError, KieRateLimited, KieRejected, KieUnavailable, TaskRecord, TaskState
@@ -252,9 +251,7 @@ def _start_poll_loop(
     }
     name = execution_name(project_id, scene, f"-r{int(time.time() * 1000)}" if restart else "")
     try:
-        client("stepfunctions").start_execution(
-            stateMachineArn=settings().state_machine_arn, name=name, input=json.dumps(state)
-        )
+        get_poll_loops().start(name, state)
         if restart:
             storage.update_scene(project_id, index, scene.sceneId, {"pollExecution": name}, owner=None, generation=scene.generation)
     except storage.StaleScene:
@@ -264,13 +261,8 @@ def _start_poll_loop(
 
 
 def _loop_alive(project_id: str, scene: Scene) -> bool:
-    name = scene.pollExecution or execution_name(project_id, scene)
-    arn = settings().state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
-    try:
-        status = client("stepfunctions").describe_execution(executionArn=arn)["status"]
-    except client("stepfunctions").exceptions.ExecutionDoesNotExist:
-        return False
-    return status == "RUNNING"
+    # A loop that never started (or is gone) is not alive.
+    return get_poll_loops().status(scene.pollExecution or execution_name(project_id, scene)) == "RUNNING"
 
 
 def _fail(project_id: str, index: int, scene: Scene, message: str) -> Scene:

@@ -10,23 +10,20 @@ lane, so they span at least 10 s, whatever the network or our own latency.
 Each lane is taken by a write conditional on that lane alone, so instances taking
 different lanes never conflict (one shared version made every concurrent admission but
 one read and write again). Written by hand because Powertools has no distributed rate
-limiter; a token bucket would allow bursts that Kie's sliding window refuses.
+limiter; a token bucket would allow bursts that Kie's sliding window refuses. The item and
+its conditional writes are dal.coordination's; the rule is here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import time
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
-
-from .aws import client
 from .config import settings
+from .dal.coordination import get_coordination
 
-LIMIT = int(os.environ.get("KIE_SUBMITS_PER_WINDOW", 20))
 WINDOW_S = 10.0
 MARGIN_S = 0.1  # clock granularity between our timers and Kie's
 # A lane held and never finished (its Lambda died mid-submit) is let go after this: longer than any submit.
@@ -63,56 +60,37 @@ class _Lane:
         return max(IN_FLIGHT_RECHECK_S, counts_from + WINDOW_S + MARGIN_S - now)
 
 
-def _item_key(api_key: str) -> dict:
+def submits_per_window() -> int:
+    """Kie's limit: submits per window and key (KIE_SUBMITS_PER_WINDOW, 20), one lane each."""
+    return settings().kie_submits_per_window
+
+
+def __getattr__(name: str):
+    # `rate_limit.LIMIT` was a constant read from the environment at import: now it is a setting.
+    if name == "LIMIT":
+        return submits_per_window()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _window(api_key: str) -> str:
     # Never the key itself in storage: a short digest tells keys apart.
-    return {"id": {"S": "kie-submit-window#" + hashlib.sha256(api_key.encode()).hexdigest()[:16]}}
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 
-def _lanes(key: dict, limit: int) -> list[_Lane]:
-    item = client("dynamodb").get_item(TableName=settings().breaker_table, Key=key, ConsistentRead=True).get("Item", {})
-
-    def number(name: str) -> float | None:
-        return float(item[name]["N"]) if name in item else None
-
-    return [_Lane(number(f"h{lane}"), number(f"d{lane}")) for lane in range(limit)]
-
-
-def _update(key: dict, assignment: str, condition: str, values: dict, now: float, remove: str = "") -> bool:
-    """One conditional write of the item; False when the condition no longer holds."""
-    expression = f"SET {assignment}, expiration = :expires" + (f" REMOVE {remove}" if remove else "")
-    try:
-        client("dynamodb").update_item(
-            TableName=settings().breaker_table, Key=key, UpdateExpression=expression, ConditionExpression=condition,
-            ExpressionAttributeValues=values | {":expires": {"N": str(int(now + 3600))}},
-        )
-        return True
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        return False
-
-
-def try_admit(api_key: str, now: float | None = None, limit: int = LIMIT) -> Admission:
+def try_admit(api_key: str, now: float | None = None, limit: int | None = None) -> Admission:
     """Hold a free lane if there is one; the caller must `finish` it once Kie answers."""
-    key = _item_key(api_key)
+    store, window = get_coordination(), _window(api_key)
+    lanes_n = limit if limit is not None else submits_per_window()
     while True:
         current = now if now is not None else time.time()
-        lanes = _lanes(key, limit)
+        lanes = [_Lane(held, done) for held, done in store.read_lanes(window, lanes_n)]
         free = [n for n, lane in enumerate(lanes) if lane.free(current)]
         if not free:
             free_in = tuple(sorted(lane.free_in(current) for lane in lanes))
             return Admission(False, retry_after=free_in[0], free_in=free_in)
         lane = random.choice(free)  # instances picking at random rarely want the same lane
-        condition = (
-            f"(attribute_not_exists(h{lane}) OR h{lane} <= :stale) AND "
-            f"(attribute_not_exists(d{lane}) OR d{lane} <= :horizon)"
-        )
-        values = {
-            ":now": {"N": repr(current)},
-            ":stale": {"N": repr(current - IN_FLIGHT_MAX_S)},
-            ":horizon": {"N": repr(current - WINDOW_S - MARGIN_S)},
-        }
-        if _update(key, f"h{lane} = :now", condition, values, current):
+        # Taken only if still free as read: a lane another instance took meanwhile is looked at again.
+        if store.take_lane(window, lane, current, current - IN_FLIGHT_MAX_S, current - WINDOW_S - MARGIN_S):
             return Admission(True, slot=f"{lane}:{current!r}")
 
 
@@ -121,10 +99,7 @@ def finish(api_key: str, slot: str, now: float | None = None) -> None:
     let go as stale meanwhile (and perhaps held again) is left alone."""
     current = now if now is not None else time.time()
     lane, held = slot.split(":", 1)
-    _update(
-        _item_key(api_key), f"d{lane} = :answered", f"h{lane} = :held",
-        {":answered": {"N": repr(current)}, ":held": {"N": held}}, current, remove=f"h{lane}",
-    )
+    get_coordination().finish_lane(_window(api_key), int(lane), held, current)
 
 
 def wait_for_slot(api_key: str, max_wait_s: float = 20.0) -> Admission:
