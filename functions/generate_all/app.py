@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common import budget, generation, schedule
 from broll_common.api import ProjectId, logger, make_resolver, user_id
 from broll_common.models import Estimate, GenerateAllRequest, GenerateAllResult, ScheduleRequest, ScheduleView
+from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -43,5 +44,7 @@ def clear_schedule(project_id: ProjectId):
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

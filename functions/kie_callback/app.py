@@ -4,9 +4,10 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common import callback_health, callbacks, generation
+from broll_common import callback_intake
 from broll_common.api import logger, make_resolver
 from broll_common.models import ID_PATTERN, CallbackAck
+from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -19,14 +20,12 @@ def kie_callback(
     sig: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
     body: Annotated[dict[str, Any], Body()],
 ) -> CallbackAck:
-    callbacks.verify_binding(projectId, sceneId, generation_, sig)
-    task_id = str((body.get("data") or {}).get("taskId", ""))
-    callbacks.verify(app.current_event.headers, task_id)
-    callback_health.callback_arrived()
-    settled = bool(task_id) and generation.confirm_callback(projectId, sceneId, generation_, task_id)
+    settled = callback_intake.receive(projectId, sceneId, generation_, sig, app.current_event.headers, body)
     return CallbackAck(ok=True, settled=settled)
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

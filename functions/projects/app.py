@@ -11,6 +11,7 @@ from broll_common.models import (
     EmptyBody, PlanEdit, Project, ProjectImport, ProjectList, Scene, SceneEdit, SceneHistory, SelectClip,
     StyleBody,
 )
+from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -70,5 +71,7 @@ def reopen(project_id: ProjectId, body: Annotated[EmptyBody, Body()]) -> Project
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -4,9 +4,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common import render, storage
+from broll_common import projects, render
 from broll_common.api import ProjectId, logger, make_resolver, user_id
 from broll_common.models import EmptyBody, RenderAnswer
+from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -21,9 +22,11 @@ def start_render(project_id: ProjectId, body: Annotated[EmptyBody, Body()]):
 
 @app.get("/api/projects/<project_id>/render")
 def render_status(project_id: ProjectId) -> RenderAnswer:
-    return RenderAnswer(render=render.view(storage.load_project(project_id, owner=user_id(app))))
+    return RenderAnswer(render=projects.render_status(project_id, user_id(app)))
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

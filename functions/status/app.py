@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common import projects
 from broll_common.api import ProjectId, TaskIdParam, logger, make_resolver, user_id
 from broll_common.models import TaskStatus
+from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -21,5 +22,7 @@ def status(
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

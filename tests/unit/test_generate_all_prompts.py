@@ -88,7 +88,7 @@ def loop(monkeypatch):
 
     monkeypatch.setattr(storage, "load_project", lambda project_id, owner: seen.project)
     monkeypatch.setattr(storage, "update_scene", update_scene)
-    monkeypatch.setattr(generation, "_fail", lambda project_id, index, s, message: seen.failed.append(message))
+    monkeypatch.setattr(generation, "_fail", lambda project_id, index, s, message, reason: seen.failed.append(message))
     monkeypatch.setattr(generation.rate_limit, "try_admit",
                         lambda key: generation.rate_limit.Admission(admitted=False, free_in=(5.0,)))
     return seen

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitB
 from .config import settings
 from .dal.coordination import Coordination, DynamoCoordination, get_coordination
 from .kie import KieClient, KieUnavailable, TaskRecord
+from .observability import MetricUnit, emit
 
 CIRCUIT_NAME = "kie-api"
 
@@ -123,6 +124,7 @@ class GuardedKie:
         # Exactly one instance sees the count reach the threshold, and trips the circuit.
         if self._fleet.record(now) == self._config.failure_threshold:
             self._persistence.save_open(CIRCUIT_NAME, failure_count=self._config.failure_threshold, opened_at=now)
+            emit("BreakerOpens", MetricUnit.Count, 1)
             self._fleet.reset()
 
     def submit(self, prompt: str, **kwargs) -> str:

@@ -26,6 +26,7 @@ from .errors import Conflict
 from .kie import KieError, KieRateLimited, KieRejected, KieUnavailable, TaskRecord, TaskState
 from .media import clip_key, copy_from_url
 from .models import GenerateAllResult, Scene, SceneStatus
+from .observability import MetricUnit, emit
 from .projects import scene_view
 from .prompts import PromptError, compose
 
@@ -100,9 +101,12 @@ def _submit(scene: Scene, callback_url: str | None, kie: GuardedKie, key: secret
 def _send(scene: Scene, callback_url: str | None, kie: GuardedKie, key: secrets.KieKey, slot: str) -> str:
     """One submit in a taken rate-limit slot, finished whatever Kie answers."""
     try:
-        return kie.submit(scene.aiPrompt, model=settings().kie_model, callback_url=callback_url, seed=scene.seed)
+        task_id = kie.submit(scene.aiPrompt, model=settings().kie_model, callback_url=callback_url, seed=scene.seed)
     finally:
         rate_limit.finish(key.value, slot)
+    emit("ClipsStarted", MetricUnit.Count, 1)  # Kie took it: one clip started, and charged
+    emit("CreditsEstimated", MetricUnit.Count, settings().kie_credits_per_clip)
+    return task_id
 
 
 def _submitted(project_id: str, scene: Scene, task_id: str) -> None:
@@ -211,7 +215,7 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
     try:
         kie, key = _kie(owner, scene)
     except secrets.NoKieKey as exc:  # the key was removed between the claim and now
-        return _fail(project_id, index, scene, exc.message)
+        return _fail(project_id, index, scene, exc.message, "no_key")
     for _ in range(2):  # the second pass only after one rewrite of a refused prompt
         try:
             task_id = _submit(scene, _callback_url(project_id, scene_id, scene.generation), kie, key)
@@ -220,7 +224,7 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
             logger.warning("kie submit failed", extra={"projectId": project_id, "sceneId": scene_id, "code": exc.code})
             rewritten = policy.rewrite_if_refused(project_id, index, scene, exc)
             if rewritten is None:
-                return _fail(project_id, index, scene, _submit_failure_message(exc))
+                return _fail(project_id, index, scene, _submit_failure_message(exc), failure_reason(exc))
             scene = rewritten
     storage.update_scene(project_id, index, scene_id, {"taskId": task_id}, owner=owner, generation=scene.generation)
     scene = scene.model_copy(update={"taskId": task_id})
@@ -265,8 +269,17 @@ def _loop_alive(project_id: str, scene: Scene) -> bool:
     return get_poll_loops().status(scene.pollExecution or execution_name(project_id, scene)) == "RUNNING"
 
 
-def _fail(project_id: str, index: int, scene: Scene, message: str) -> Scene:
-    _record_failure(project_id, index, scene, message, {"owner": None, "generation": scene.generation})
+def failure_reason(outcome: KieError | TaskRecord) -> str:
+    """The ClipsFailed reason (docs/METRICS.md) of a Kie outcome that fails a scene."""
+    if policy.refusal_reason(outcome):
+        return "content_policy"  # refused again after its one rewrite, or the rewrite failed
+    if isinstance(outcome, KieError) and _submit_failure_message(outcome) == UNKNOWN_OUTCOME:
+        return "timeout"
+    return "kie_rejected" if isinstance(outcome, KieRejected) else "kie_error"
+
+
+def _fail(project_id: str, index: int, scene: Scene, message: str, reason: str) -> Scene:
+    _record_failure(project_id, index, scene, message, reason, {"owner": None, "generation": scene.generation})
     return scene_view(scene.model_copy(update={"status": SceneStatus.FAILED, "error": message, "progress": 0}))
 
 
@@ -282,23 +295,27 @@ class Settled(Enum):
     SUBMIT_NEXT = "submit_next"
 
 
-def settle(project_id: str, index: int, scene: Scene, record: TaskRecord) -> Settled:
-    """Apply a task's outcome to its scene."""
+def settle(project_id: str, index: int, scene: Scene, record: TaskRecord, via: str = "poll") -> Settled:
+    """Apply a task's outcome to its scene; `via`: who learnt it (poll, callback or sweep)."""
     if record.state == TaskState.GENERATING:
         return Settled.PENDING
     if record.state == TaskState.FAILED:
         if policy.rewrite_if_refused(project_id, index, scene, record):
+            _detected(scene, via)
             return Settled.SUBMIT_NEXT
-        _fail_if_current(project_id, index, scene, record.user_message)
+        if _fail_if_current(project_id, index, scene, record.user_message, failure_reason(record)):
+            _detected(scene, via)
         return Settled.FINISHED
     if not record.result_urls:
-        _fail_if_current(project_id, index, scene, "Kie.ai finished but returned no video. Retry.")
+        if _fail_if_current(project_id, index, scene, "Kie.ai finished but returned no video. Retry.", "kie_error"):
+            _detected(scene, via)
         return Settled.FINISHED
     task_id = scene.taskId or record.task_id
     key = clip_key(project_id, scene.sceneId, task_id)
     try:
         copy_from_url(record.result_urls[0], key)
     except Exception as exc:  # noqa: BLE001 - any copy failure: keep the scene, try again
+        emit("ClipCopyFailed", MetricUnit.Count, 1)
         raise ClipCopyFailed(str(exc)) from exc
     changes, sub_shot = _clip_changes(scene, task_id, key)
     try:
@@ -306,6 +323,8 @@ def settle(project_id: str, index: int, scene: Scene, record: TaskRecord) -> Set
     except storage.StaleScene:
         logger.info("result for a superseded generation ignored", extra={"projectId": project_id, "sceneId": scene.sceneId})
         return Settled.FINISHED
+    emit("ClipsCompleted", MetricUnit.Count, 1)
+    _detected(scene, via)
     history.record(
         project_id, scene.sceneId, "clip", taskId=task_id, videoKey=key, prompt=scene.aiPrompt,
         promptSource=scene.promptSource, shotInstructions=scene.shotInstructions or None, seed=scene.seed,
@@ -346,18 +365,26 @@ def _still_generating(scene: Scene) -> dict:
     }
 
 
-def _fail_if_current(project_id: str, index: int, scene: Scene, message: str) -> None:
-    _record_failure(project_id, index, scene, message, _still_generating(scene))
+def _detected(scene: Scene, via: str) -> None:
+    """A task's outcome was applied by `via`: how long after the clip's submit (its startedAt)."""
+    emit("DetectionDelay", MetricUnit.Seconds, max(0.0, time.time() - (scene.startedAt or time.time())), Path=via)
 
 
-def _record_failure(project_id: str, index: int, scene: Scene, message: str, guard: dict) -> None:
+def _fail_if_current(project_id: str, index: int, scene: Scene, message: str, reason: str) -> bool:
+    return _record_failure(project_id, index, scene, message, reason, _still_generating(scene))
+
+
+def _record_failure(project_id: str, index: int, scene: Scene, message: str, reason: str, guard: dict) -> bool:
+    """Fail the scene (True), unless it moved on meanwhile (False); `reason`: ClipsFailed's."""
     changes = {"status": SceneStatus.FAILED.value, "error": message, "progress": 0}
     try:
         storage.update_scene(project_id, index, scene.sceneId, changes, **guard)
     except storage.StaleScene:
         logger.info("result for a superseded generation ignored", extra={"projectId": project_id, "sceneId": scene.sceneId})
-        return
+        return False
+    emit("ClipsFailed", MetricUnit.Count, 1, Reason=reason)
     history.record(project_id, scene.sceneId, "failed", error=message, taskId=scene.taskId, prompt=scene.aiPrompt)
+    return True
 
 
 def _is_current(scene: Scene, task_id: str, generation: int) -> bool:
@@ -394,7 +421,7 @@ def poll_step(state: dict) -> dict:
         return _done(state, attempt)  # settled by a callback, cancelled or regenerated meanwhile
     overdue = _overdue(scene, time.time())
     if overdue:
-        _fail(project_id, index, scene, overdue)
+        _fail(project_id, index, scene, overdue, "timeout")
         return _done(state, attempt)
     trusted = task_id is not None and callback_health.trusted(since=scene.startedAt or 0)
     if _poll_schedule().awaiting_callback(_elapsed(scene), trusted):
@@ -404,7 +431,7 @@ def poll_step(state: dict) -> dict:
     try:
         kie, key = _kie(owner_id, scene)
     except secrets.NoKieKey as exc:
-        _fail(project_id, index, scene, exc.message)
+        _fail(project_id, index, scene, exc.message, "no_key")
         return _done(state, attempt)
     if task_id is None:
         return _submit_turn(project_id, index, scene, state, attempt, kie, key)
@@ -415,7 +442,7 @@ def poll_step(state: dict) -> dict:
     except (KieUnavailable, KieRateLimited):
         return _next_turn(state, attempt, poll_wait(attempt, scene, trusted))
     except KieRejected as exc:
-        _fail(project_id, index, scene, exc.user_message)
+        _fail(project_id, index, scene, exc.user_message, failure_reason(exc))
         return _done(state, attempt)
     try:
         outcome = settle(project_id, index, scene, task)
@@ -466,7 +493,7 @@ def _submit_turn(
         try:
             scene = _write_due_prompts(project_id, index, scene)
         except PromptError as exc:
-            _fail(project_id, index, scene, exc.message)
+            _fail(project_id, index, scene, exc.message, "prompt_error")
             return _done(state, attempt)
         except storage.StaleScene:
             return _done(state, attempt)  # cancelled or regenerated while the prompt was written
@@ -487,7 +514,7 @@ def _submit_turn(
             return _next_turn(state, attempt, retry_backoff().delay(attempt))
         if policy.rewrite_if_refused(project_id, index, scene, exc):
             return _next_turn(state, attempt, 1)  # the next turn submits the rewritten prompt
-        _fail(project_id, index, scene, message)
+        _fail(project_id, index, scene, message, failure_reason(exc))
         return _done(state, attempt)
     # The clip's clock (progress, the overall deadline) starts at its submit, not in the queue.
     submitted = scene.model_copy(update={"taskId": task_id, "startedAt": time.time()})
@@ -510,7 +537,7 @@ def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: s
     if not _is_current(scene, task_id, generation):
         return False
     kie, _ = _kie(record.owner_id, scene)
-    outcome = settle(project_id, index, scene, kie.record_info(task_id))
+    outcome = settle(project_id, index, scene, kie.record_info(task_id), via="callback")
     if outcome is Settled.SUBMIT_NEXT:
         # This scene's loop is watching the settled task and will stop; a new one submits.
         _start_poll_loop(project_id, index, scene.model_copy(update={"taskId": None}), submit=True, restart=True)
@@ -613,16 +640,16 @@ def sweep(now: float | None = None) -> dict:
         age = now - (scene.startedAt or 0)
         overdue = _overdue(scene, now)
         if overdue:
-            _fail(project_id, index, scene, overdue)
+            _fail(project_id, index, scene, overdue, "timeout")
             counts["failed"] += 1
         elif not scene.taskId:
             if age > SUBMIT_GRACE_S and not _loop_alive(project_id, scene):
-                _fail(project_id, index, scene, UNKNOWN_OUTCOME)
+                _fail(project_id, index, scene, UNKNOWN_OUTCOME, "timeout")
                 counts["failed"] += 1
         elif not _loop_alive(project_id, scene):
             try:
                 kie, _ = _kie(owner_id, scene)
-                outcome = settle(project_id, index, scene, kie.record_info(scene.taskId))
+                outcome = settle(project_id, index, scene, kie.record_info(scene.taskId), via="sweep")
                 if outcome is Settled.FINISHED:
                     counts["settled"] += 1
                     continue

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from .observability import tracer
+
 USER_AGENT = "BRollStudio/1.0 (+https://github.com/broll-studio)"
 
 # What a person reads on the scene, per envelope code (KIE.md "Error codes").
@@ -146,6 +148,7 @@ class KieClient:
             raise KieUnavailable(200, f"{path} answered success without data")
         return data
 
+    @tracer.capture_method
     def submit(self, prompt: str, *, model: str = "veo3_fast", callback_url: str | None = None, seed: int | None = None) -> str:
         body: dict[str, Any] = {
             "prompt": prompt,
@@ -166,6 +169,7 @@ class KieClient:
             raise KieUnavailable(200, "generate answered success without a taskId")
         return str(task_id)
 
+    @tracer.capture_method
     def record_info(self, task_id: str) -> TaskRecord:
         data = self._data("GET", "/api/v1/veo/record-info", params={"taskId": task_id})
         if not isinstance(data, dict):
@@ -184,5 +188,6 @@ class KieClient:
             )
         return TaskRecord(task_id, TaskState.GENERATING)
 
+    @tracer.capture_method
     def credits(self) -> float:
         return float(self._data("GET", "/api/v1/chat/credit"))

@@ -11,7 +11,7 @@ from .config import settings
 from .errors import Conflict, InvalidInput
 from .media import media_url
 from .models import Project, ProjectImport, ProjectSummary, Scene, SceneEdit, SceneStatus, Step7, TaskStatus
-from .models import AudioInfo, PlanEdit, ScheduleView, SubShot, VideoInfo
+from .models import AudioInfo, PlanEdit, RenderView, ScheduleView, SubShot, VideoInfo
 from .prompts import compose
 from .timeline import ranges_for, scene_id, scene_type
 
@@ -258,6 +258,11 @@ def reopen_project(project_id: str, owner: str) -> Project:
     reopened_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     storage.update_broll(project_id, {"status": "in_progress", "reopenedAt": reopened_at}, owner=owner)
     return read_project(project_id, owner)
+
+
+def render_status(project_id: str, owner: str) -> RenderView:
+    """GET …/render: how the project's composite stands."""
+    return render.view(storage.load_project(project_id, owner=owner))
 
 
 def task_status(project_id: str, task_id: str, owner: str, scene_index: int | None = None) -> TaskStatus:

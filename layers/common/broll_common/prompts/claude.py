@@ -19,6 +19,7 @@ import pydantic
 from pydantic import BaseModel, Field
 
 from ..config import settings
+from ..observability import tracer
 from ..secrets import anthropic_key
 from .model import ComposedPrompt, PromptError, PromptRequest
 from .scrub import merge, note_for, scrub_text
@@ -159,6 +160,7 @@ def _status_message(status: int, detail: str) -> str:
     return f"Claude rejected the request (HTTP {status}{': ' + detail if detail else ''})."
 
 
+@tracer.capture_method(capture_response=False)
 def _ask_claude(request: PromptRequest, user: str) -> _ClaudeAnswer:
     """One structured-output call; every failure becomes a PromptError with a sentence the person can act on."""
     import anthropic
