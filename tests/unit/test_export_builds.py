@@ -5,7 +5,6 @@ a failed or lost build is said once, and asking again builds it again."""
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 
 import boto3
@@ -13,8 +12,10 @@ import pytest
 from moto import mock_aws
 
 from broll_common import aws, config, export, storage
+from broll_common.clients.workers import get_workers
 from broll_common.models import DownloadStatus, Scene, TimeRange
 from devstack.template import load as load_template
+from tests.unit.fakes import FakeWorkers
 
 TABLE, BUCKET, OWNER, PID = "project_steps_export", "media-export", "user-a", "zip-1"
 
@@ -48,24 +49,10 @@ def cloud(monkeypatch):
 
 
 @pytest.fixture
-def worker(monkeypatch):
+def worker():
     """The asynchronous invocations the requests made (run by the test when it chooses)."""
-    invoked, real = [], aws.client
-
-    class FakeLambda:
-        fail = False
-
-        def invoke(self, FunctionName, InvocationType, Payload):  # noqa: N803 - boto3's names
-            if self.fail:
-                raise RuntimeError("Lambda is unavailable")
-            assert (FunctionName, InvocationType) == ("export-worker", "Event")
-            invoked.append(json.loads(Payload))
-            return {"StatusCode": 202}
-
-    fake = FakeLambda()
-    monkeypatch.setattr(export, "client", lambda service: fake if service == "lambda" else real(service))
-    fake.invoked = invoked
-    return fake
+    with get_workers.use(FakeWorkers()) as fake:
+        yield fake
 
 
 def state() -> dict:

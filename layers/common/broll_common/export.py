@@ -26,11 +26,10 @@ import zipfile
 from datetime import datetime, timezone
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from . import plan, storage
-from .aws import client
-from .config import settings
+from .clients.workers import get_workers
+from .dal.media import ObjectMissing, get_media
 from .media import presigned_url
 from .models import DownloadStatus, DownloadView
 from .render import current_composite_key
@@ -111,35 +110,22 @@ def export_key(record: storage.ProjectRecord) -> tuple[str, dict, list[tuple[str
 # timeout without writing): it is answered as failed, and asking again starts a new one.
 EXPORT_STALE_S = 6 * 60
 LOST = "The ZIP was not finished in time. Try Download All again."
-MISSING = ("404", "NoSuchKey", "NotFound")
 
 
 class MissingMaterial(Exception):
     """A file the archive lists is not in the media bucket."""
 
 
-def _exists(key: str) -> bool:
-    try:
-        client("s3").head_object(Bucket=settings().media_bucket, Key=key)
-        return True
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in MISSING:
-            return False
-        raise
-
-
 def build_archive(record: storage.ProjectRecord, timeline: dict, files: list[tuple[str, str]], target) -> None:
-    s3, bucket = client("s3"), settings().media_bucket
+    media = get_media()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("script.txt", record.script.get("script", "") + "\n")
         archive.writestr("timeline.json", json.dumps(timeline, indent=2, ensure_ascii=False))
         for name, key in files:
             try:
-                body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] in MISSING:
-                    raise MissingMaterial(name) from exc
-                raise
+                body = media.open(key)
+            except ObjectMissing as exc:
+                raise MissingMaterial(name) from exc
             # Videos do not compress: store them, and copy in chunks.
             with archive.open(zipfile.ZipInfo(name), "w") as entry:
                 shutil.copyfileobj(body, entry, CHUNK)
@@ -169,7 +155,7 @@ def request(project_id: str, owner: str) -> DownloadView:
     key, _, files = export_key(record)
     state = record.broll.get("export") or {}
     now = time.time()
-    if _exists(key):
+    if get_media().exists(key):
         return _ready(key)  # already made of exactly this content: no build
     status = state.get("status")
     if state.get("key") == key and status in ("building", "failed") and not state.get("reported"):
@@ -201,10 +187,7 @@ def _start(project_id: str, owner: str, state: dict, key: str, file_count: int, 
         current = storage.load_broll(project_id, owner=owner).broll.get("export") or {}
         return _view(current if current.get("status") == "building" else started, now)
     try:
-        client("lambda").invoke(
-            FunctionName=settings().export_function_name, InvocationType="Event",
-            Payload=json.dumps({"projectId": project_id, "generation": generation}).encode(),
-        )
+        get_workers().start_export(project_id, generation)
     except Exception:  # noqa: BLE001 - the person sees it and can ask again
         logger.exception("could not start the export worker", extra={"projectId": project_id})
         failed = started | {"status": "failed", "error": "The ZIP could not be started. Try Download All again.",
@@ -234,7 +217,7 @@ def run(project_id: str, generation: int) -> None:
         with tempfile.TemporaryFile() as spool:
             build_archive(record, timeline, files, spool)
             spool.seek(0)
-            client("s3").upload_fileobj(spool, settings().media_bucket, key, ExtraArgs={"ContentType": "application/zip"})
+            get_media().upload_stream(spool, key, "application/zip")
     except MissingMaterial as exc:
         logger.warning("export failed: a file is missing", extra={"projectId": project_id, "file": str(exc)})
         _finish(project_id, generation, state | {

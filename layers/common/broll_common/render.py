@@ -19,8 +19,8 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 
 from . import plan, storage
-from .aws import client
-from .config import settings
+from .clients.workers import get_workers
+from .dal.media import get_media
 from .errors import Conflict
 from .media import presigned_url
 from .models import RenderStatus, RenderView
@@ -90,10 +90,7 @@ def start(project_id: str, owner: str) -> RenderView:
     except storage.StaleScene:
         return view(storage.load_project(project_id, owner=owner))  # another request started it
     try:
-        client("lambda").invoke(
-            FunctionName=settings().render_function_name, InvocationType="Event",
-            Payload=json.dumps({"projectId": project_id, "generation": generation}).encode(),
-        )
+        get_workers().start_render(project_id, generation)
     except Exception:  # noqa: BLE001 - the person sees it and can press Render again
         logger.exception("could not start the render worker", extra={"projectId": project_id})
         failed = {"status": RenderStatus.FAILED.value, "error": "The render could not start. Try again."}
@@ -127,24 +124,24 @@ def run(project_id: str, generation: int) -> None:
     if state.get("generation") != generation or state.get("status") != RenderStatus.RENDERING.value:
         return
     material, material_id = _material(record), material_hash(record)
-    s3, bucket = client("s3"), settings().media_bucket
+    media = get_media()
     try:
         with tempfile.TemporaryDirectory(prefix="render-") as work:
             folder = Path(work)
             avatar = folder / "avatar.mp4"
-            s3.download_file(bucket, material["avatar"], str(avatar))
+            media.download(material["avatar"], str(avatar))
             voiceover = None
             if material["voiceover"]:
                 voiceover = folder / ("voiceover" + Path(material["voiceover"]).suffix)
-                s3.download_file(bucket, material["voiceover"], str(voiceover))
+                media.download(material["voiceover"], str(voiceover))
             segments = []
             for number, (start_s, end_s, key) in enumerate(material["clips"]):
                 clip = folder / f"clip-{number:02d}.mp4"
-                s3.download_file(bucket, key, str(clip))
+                media.download(key, str(clip))
                 segments.append(Segment(start=start_s, end=end_s, clip=clip))
             out = render_composite(avatar, voiceover, segments, folder / "composite.mp4")
             key = f"projects/{project_id}/renders/{material_id}.mp4"
-            s3.upload_file(str(out), bucket, key, ExtraArgs={"ContentType": "video/mp4"})
+            media.upload_file(str(out), key, "video/mp4")
     except (CompositeFailed, ValueError) as exc:
         logger.warning("render failed", extra={"projectId": project_id, "error": str(exc)[:2000]})
         _finish(project_id, generation, {"status": RenderStatus.FAILED.value, "error": f"The composite could not be made: {_first_line(exc)}"})

@@ -1,0 +1,36 @@
+"""The worker Lambdas, started by asynchronous invocation: the composite's (render.run) and
+Download All's (export.run). A request starts one and answers at once; the worker writes its
+outcome into the project (step 7's `render` / `export` map)."""
+
+from __future__ import annotations
+
+import json
+from typing import Protocol
+
+from ..aws import client
+from ..config import settings
+from ..ports import Port
+
+
+class Workers(Protocol):
+    def start_render(self, project_id: str, generation: int) -> None: ...
+
+    def start_export(self, project_id: str, generation: int) -> None: ...
+
+
+class LambdaWorkers:
+    @staticmethod
+    def _invoke(function_name: str, project_id: str, generation: int) -> None:
+        client("lambda").invoke(
+            FunctionName=function_name, InvocationType="Event",
+            Payload=json.dumps({"projectId": project_id, "generation": generation}).encode(),
+        )
+
+    def start_render(self, project_id: str, generation: int) -> None:
+        self._invoke(settings().render_function_name, project_id, generation)
+
+    def start_export(self, project_id: str, generation: int) -> None:
+        self._invoke(settings().export_function_name, project_id, generation)
+
+
+get_workers: Port[Workers] = Port(LambdaWorkers)
