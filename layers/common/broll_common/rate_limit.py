@@ -65,13 +65,6 @@ def submits_per_window() -> int:
     return settings().kie_submits_per_window
 
 
-def __getattr__(name: str):
-    # `rate_limit.LIMIT` was a constant read from the environment at import: now it is a setting.
-    if name == "LIMIT":
-        return submits_per_window()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _window(api_key: str) -> str:
     # Never the key itself in storage: a short digest tells keys apart.
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
