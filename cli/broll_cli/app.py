@@ -278,6 +278,23 @@ def cmd_generate_all(ctx: Context) -> int:
     return OK
 
 
+def _follow(ctx: Context, url: str, answer: dict, to_job) -> tuple[dict, Job]:
+    """Show the job and read `url` again every --interval until it is no longer working or
+    --timeout has passed; the last (answer, job). Ctrl-C reaches the caller, which says what goes on."""
+    job = to_job(answer)
+    deadline = time.monotonic() + ctx.args.timeout
+    failures = [0]
+    with JobBoard(ctx.out) as board:
+        board.update([job])
+        while job.kind == WORKING and time.monotonic() < deadline:
+            time.sleep(ctx.args.interval)
+            polled = poll(ctx, url, failures)
+            if polled is not None:
+                answer, job = polled, to_job(polled)
+                board.update([job])
+    return answer, job
+
+
 def _zip_link(ctx: Context, pid: str) -> tuple[str | None, int]:
     """(the ZIP's URL, OK), or (None, the exit code). The API answers the URL at once when a
     ZIP of the project's current content exists; otherwise it builds one in the background
@@ -286,17 +303,8 @@ def _zip_link(ctx: Context, pid: str) -> tuple[str | None, int]:
     answer = ctx.api.get(url)
     job = zip_job(answer)
     if job.kind == WORKING:
-        deadline = time.monotonic() + ctx.args.timeout
-        failures = [0]
         try:
-            with JobBoard(ctx.out) as board:
-                board.update([job])
-                while job.kind == WORKING and time.monotonic() < deadline:
-                    time.sleep(ctx.args.interval)
-                    polled = poll(ctx, url, failures)
-                    if polled is not None:
-                        answer, job = polled, zip_job(polled)
-                        board.update([job])
+            answer, job = _follow(ctx, url, answer, zip_job)
         except KeyboardInterrupt:
             say(ctx.err, f"Stopped waiting. The ZIP is still being prepared on the server: `broll download {pid}` "
                          "fetches it once it is ready.")
@@ -343,17 +351,10 @@ def cmd_render(ctx: Context) -> int:
         shown = f"{job.label()} {job.progress} %" if job.kind == WORKING else job.label()
         say(ctx.out, f"Final video: {shown}")
     else:
-        deadline = time.monotonic() + ctx.args.timeout
-        failures = [0]
         try:
-            with JobBoard(ctx.out) as board:
-                board.update([job])
-                while job.kind == WORKING and time.monotonic() < deadline:
-                    time.sleep(ctx.args.interval)
-                    answer = poll(ctx, path("projects", pid, "render"), failures)
-                    if answer is not None:
-                        render, job = answer["render"], render_job(answer["render"])
-                        board.update([job])
+            answer, job = _follow(ctx, path("projects", pid, "render"), {"render": render},
+                                  lambda answer: render_job(answer["render"]))
+            render = answer["render"]
         except KeyboardInterrupt:
             say(ctx.err, f"Stopped watching. The video keeps rendering on the server: `broll render {pid}` "
                          "follows it again.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -103,9 +104,10 @@ def browser() -> Browser:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, base_url) -> Page:
-    context = browser.new_context(viewport=DESKTOP, accept_downloads=True, base_url=base_url)
+@contextmanager
+def checked_page(browser, **context_options):
+    """A page in a fresh context that fails the test on any uncaught error it raised."""
+    context = browser.new_context(**context_options)
     context.set_default_timeout(15_000)
     pg = context.new_page()
     errors: list[str] = []
@@ -113,6 +115,12 @@ def page(browser, base_url) -> Page:
     yield pg
     context.close()
     assert not errors, f"uncaught errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser, base_url) -> Page:
+    with checked_page(browser, viewport=DESKTOP, accept_downloads=True, base_url=base_url) as pg:
+        yield pg
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import DESKTOP
+from .conftest import DESKTOP, checked_page
 
 pytestmark = pytest.mark.e2e
 
@@ -244,14 +244,8 @@ def servers():
 def page(browser, servers):
     servers.cognito.reset()
     servers.api_log.clear()
-    context = browser.new_context(viewport=DESKTOP, base_url=servers.site)
-    context.set_default_timeout(15_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"uncaught errors on the page: {errors}"
+    with checked_page(browser, viewport=DESKTOP, base_url=servers.site) as pg:
+        yield pg
 
 
 def oauth_keys(page: Page) -> list[str]:
