@@ -80,8 +80,8 @@ class Scale:
     def poll_looks(self, clip_s: float = 120.0, callbacks: bool = False) -> tuple[list[float], list[float]]:
         """When the loop looks at a clip of clip_s real seconds: the real schedule, and the
         compressed run's whole-second waits scaled back up (both without jitter)."""
-        from broll_common.backoff import PollSchedule
-        from broll_common.generation import whole_seconds
+        from broll_common.logic.backoff import PollSchedule
+        from broll_common.logic.generation import whole_seconds
 
         real = real_poll_settings()
 

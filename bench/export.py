@@ -28,7 +28,8 @@ def _zip_peak(clips: int) -> tuple[float, float]:
     import boto3
     from moto import mock_aws
 
-    from broll_common import export, storage
+    from broll_common.logic import export
+    from broll_common.dal import projects as storage
     from broll_common.aws import reset_clients
     from broll_common.config import reset_settings
 
@@ -67,7 +68,7 @@ COMPOSITE = """
 import json, resource, sys, time
 from pathlib import Path
 from devstack.media import render_avatar, render_clip, render_voiceover
-from broll_common.composite import Segment, render_composite
+from broll_common.clients.composite import Segment, render_composite
 folder, width, height, seconds = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 voice = render_voiceover(folder / "voice.m4a", seconds=seconds)
 avatar = render_avatar(folder / "avatar.mp4", voice, seconds=seconds, width=width, height=height)

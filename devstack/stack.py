@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 
 from broll_common.aws import reset_clients
-from broll_common.breaker import kie_client
+from broll_common.clients.breaker import kie_client
 from broll_common.config import reset_settings
 
 from . import demo

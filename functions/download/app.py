@@ -3,9 +3,9 @@ project's current content exists (200); otherwise its build starts, or the one u
 joined, in the export worker (202), and the caller asks again until the URL comes."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common import export
+from broll_common.logic import export
 from broll_common.api import ProjectId, logger, make_resolver, user_id
-from broll_common.models import DownloadStatus, DownloadView
+from broll_common.models.domain import DownloadStatus, DownloadView
 from broll_common.observability import metrics, tracer
 
 app = make_resolver()

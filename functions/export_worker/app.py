@@ -1,7 +1,7 @@
 """The Download All worker, invoked asynchronously by GET …/download: packs the ZIP."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common import export
+from broll_common.logic import export
 from broll_common.api import logger
 from broll_common.observability import metrics, tracer
 

@@ -2,7 +2,7 @@
 repair stuck scenes, then start the Generate All batches that are due."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common import generation, schedule
+from broll_common.logic import generation, schedule
 from broll_common.api import logger
 from broll_common.observability import metrics, tracer
 

@@ -5,9 +5,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common import clips, projects, style
+from broll_common.logic import clips, projects, style
 from broll_common.api import ProjectId, SceneId, logger, make_resolver, user_id
-from broll_common.models import (
+from broll_common.models.domain import (
     EmptyBody, PlanEdit, Project, ProjectImport, ProjectList, Scene, SceneEdit, SceneHistory, SelectClip,
     StyleBody,
 )

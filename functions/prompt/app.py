@@ -4,9 +4,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common import projects
+from broll_common.logic import projects
 from broll_common.api import ProjectId, logger, make_resolver, user_id
-from broll_common.models import Scene, SceneRef
+from broll_common.models.domain import Scene, SceneRef
 from broll_common.observability import metrics, tracer
 
 app = make_resolver()

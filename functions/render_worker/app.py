@@ -1,7 +1,7 @@
 """The render worker, invoked asynchronously by POST …/render: ffmpeg cuts the composite."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common import render
+from broll_common.logic import render
 from broll_common.api import logger
 from broll_common.observability import metrics, tracer
 

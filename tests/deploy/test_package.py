@@ -5,7 +5,7 @@ with its requirements unpacked, and the layer under CommonLayer/python/), this a
 RenderWorkerFunction carries imageio-ffmpeg's ffmpeg binary, that the binary runs on the python3.11
 Lambda runtime's Amazon Linux 2 (glibc 2.26: static, or no GLIBC_ symbol newer than 2.26), that
 the wheel it came from is tagged manylinux2014 (manylinux_2_17) or older, and that the worker's
-`broll_common.ffmpeg.ffmpeg_exe()` makes it run `-version` with no ffmpeg on PATH, although the
+`broll_common.clients.ffmpeg.ffmpeg_exe()` makes it run `-version` with no ffmpeg on PATH, although the
 package's copy has lost its executable bit (as aws-lambda-builders leaves it).
 
 No BROLL_BUILD_DIR is a failure, not a skip: the deploy stage must build first and say where.
@@ -82,7 +82,7 @@ def function_dir(build_dir, built_template) -> Path:
 @pytest.fixture(scope="module")
 def layer_python_dir(build_dir, built_template) -> Path:
     path = _resource_dir(build_dir, built_template, LAYER, "ContentUri") / "python"
-    assert (path / "broll_common" / "ffmpeg.py").is_file(), f"the layer at {path} has no broll_common/ffmpeg.py"
+    assert (path / "broll_common" / "clients" / "ffmpeg.py").is_file(), f"the layer at {path} has no broll_common/clients/ffmpeg.py"
     return path
 
 
@@ -195,7 +195,7 @@ def test_the_package_holds_the_pinned_imageio_ffmpeg(dist_info):
 _RUN_IT = r"""
 import json, os, shutil, subprocess, sys
 import imageio_ffmpeg
-from broll_common import ffmpeg
+from broll_common.clients import ffmpeg
 # For another architecture, imageio-ffmpeg's own platform look-up names this host's binary:
 # the package's one is given, and qemu runs it.
 packaged = os.environ.get("FOREIGN_BINARY") or ffmpeg.packaged_ffmpeg()

@@ -46,7 +46,7 @@ def other_api(stack):
 
 def callback_url(project_id: str, scene_id: str, generation: int) -> str:
     """A callback URL as the product issues it to Kie (signed for this scene)."""
-    from broll_common.secrets import callback_signature
+    from broll_common.clients.secrets import callback_signature
 
     sig = callback_signature(project_id, scene_id, generation)
     return f"/api/callbacks/kie?projectId={project_id}&sceneId={scene_id}&generation={generation}&sig={sig}"

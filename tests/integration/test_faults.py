@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from broll_common import breaker
+from broll_common.clients import breaker
 from broll_common.config import reset_settings
 from tests.integration.conftest import callback_url, wait_for_scene
 
@@ -136,7 +136,7 @@ def test_a_duplicate_callback_is_a_no_op(api, project, emulator):
 
 
 def test_a_failed_clip_copy_is_retried_not_lost(api, project, emulator, monkeypatch):
-    from broll_common import generation
+    from broll_common.logic import generation
 
     real_copy, calls = generation.copy_from_url, []
 

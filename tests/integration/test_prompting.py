@@ -72,7 +72,7 @@ def test_a_refusal_in_the_task_result_is_rewritten_once_then_a_second_refusal_fa
 def test_a_submit_timeout_is_never_resubmitted(api, project, emulator, monkeypatch):
     monkeypatch.setenv("KIE_TIMEOUT_S", "0.5")
     reset_settings()
-    from broll_common.breaker import kie_client
+    from broll_common.clients.breaker import kie_client
 
     kie_client.cache_clear()
     try:

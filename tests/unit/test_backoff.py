@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from broll_common.backoff import Backoff
+from broll_common.logic.backoff import Backoff
 
 
 def test_nominal_schedule_grows_by_factor_then_caps():
@@ -76,7 +76,7 @@ def test_delay_without_rng_uses_module_random(monkeypatch):
 def test_poll_schedule_first_look_and_proportional_waits():
     import random
 
-    from broll_common.backoff import PollSchedule
+    from broll_common.logic.backoff import PollSchedule
 
     schedule = PollSchedule(first=60, callback_grace=180, factor=1.25, floor=5, cap=60, jitter=0)
     assert schedule.wait(0, 0, callbacks=False) == 60

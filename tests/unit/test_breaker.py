@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.circuit_breaker import base as cb_base
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 from moto import mock_aws
 
-from broll_common.breaker import CIRCUIT_NAME, GuardedKie, KieCircuitOpen, breaker_config
-from broll_common.kie import KieRejected, KieUnavailable, TaskRecord, TaskState
+from broll_common.clients.breaker import CIRCUIT_NAME, GuardedKie, KieCircuitOpen, breaker_config
+from broll_common.clients.kie import KieRejected, KieUnavailable, TaskRecord, TaskState
 
 TABLE = "breaker_state_test"
 THRESHOLD = 3
@@ -260,10 +260,10 @@ def test_probe_is_single_across_instances(table, clock):
 def fleet(table, clock, monkeypatch):
     """The fleet-wide failure counter on the test table, on the test clock."""
     from broll_common.aws import reset_clients
-    from broll_common.breaker import FleetFailures
+    from broll_common.clients.breaker import FleetFailures
 
     reset_clients()
-    monkeypatch.setattr("broll_common.breaker.time.time", lambda: clock.now)
+    monkeypatch.setattr("broll_common.clients.breaker.time.time", lambda: clock.now)
     return FleetFailures(TABLE, window_s=60)
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from broll_common.callbacks import BadSignature, expected_signature, verify
+from broll_common.logic.callbacks import BadSignature, expected_signature, verify
 
 KEY = "webhook-secret"
 
@@ -44,7 +44,7 @@ def test_callbacks_are_trusted_on_evidence_since_the_clip_was_sent(monkeypatch):
     import boto3
     from moto import mock_aws
 
-    from broll_common import callback_health
+    from broll_common.logic import callback_health
     from broll_common.aws import reset_clients
     from broll_common.config import reset_settings
 

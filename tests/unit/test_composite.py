@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from broll_common.composite import CompositeFailed, Segment, render_composite
+from broll_common.clients.composite import CompositeFailed, Segment, render_composite
 from devstack import media
 
 W, H, SECONDS = 360, 640, 12.0

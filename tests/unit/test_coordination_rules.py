@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from broll_common import callback_health, config, generation, rate_limit, storage
-from broll_common.breaker import CIRCUIT_NAME, FleetFailures
+from broll_common.logic import callback_health, generation, rate_limit
+from broll_common import config
+from broll_common.dal import projects as storage
+from broll_common.clients.breaker import CIRCUIT_NAME, FleetFailures
 from broll_common.clients.poll_loop import get_poll_loops
 from broll_common.dal.coordination import get_coordination
-from broll_common.models import Scene, TimeRange
+from broll_common.models.domain import Scene, TimeRange
 
 from tests.unit.fakes import FakeCoordination, FakePollLoops
 

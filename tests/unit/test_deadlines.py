@@ -3,8 +3,8 @@
 import pytest
 
 from broll_common.config import reset_settings
-from broll_common.generation import _overdue
-from broll_common.models import Scene, TimeRange
+from broll_common.logic.generation import _overdue
+from broll_common.models.domain import Scene, TimeRange
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from broll_common import aws, config, export, storage
+from broll_common import aws, config
+from broll_common.logic import export
+from broll_common.dal import projects as storage
 from broll_common.clients.workers import get_workers
-from broll_common.models import DownloadStatus, Scene, TimeRange
+from broll_common.models.domain import DownloadStatus, Scene, TimeRange
 from devstack.template import load as load_template
 from tests.unit.fakes import FakeWorkers
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from broll_common import ffmpeg
+from broll_common.clients import ffmpeg
 
 
 def mode(path) -> int:

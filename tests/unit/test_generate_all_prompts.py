@@ -8,8 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from broll_common import generation, plan, storage
-from broll_common.models import Scene, SubShot, TimeRange
+from broll_common.logic import generation, plan
+from broll_common.dal import projects as storage
+from broll_common.models.domain import Scene, SubShot, TimeRange
 from broll_common.prompts import ComposedPrompt, PromptError
 
 KEY = SimpleNamespace(value="k" * 32, owner="system", last4="kkkk")

@@ -6,7 +6,7 @@ import time
 import httpx
 import pytest
 
-from broll_common.kie import (
+from broll_common.clients.kie import (
     MESSAGES,
     USER_AGENT,
     KieClient,

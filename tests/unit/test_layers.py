@@ -15,13 +15,13 @@ FORBIDDEN = {"boto3", "botocore", "pynamodb", "httpx"}
 FORBIDDEN_OWN = {"aws"}
 
 CLEAN = [
-    "broll_common.rate_limit",
-    "broll_common.callback_health",
-    "broll_common.breaker",
-    "broll_common.render",
-    "broll_common.export",
-    "broll_common.media",
-    "broll_common.generation",
+    "broll_common.logic.rate_limit",
+    "broll_common.logic.callback_health",
+    "broll_common.clients.breaker",
+    "broll_common.logic.render",
+    "broll_common.logic.export",
+    "broll_common.logic.media",
+    "broll_common.logic.generation",
 ]
 
 

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from broll_common.models import (
+from broll_common.models.domain import (
     EditedScene,
     GenerateRequest,
     ProjectImport,

@@ -13,9 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from broll_common import callback_health, generation, history, storage
-from broll_common.kie import TaskRecord, TaskState
-from broll_common.models import Scene, TimeRange
+from broll_common.logic import callback_health, generation
+from broll_common.dal import history, projects as storage
+from broll_common.clients.kie import TaskRecord, TaskState
+from broll_common.models.domain import Scene, TimeRange
 from broll_common.observability import MetricUnit, emit, metrics
 from devstack.template import ROOT
 
@@ -74,7 +75,7 @@ def test_documented_reasons_are_the_ones_the_code_fails_with():
     text = (ROOT / "docs" / "METRICS.md").read_text().split("### `ClipsFailed` reasons")[1]
     reasons = set(re.findall(r"^\| `(\w+)` \|", text, re.M))
     used = set()
-    for node in ast.walk(ast.parse((PACKAGE / "generation.py").read_text())):
+    for node in ast.walk(ast.parse((PACKAGE / "logic" / "generation.py").read_text())):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_fail", "_fail_if_current"):
             if isinstance(node.args[4], ast.Constant):
                 used.add(node.args[4].value)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from broll_common import plan
-from broll_common.models import Scene, SceneStatus, SubShot, TimeRange
+from broll_common.logic import plan
+from broll_common.models.domain import Scene, SceneStatus, SubShot, TimeRange
 
 
 def scene(start: float, end: float, **fields) -> Scene:

@@ -1,4 +1,4 @@
-"""Claude's side of prompts (prompts/claude.py), against a real HTTP fake of the Messages API (fake_anthropic.py).
+"""Claude's side of prompts (prompts/claude.py and the SDK call, clients/claude.py), against a real HTTP fake of the Messages API (fake_anthropic.py).
 
 The real `anthropic` SDK sends every request over a socket, so these tests see the exact body
 (scene, script, instructions, style lock, sub-shot, output_config schema, no sampling knobs) and
@@ -12,6 +12,7 @@ import pydantic
 import pytest
 
 from broll_common import config, prompts
+from broll_common.clients import claude as claude_client
 from broll_common.prompts import (
     STYLE_SUFFIX,
     PromptError,
@@ -94,7 +95,7 @@ def test_same_schema_as_messages_parse_would_send(fake_anthropic):
 
 
 def test_sdk_parse_hides_a_refusal_behind_a_validation_error(fake_anthropic):
-    """Why prompts/claude.py calls messages.create: parse validates the text first, so stop_reason is never seen."""
+    """Why clients/claude.py calls messages.create: parse validates the text first, so stop_reason is never seen."""
     fake_anthropic.refuse()
     client = anthropic.Anthropic(api_key="sk-ant-test-fake", base_url=fake_anthropic.url, max_retries=0)
     with pytest.raises(pydantic.ValidationError):
@@ -217,15 +218,15 @@ def test_unreachable_claude_is_a_prompt_error(fake_anthropic):
 
 
 def test_a_slow_claude_is_a_prompt_error(fake_anthropic, monkeypatch):
-    monkeypatch.setattr(prompts.claude, "CLAUDE_TIMEOUT_S", 0.2)
-    prompts.claude._client.cache_clear()  # the cached client holds the old timeout
+    monkeypatch.setattr(claude_client, "CLAUDE_TIMEOUT_S", 0.2)
+    claude_client._client.cache_clear()  # the cached client holds the old timeout
     fake_anthropic.delay_s = 1.0
     fake_anthropic.answer(GOOD)
     try:
         with pytest.raises(PromptError, match=r"^Claude did not answer within 0.2 seconds; try again\.$"):
             compose(REQUEST)
     finally:
-        prompts.claude._client.cache_clear()
+        claude_client._client.cache_clear()
 
 
 def test_sdk_retries_by_default(fake_anthropic, monkeypatch):

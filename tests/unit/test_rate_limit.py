@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from broll_common import rate_limit
+from broll_common.logic import rate_limit
 from broll_common.aws import reset_clients
 from broll_common.config import reset_settings
 

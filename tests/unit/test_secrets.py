@@ -12,9 +12,11 @@ from moto import mock_aws
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from broll_common import api, callback_health, callbacks, config, generation, prompts, secrets
+from broll_common import api, config, prompts
+from broll_common.logic import callback_health, callbacks, generation
+from broll_common.clients import secrets
 from broll_common.aws import reset_clients
-from broll_common.callbacks import BadSignature, ForeignCallback, expected_signature
+from broll_common.logic.callbacks import BadSignature, ForeignCallback, expected_signature
 from devstack.gateway import api_event
 from devstack.lambdas import FunctionPool
 from devstack.template import load as load_template

@@ -7,11 +7,12 @@ import pytest
 from moto import mock_aws
 from pynamodb.exceptions import TransactWriteError
 
-from broll_common import config, storage
-from broll_common.errors import Conflict, NotFound
-from broll_common.models import Scene, SceneStatus, TimeRange
+from broll_common import config
+from broll_common.dal import projects as storage
+from broll_common.models.errors import Conflict, NotFound
+from broll_common.models.domain import Scene, SceneStatus, TimeRange
 from devstack.template import load as load_template
-from broll_common.storage import (
+from broll_common.dal.projects import (
     STEP_AUDIO,
     STEP_AVATAR,
     STEP_BROLL,
@@ -264,7 +265,7 @@ def _sixty_scene_items():
 
 
 def test_a_claim_of_the_last_chunk_of_sixty_scenes_fits_dynamodbs_expression_limit(table):
-    from broll_common.generation import CLAIM_CHUNK
+    from broll_common.logic.generation import CLAIM_CHUNK
 
     create_project("big", _sixty_scene_items(), owner=OWNER)
     sent = []

@@ -1,8 +1,8 @@
 """The style lock's version, out-of-date clips, and what counts as a content-policy refusal."""
 
-from broll_common import policy, style
-from broll_common.kie import KieRejected, KieUnavailable, TaskRecord, TaskState
-from broll_common.models import Scene, StyleLock, TimeRange
+from broll_common.logic import policy, style
+from broll_common.clients.kie import KieRejected, KieUnavailable, TaskRecord, TaskState
+from broll_common.models.domain import Scene, StyleLock, TimeRange
 
 
 def scene(**kw):

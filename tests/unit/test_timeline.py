@@ -2,8 +2,8 @@
 
 import pytest
 
-from broll_common.models import EditedScene, SceneTiming
-from broll_common.timeline import clock, proportional_ranges, ranges_for, scene_id, scene_type, time_range
+from broll_common.models.domain import EditedScene, SceneTiming
+from broll_common.logic.timeline import clock, proportional_ranges, ranges_for, scene_id, scene_type, time_range
 
 
 def test_proportional_ranges_cover_the_duration():

@@ -13,10 +13,12 @@ import botocore.endpoint
 import pytest
 from moto import mock_aws
 
-from broll_common import callback_health, config, generation, history, rate_limit, storage
+from broll_common.logic import callback_health, generation, rate_limit
+from broll_common import config
+from broll_common.dal import history, projects as storage
 from broll_common.aws import reset_clients
-from broll_common.breaker import FleetFailures
-from broll_common.models import Scene, TimeRange
+from broll_common.clients.breaker import FleetFailures
+from broll_common.models.domain import Scene, TimeRange
 from devstack.template import load as load_template
 
 TABLES = {"ProjectStepsTable": "PROJECT_STEPS_TABLE", "SceneHistoryTable": "HISTORY_TABLE",

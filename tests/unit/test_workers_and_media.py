@@ -10,13 +10,15 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from broll_common import config, export, media, render, storage
+from broll_common import config
+from broll_common.logic import export, media, render
+from broll_common.dal import projects as storage
 from broll_common.clients import workers as workers_module
 from broll_common.clients.workers import get_workers
 from broll_common.dal import media as media_module
 from broll_common.dal.media import get_media
-from broll_common.errors import Conflict
-from broll_common.models import RenderStatus, Scene, TimeRange
+from broll_common.models.errors import Conflict
+from broll_common.models.domain import RenderStatus, Scene, TimeRange
 from tests.unit.fakes import FakeMedia, FakeWorkers
 
 PID, OWNER = "p", "user-a"
@@ -121,7 +123,7 @@ def test_without_an_avatar_there_is_nothing_to_render(step7, workers, bucket):
 
 
 def test_the_worker_cuts_the_material_from_the_bucket_and_stores_the_composite(step7, workers, bucket, monkeypatch):
-    from broll_common import composite
+    from broll_common.clients import composite
 
     bucket.objects.update({"projects/p/avatar.mp4": b"avatar", "projects/p/clip.mp4": b"clip"})
     seen = {}

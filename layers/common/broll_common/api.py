@@ -15,9 +15,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from .errors import BrollError, Unauthorized
-from .models import ID_PATTERN, TASK_ID_PATTERN
-from .secrets import RedactingFormatter
+from .models.errors import BrollError, Unauthorized
+from .models.domain import ID_PATTERN, TASK_ID_PATTERN
+from .clients.secrets import RedactingFormatter
 
 MAX_BODY_BYTES = 64 * 1024
 # Keys are registered as they are loaded; no log line carries one (only its last 4), in whatever

@@ -1,2 +1,3 @@
-"""Data access: every DynamoDB and S3 call of the rules, each store behind a small Protocol
-and one factory (`get_coordination`, `get_media`), so the rules are unit-tested with fakes."""
+"""Data access: the project_steps table (projects.py), scene history (history.py), users' Kie
+keys (user_keys.py), the breaker table (coordination.py) and every S3 call (media.py); the rules
+reach the stores through these modules and their factories (`get_coordination`, `get_media`)."""

@@ -17,7 +17,7 @@ Claude client), rewrite (the one rewrite after a refusal), text (small English h
 
 from __future__ import annotations
 
-from ..secrets import anthropic_key
+from ..clients.secrets import anthropic_key
 from .claude import compose_with_claude
 from .local import (
     CAMERA_BY_TYPE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import BrollError
+from ..models.errors import BrollError
 from .style import StyleLock
 
 

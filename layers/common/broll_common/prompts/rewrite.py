@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ..secrets import anthropic_key
+from ..clients.secrets import anthropic_key
 from .claude import rewrite_with_claude
 from .local import MAX_WORDS, STRICT_PEOPLE, compose_locally
 from .model import ComposedPrompt, PromptError, PromptRequest

@@ -27,11 +27,12 @@ from datetime import datetime, timezone
 
 from aws_lambda_powertools import Logger
 
-from . import plan, storage
-from .clients.workers import get_workers
-from .dal.media import ObjectMissing, get_media
+from . import plan
+from ..dal import projects as storage
+from ..clients.workers import get_workers
+from ..dal.media import ObjectMissing, get_media
 from .media import presigned_url
-from .models import DownloadStatus, DownloadView
+from ..models.domain import DownloadStatus, DownloadView
 from .render import current_composite_key
 
 logger = Logger(child=True)

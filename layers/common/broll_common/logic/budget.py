@@ -10,12 +10,14 @@ import math
 
 from aws_lambda_powertools import Logger
 
-from . import plan, secrets, storage
-from .breaker import kie_client
-from .config import settings
+from . import plan
+from ..clients import secrets
+from ..dal import projects as storage
+from ..clients.breaker import kie_client
+from ..config import settings
 from .generation import startable
-from .kie import KieError
-from .models import Estimate, GenerateAllRequest
+from ..clients.kie import KieError
+from ..models.domain import Estimate, GenerateAllRequest
 
 logger = Logger(child=True)
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from . import history, plan, storage
-from .errors import Conflict
+from ..dal import history, projects as storage
+from . import plan
+from ..models.errors import Conflict
 from .media import presigned_url
-from .models import HistoryItem, Scene, SceneHistory, SceneStatus
+from ..models.domain import HistoryItem, Scene, SceneHistory, SceneStatus
 from .projects import scene_view
 
 

@@ -6,13 +6,14 @@ import re
 import time
 from datetime import datetime, timezone
 
-from . import history, plan, render, storage, style
-from .config import settings
-from .errors import Conflict, InvalidInput
+from ..dal import history, projects as storage
+from . import plan, render, style
+from ..config import settings
+from ..models.errors import Conflict, InvalidInput
 from .media import media_url
-from .models import Project, ProjectImport, ProjectSummary, Scene, SceneEdit, SceneStatus, Step7, TaskStatus
-from .models import AudioInfo, PlanEdit, RenderView, ScheduleView, SubShot, VideoInfo
-from .prompts import compose
+from ..models.domain import Project, ProjectImport, ProjectSummary, Scene, SceneEdit, SceneStatus, Step7, TaskStatus
+from ..models.domain import AudioInfo, PlanEdit, RenderView, ScheduleView, SubShot, VideoInfo
+from ..prompts import compose
 from .timeline import ranges_for, scene_id, scene_type
 
 

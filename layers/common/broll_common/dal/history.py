@@ -16,9 +16,9 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
-from .config import settings
-from .errors import NotFound
-from .storage import bind_table, plain
+from ..config import settings
+from ..models.errors import NotFound
+from .projects import bind_table, plain
 
 logger = Logger(child=True)
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 
-from . import prompts, storage
-from .models import Scene, StyleBody, StyleLock
+from .. import prompts
+from ..dal import projects as storage
+from ..models.domain import Scene, StyleBody, StyleLock
 
 
 def style_of(broll: dict) -> StyleLock:

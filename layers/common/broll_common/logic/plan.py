@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 
-from . import storage, style
-from .models import MAX_SUB_SHOTS, Scene, SceneStatus, SubShot
-from .prompts import compose
+from ..dal import projects as storage
+from . import style
+from ..models.domain import MAX_SUB_SHOTS, Scene, SceneStatus, SubShot
+from ..prompts import compose
 
 CLIP_S = 8.0  # what veo3_fast makes
 SINGLE_CLIP_MAX_S = 10.0  # one 8 s clip slowed to 0.8x still looks natural; longer needs cuts

@@ -16,19 +16,21 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 
-from . import callback_health, history, plan, policy, rate_limit, secrets, storage, style
+from . import callback_health, plan, policy, rate_limit, style
+from ..dal import history, projects as storage
+from ..clients import secrets
 from .backoff import Backoff, PollSchedule
-from .breaker import GuardedKie, KieCircuitOpen, kie_client
+from ..clients.breaker import GuardedKie, KieCircuitOpen, kie_client
 from .callbacks import callback_base_url
-from .clients.poll_loop import get_poll_loops
-from .config import settings
-from .errors import Conflict
-from .kie import KieError, KieRateLimited, KieRejected, KieUnavailable, TaskRecord, TaskState
+from ..clients.poll_loop import get_poll_loops
+from ..config import settings
+from ..models.errors import Conflict
+from ..clients.kie import KieError, KieRateLimited, KieRejected, KieUnavailable, TaskRecord, TaskState
 from .media import clip_key, copy_from_url
-from .models import GenerateAllResult, Scene, SceneStatus
-from .observability import MetricUnit, emit
+from ..models.domain import GenerateAllResult, Scene, SceneStatus
+from ..observability import MetricUnit, emit
 from .projects import scene_view
-from .prompts import PromptError, compose
+from ..prompts import PromptError, compose
 
 logger = Logger(child=True)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from .callbacks import callback_base_url
-from .dal.coordination import get_coordination
+from ..dal.coordination import get_coordination
 
 
 def callback_arrived() -> None:

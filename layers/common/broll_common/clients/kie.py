@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from .observability import tracer
+from ..observability import tracer
 
 USER_AGENT = "BRollStudio/1.0 (+https://github.com/broll-studio)"
 

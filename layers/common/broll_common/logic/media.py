@@ -3,7 +3,7 @@ calls are dal.media's)."""
 
 from __future__ import annotations
 
-from .dal.media import get_media
+from ..dal.media import get_media
 
 
 def clip_key(project_id: str, scene_id: str, task_id: str) -> str:

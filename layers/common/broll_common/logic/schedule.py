@@ -14,10 +14,12 @@ from datetime import datetime, timezone
 
 from aws_lambda_powertools import Logger
 
-from . import budget, secrets, storage
-from .config import settings
+from . import budget
+from ..clients import secrets
+from ..dal import projects as storage
+from ..config import settings
 from .generation import generate_all, startable
-from .models import ScheduleRequest, ScheduleView
+from ..models.domain import ScheduleRequest, ScheduleView
 
 logger = Logger(child=True)
 

@@ -19,10 +19,10 @@ from aws_lambda_powertools.utilities.circuit_breaker import (
 )
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 
-from .config import settings
-from .dal.coordination import Coordination, DynamoCoordination, get_coordination
+from ..config import settings
+from ..dal.coordination import Coordination, DynamoCoordination, get_coordination
 from .kie import KieClient, KieUnavailable, TaskRecord
-from .observability import MetricUnit, emit
+from ..observability import MetricUnit, emit
 
 CIRCUIT_NAME = "kie-api"
 

@@ -29,10 +29,10 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from .aws import client
-from .config import settings
-from .errors import Conflict, NotFound
-from .models import Scene
+from ..aws import client
+from ..config import settings
+from ..models.errors import Conflict, NotFound
+from ..models.domain import Scene
 
 STEP_PROJECT, STEP_SCRIPT, STEP_AUDIO, STEP_AVATAR, STEP_BROLL = 0, 3, 4, 5, 7
 

@@ -13,10 +13,11 @@ from datetime import datetime, timezone
 
 from aws_lambda_powertools import Logger
 
-from . import history, plan, storage, style
-from .kie import KieError, KieRejected, TaskRecord, TaskState
-from .models import PolicyRewrite, Scene
-from .prompts import PromptError, rewrite_for_policy
+from ..dal import history, projects as storage
+from . import plan, style
+from ..clients.kie import KieError, KieRejected, TaskRecord, TaskState
+from ..models.domain import PolicyRewrite, Scene
+from ..prompts import PromptError, rewrite_for_policy
 
 logger = Logger(child=True)
 

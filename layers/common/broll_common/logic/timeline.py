@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .models import EditedScene, SceneTiming, TimeRange
+from ..models.domain import EditedScene, SceneTiming, TimeRange
 
 _SCENE_TYPES = {"hook": "hook", "intro": "hook", "main": "main", "body": "main", "cta": "cta", "outro": "cta"}
 

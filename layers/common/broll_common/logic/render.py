@@ -18,12 +18,13 @@ from pathlib import Path
 
 from aws_lambda_powertools import Logger
 
-from . import plan, storage
-from .clients.workers import get_workers
-from .dal.media import get_media
-from .errors import Conflict
+from . import plan
+from ..dal import projects as storage
+from ..clients.workers import get_workers
+from ..dal.media import get_media
+from ..models.errors import Conflict
 from .media import presigned_url
-from .models import RenderStatus, RenderView
+from ..models.domain import RenderStatus, RenderView
 
 logger = Logger(child=True)
 
@@ -117,7 +118,7 @@ def _finish(project_id: str, generation: int, outcome: dict) -> None:
 
 def run(project_id: str, generation: int) -> None:
     """The worker: fetch the material to /tmp, cut the composite with ffmpeg, store it."""
-    from .composite import CompositeFailed, Segment, render_composite  # only the worker needs ffmpeg
+    from ..clients.composite import CompositeFailed, Segment, render_composite  # only the worker needs ffmpeg
 
     record = storage.load_project(project_id, owner=None)
     state = record.broll.get("render") or {}

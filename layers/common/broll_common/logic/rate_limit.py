@@ -21,8 +21,8 @@ import random
 import time
 from dataclasses import dataclass
 
-from .config import settings
-from .dal.coordination import get_coordination
+from ..config import settings
+from ..dal.coordination import get_coordination
 
 WINDOW_S = 10.0
 MARGIN_S = 0.1  # clock granularity between our timers and Kie's

@@ -7,14 +7,11 @@ import hashlib
 import hmac
 import time
 
-from aws_lambda_powertools.utilities.parameters import GetParameterError, get_parameter
-
-from .config import settings
-from .errors import BrollError
-from .secrets import callback_signature, misconfigured, webhook_hmac_key
+from ..config import settings
+from ..models.errors import BrollError
+from ..clients.secrets import callback_signature, parameter_value, webhook_hmac_key
 
 MAX_AGE_S = 300
-URL_MAX_AGE_S = 300
 
 
 class BadSignature(BrollError):
@@ -34,11 +31,7 @@ def callback_base_url() -> str:
         return s.kie_callback_url
     if not s.kie_callback_url_parameter:
         return ""
-    try:
-        return str(get_parameter(s.kie_callback_url_parameter, max_age=URL_MAX_AGE_S))
-    except GetParameterError as exc:
-        raise misconfigured("The server could not read its callback URL.",
-                            parameter=s.kie_callback_url_parameter, error=str(exc)) from exc
+    return parameter_value(s.kie_callback_url_parameter)
 
 
 def verify_binding(project_id: str, scene_id: str, generation: int, signature: str) -> None:

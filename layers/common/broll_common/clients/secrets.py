@@ -1,23 +1,22 @@
 """Secrets the product holds: the system Kie key, the Claude key, Kie's webhook key, the
-callback signing key, users' own Kie keys (KMS envelope encryption). Every key loaded is
-registered for log redaction."""
+callback signing key (Secrets Manager), the callback URL (SSM), and which Kie key a user's clip
+uses (their own from dal.user_keys, else the system one). Every key loaded is registered for
+log redaction."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
-import os
-import time
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-from aws_lambda_powertools.utilities.parameters import GetParameterError, get_secret
+from aws_lambda_powertools.utilities.parameters import GetParameterError, get_parameter, get_secret
 
-from .aws import client
-from .config import secret_source, settings
-from .errors import BrollError
+from ..config import secret_source
+from ..dal.user_keys import user_key
+from ..models.errors import BrollError
 
 logger = Logger(child=True)
 
@@ -132,58 +131,12 @@ def kie_key_for(user_id: str | None, owner: str | None = None) -> KieKey:
     return KieKey(system, "system")
 
 
-@dataclass
-class StoredKey:
-    last4: str
-    updatedAt: str
+URL_MAX_AGE_S = 300
 
 
-def _table() -> str:
-    return settings().user_keys_table
-
-
-def put_user_key(user_id: str, api_key: str) -> StoredKey:
-    """Envelope encryption: a fresh KMS data key per secret, AES-GCM in this process."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # only key writes/reads pay for it
-
-    register(api_key)
-    data_key = client("kms").generate_data_key(KeyId=settings().user_keys_kms_key, KeySpec="AES_256")
-    nonce = os.urandom(12)
-    sealed = AESGCM(data_key["Plaintext"]).encrypt(nonce, api_key.encode(), user_id.encode())
-    stored = StoredKey(last4=api_key[-4:], updatedAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    client("dynamodb").put_item(
-        TableName=_table(),
-        Item={
-            "user_id": {"S": user_id},
-            "kie_key_sealed": {"B": sealed},
-            "kie_key_nonce": {"B": nonce},
-            "kie_data_key": {"B": data_key["CiphertextBlob"]},
-            "kie_key_last4": {"S": stored.last4},
-            "updated_at": {"S": stored.updatedAt},
-        },
-    )
-    return stored
-
-
-def user_key_info(user_id: str) -> StoredKey | None:
-    item = client("dynamodb").get_item(TableName=_table(), Key={"user_id": {"S": user_id}}).get("Item")
-    if not item or "kie_key_sealed" not in item:
-        return None
-    return StoredKey(last4=item["kie_key_last4"]["S"], updatedAt=item["updated_at"]["S"])
-
-
-def user_key(user_id: str) -> str | None:
-    item = client("dynamodb").get_item(TableName=_table(), Key={"user_id": {"S": user_id}}, ConsistentRead=True).get("Item")
-    if not item or "kie_key_sealed" not in item:
-        return None
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    plain = client("kms").decrypt(CiphertextBlob=item["kie_data_key"]["B"])["Plaintext"]
-    key = AESGCM(plain).decrypt(item["kie_key_nonce"]["B"], item["kie_key_sealed"]["B"], user_id.encode()).decode()
-    return register(key)
-
-
-def delete_user_key(user_id: str) -> None:
-    client("dynamodb").delete_item(TableName=_table(), Key={"user_id": {"S": user_id}})
-
-
+def parameter_value(name: str) -> str:
+    """A plain SSM parameter's value (the deployed API's callback URL), cached for URL_MAX_AGE_S."""
+    try:
+        return str(get_parameter(name, max_age=URL_MAX_AGE_S))
+    except GetParameterError as exc:
+        raise misconfigured("The server could not read its callback URL.", parameter=name, error=str(exc)) from exc
