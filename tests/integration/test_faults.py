@@ -136,9 +136,9 @@ def test_a_duplicate_callback_is_a_no_op(api, project, emulator):
 
 
 def test_a_failed_clip_copy_is_retried_not_lost(api, project, emulator, monkeypatch):
-    from broll_common.logic import generation
+    from broll_common.logic.generation import settle
 
-    real_copy, calls = generation.copy_from_url, []
+    real_copy, calls = settle.copy_from_url, []
 
     def flaky_copy(url, key):
         calls.append(url)
@@ -146,7 +146,7 @@ def test_a_failed_clip_copy_is_retried_not_lost(api, project, emulator, monkeypa
             raise httpx.ConnectError("connection reset while copying")
         return real_copy(url, key)
 
-    monkeypatch.setattr(generation, "copy_from_url", flaky_copy)
+    monkeypatch.setattr(settle, "copy_from_url", flaky_copy)
     emulator.configure(drop_callbacks=True, delay_seconds=1)
     pid = project["projectId"]
     generate(api, pid, "hook")

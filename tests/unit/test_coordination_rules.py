@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from broll_common.logic import callback_health, generation, rate_limit
+from broll_common.logic import callback_health, rate_limit
+from broll_common.logic.generation import executions
 from broll_common import config
 from broll_common.dal import projects as storage
 from broll_common.clients.breaker import CIRCUIT_NAME, FleetFailures
@@ -146,18 +147,18 @@ def scene(**fields) -> Scene:
 def test_a_loop_is_alive_only_while_its_execution_runs(loops, status, alive):
     if status:
         loops.statuses["p-hook-g3"] = status
-    assert generation._loop_alive("p", scene()) is alive
+    assert executions._loop_alive("p", scene()) is alive
 
 
 def test_a_restarted_loop_is_found_by_the_name_kept_on_the_scene(loops):
     loops.statuses["p-hook-g3"] = "FAILED"
     loops.statuses["p-hook-g3-r17"] = "RUNNING"
-    assert generation._loop_alive("p", scene(pollExecution="p-hook-g3-r17"))
-    assert not generation._loop_alive("p", scene())
+    assert executions._loop_alive("p", scene(pollExecution="p-hook-g3-r17"))
+    assert not executions._loop_alive("p", scene())
 
 
 def test_the_first_loop_of_a_generation_is_named_after_it_and_carries_the_poll_state(loops):
-    generation._start_poll_loop("p", 2, scene(), submit=True, first_wait=7)
+    executions._start_poll_loop("p", 2, scene(), submit=True, first_wait=7)
     [(name, state)] = loops.started
     assert name == "p-hook-g3"
     assert state == {"projectId": "p", "sceneId": "hook", "sceneIndex": 2, "taskId": "veo_1", "generation": 3,
@@ -167,8 +168,8 @@ def test_the_first_loop_of_a_generation_is_named_after_it_and_carries_the_poll_s
 def test_a_restarted_loop_gets_a_new_name_kept_on_the_scene(loops, monkeypatch):
     writes = []
     monkeypatch.setattr(storage, "update_scene", lambda *args, **kwargs: writes.append((args, kwargs)))
-    monkeypatch.setattr(generation.time, "time", lambda: 12.345)
-    generation._start_poll_loop("p", 2, scene(), attempt=1, restart=True)
+    monkeypatch.setattr(executions.time, "time", lambda: 12.345)
+    executions._start_poll_loop("p", 2, scene(), attempt=1, restart=True)
     [(name, state)] = loops.started
     assert name == "p-hook-g3-r12345" and state["attempt"] == 1
     assert writes == [(("p", 2, "hook", {"pollExecution": name}), {"owner": None, "generation": 3})]
@@ -176,7 +177,7 @@ def test_a_restarted_loop_gets_a_new_name_kept_on_the_scene(loops, monkeypatch):
 
 def test_a_loop_that_cannot_start_is_left_to_the_sweep(monkeypatch):
     with get_poll_loops.use(FakePollLoops(fail=RuntimeError("Step Functions is unavailable"))):
-        generation._start_poll_loop("p", 0, scene(), submit=True)  # logged, not raised
+        executions._start_poll_loop("p", 0, scene(), submit=True)  # logged, not raised
 
 
 def test_a_restart_for_a_scene_settled_meanwhile_is_dropped(loops, monkeypatch):
@@ -184,5 +185,5 @@ def test_a_restart_for_a_scene_settled_meanwhile_is_dropped(loops, monkeypatch):
         raise storage.StaleScene("settled")
 
     monkeypatch.setattr(storage, "update_scene", stale)
-    generation._start_poll_loop("p", 0, scene(), restart=True)
+    executions._start_poll_loop("p", 0, scene(), restart=True)
     assert len(loops.started) == 1

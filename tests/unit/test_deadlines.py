@@ -3,7 +3,7 @@
 import pytest
 
 from broll_common.config import reset_settings
-from broll_common.logic.generation import _overdue
+from broll_common.logic.generation.loop import _overdue
 from broll_common.models.domain import Scene, TimeRange
 
 

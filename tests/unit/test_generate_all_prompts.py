@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from broll_common.logic import generation, plan
+from broll_common.logic import plan
+from broll_common.logic.generation import claim, submit
 from broll_common.dal import projects as storage
 from broll_common.models.domain import Scene, SubShot, TimeRange
 from broll_common.prompts import ComposedPrompt, PromptError
@@ -39,7 +40,7 @@ def composed(monkeypatch):
         label = f"shot {request.shot[0]}" if request.shot else "scene"
         return ComposedPrompt(text=f"Written prompt for the {label}.", source="local", removed=[])
 
-    monkeypatch.setattr(generation, "compose", compose)
+    monkeypatch.setattr(claim, "compose", compose)
     monkeypatch.setattr(plan, "compose", compose)
     return calls
 
@@ -48,7 +49,7 @@ def composed(monkeypatch):
 
 
 def test_a_queued_claim_writes_no_prompt_and_leaves_the_missing_one_empty(composed):
-    changes = generation._claim_changes(record(scene()), scene(), True, KEY)
+    changes = claim._claim_changes(record(scene()), scene(), True, KEY)
     assert composed == []
     assert changes["aiPrompt"] == "" and changes["promptSource"] is None
     assert changes["queued"] is True and changes["status"] == "generating"
@@ -57,21 +58,21 @@ def test_a_queued_claim_writes_no_prompt_and_leaves_the_missing_one_empty(compos
 def test_a_queued_claim_empties_a_prompt_composed_for_an_older_style_and_keeps_a_persons(composed):
     locked = {"look": "archival 16mm film"}
     old = scene(aiPrompt="Composed before the style lock.", promptSource="local", styleVersion="")
-    assert generation._claim_changes(record(old, style=locked), old, True, KEY)["aiPrompt"] == ""
+    assert claim._claim_changes(record(old, style=locked), old, True, KEY)["aiPrompt"] == ""
     own = scene(aiPrompt="My own prompt.", promptSource="person", styleVersion="")
-    assert "aiPrompt" not in generation._claim_changes(record(own, style=locked), own, True, KEY)
+    assert "aiPrompt" not in claim._claim_changes(record(own, style=locked), own, True, KEY)
     assert composed == []
 
 
 def test_a_queued_claim_lays_out_sub_shots_without_writing_their_prompts(composed):
     long = scene(timeRange=TimeRange(start=0, end=20, label=""))
-    changes = generation._claim_changes(record(long), long, True, KEY)
+    changes = claim._claim_changes(record(long), long, True, KEY)
     assert composed == []
     assert [s["prompt"] for s in changes["plan"]] == ["", "", ""] and changes["aiPrompt"] == ""
 
 
 def test_the_single_scene_claim_still_writes_its_prompt_in_the_request(composed):
-    changes = generation._claim_changes(record(scene()), scene(), False, KEY)
+    changes = claim._claim_changes(record(scene()), scene(), False, KEY)
     assert composed == [None] and changes["aiPrompt"] == "Written prompt for the scene."
 
 
@@ -89,15 +90,15 @@ def loop(monkeypatch):
 
     monkeypatch.setattr(storage, "load_project", lambda project_id, owner: seen.project)
     monkeypatch.setattr(storage, "update_scene", update_scene)
-    monkeypatch.setattr(generation, "_fail", lambda project_id, index, s, message, reason: seen.failed.append(message))
-    monkeypatch.setattr(generation.rate_limit, "try_admit",
-                        lambda key: generation.rate_limit.Admission(admitted=False, free_in=(5.0,)))
+    monkeypatch.setattr(submit, "_fail", lambda project_id, index, s, message, reason: seen.failed.append(message))
+    monkeypatch.setattr(submit.rate_limit, "try_admit",
+                        lambda key: submit.rate_limit.Admission(admitted=False, free_in=(5.0,)))
     return seen
 
 
 def turn(queued: Scene) -> dict:
     state = {"projectId": "p", "sceneId": queued.sceneId, "sceneIndex": 0, "taskId": None, "generation": queued.generation}
-    return generation._submit_turn("p", 0, queued, state, 1, kie=None, key=KEY)
+    return submit._submit_turn("p", 0, queued, state, 1, kie=None, key=KEY)
 
 
 def test_the_submit_turn_writes_the_missing_prompt_before_asking_for_a_slot(composed, loop):
@@ -134,7 +135,7 @@ def test_a_prompt_error_fails_the_scene_with_its_sentence(monkeypatch, loop):
     def broken(request):
         raise PromptError("Claude is not available right now. Write the prompt yourself or try again.")
 
-    monkeypatch.setattr(generation, "compose", broken)
+    monkeypatch.setattr(claim, "compose", broken)
     queued = scene(status="generating", queued=True)
     loop.project = record(queued)
     answer = turn(queued)

@@ -13,7 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from broll_common.logic import callback_health, generation
+from broll_common.logic import callback_health
+from broll_common.logic.generation import loop, settle
 from broll_common.dal import history, projects as storage
 from broll_common.clients.kie import TaskRecord, TaskState
 from broll_common.models.domain import Scene, TimeRange
@@ -75,7 +76,8 @@ def test_documented_reasons_are_the_ones_the_code_fails_with():
     text = (ROOT / "docs" / "METRICS.md").read_text().split("### `ClipsFailed` reasons")[1]
     reasons = set(re.findall(r"^\| `(\w+)` \|", text, re.M))
     used = set()
-    for node in ast.walk(ast.parse((PACKAGE / "logic" / "generation.py").read_text())):
+    generation = sorted((PACKAGE / "logic" / "generation").glob("*.py"))
+    for node in (n for path in generation for n in ast.walk(ast.parse(path.read_text()))):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_fail", "_fail_if_current"):
             if isinstance(node.args[4], ast.Constant):
                 used.add(node.args[4].value)
@@ -146,9 +148,9 @@ def test_a_poll_step_that_finds_the_clip_writes_its_figures_as_emf(monkeypatch, 
     monkeypatch.setattr(storage, "update_scene", lambda *args, **kwargs: writes.append(args[3]))
     monkeypatch.setattr(history, "record", lambda *args, **kwargs: None)
     monkeypatch.setattr(callback_health, "trusted", lambda since: False)
-    monkeypatch.setattr(generation, "_kie", lambda owner, s: (kie, None))
-    monkeypatch.setattr(generation, "copy_from_url", lambda url, key: None)
-    monkeypatch.setattr(generation, "callback_base_url", lambda: "")
+    monkeypatch.setattr(loop, "_kie", lambda owner, s: (kie, None))
+    monkeypatch.setattr(settle, "copy_from_url", lambda url, key: None)
+    monkeypatch.setattr(loop, "callback_base_url", lambda: "")
     handler = _load("poll_scheduler")
 
     state = {"projectId": "p", "sceneId": "main", "sceneIndex": 0, "taskId": "task-1", "generation": 2, "attempt": 3}

@@ -13,7 +13,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from broll_common import api, config, prompts
-from broll_common.logic import callback_health, callbacks, generation
+from broll_common.logic import callback_health, callbacks
+from broll_common.logic.generation import submit
 from broll_common.clients import secrets
 from broll_common.aws import reset_clients
 from broll_common.logic.callbacks import BadSignature, ForeignCallback, expected_signature
@@ -153,12 +154,12 @@ def test_without_a_signing_key_no_callback_url_is_issued(monkeypatch, caplog):
     monkeypatch.setenv("KIE_CALLBACK_URL", "https://api.example/api/callbacks/kie")
     config.reset_settings()
     with caplog.at_level(logging.ERROR), pytest.raises(secrets.Misconfigured) as error:
-        generation._callback_url("p1", "hook", 1)
+        submit._callback_url("p1", "hook", 1)
     assert error.value.status == 500
     assert error.value.message == "The server is misconfigured: no callback signing key is set."
     assert error.value.message in caplog.text
     monkeypatch.setenv("CALLBACK_SIGNING_KEY", "a-real-signing-key-0042")
-    url = generation._callback_url("p1", "hook", 1)
+    url = submit._callback_url("p1", "hook", 1)
     assert url.startswith("https://api.example/api/callbacks/kie?projectId=p1&sceneId=hook&generation=1&sig=")
 
 

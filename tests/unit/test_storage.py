@@ -265,7 +265,7 @@ def _sixty_scene_items():
 
 
 def test_a_claim_of_the_last_chunk_of_sixty_scenes_fits_dynamodbs_expression_limit(table):
-    from broll_common.logic.generation import CLAIM_CHUNK
+    from broll_common.logic.generation.claim import CLAIM_CHUNK
 
     create_project("big", _sixty_scene_items(), owner=OWNER)
     sent = []

@@ -13,7 +13,8 @@ import botocore.endpoint
 import pytest
 from moto import mock_aws
 
-from broll_common.logic import callback_health, generation, rate_limit
+from broll_common.logic import callback_health, rate_limit
+from broll_common.logic.generation import claim
 from broll_common import config
 from broll_common.dal import history, projects as storage
 from broll_common.aws import reset_clients
@@ -100,7 +101,7 @@ def _project() -> dict:
 
 def test_every_number_written_goes_on_the_wire_as_a_string(tables, sent):
     storage.create_project("wire-1", _project(), owner=OWNER)
-    generation._claim("wire-1", "hook", False, OWNER)  # the claim: a new generation, conditional on the old
+    claim._claim("wire-1", "hook", False, OWNER)  # the claim: a new generation, conditional on the old
     storage.update_scene("wire-1", 1, "main", {"progress": 42, "startedAt": 1767225600.25}, owner=OWNER,
                          generation=2, expect={"attempt": None})
     storage.replace_part("wire-1", "schedule", {"at": 1767229200, "maxClips": 3}, owner=OWNER, expect={})

@@ -1,3 +1,4 @@
+# Over 250 lines: the one owner of the project_steps table (its model, every conditional write, transaction and query).
 """Projects in DynamoDB `project_steps` (hash: project_id, range: step_number).
 
 Items: step 0 the project's own record (name), 3 the edited scenes and script, 4 the
@@ -120,7 +121,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-# Scene fields the API computes for each answer (projects.scene_view) and never stores.
+# Scene fields the API computes for each answer (views.scene_view) and never stores.
 _SHOWN_ONLY = {"videoUrl", "plannedShots", "autoShots", "maxShots"}
 
 

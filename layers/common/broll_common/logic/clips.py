@@ -13,7 +13,7 @@ from . import plan
 from ..models.errors import Conflict
 from .media import presigned_url
 from ..models.domain import HistoryItem, Scene, SceneHistory, SceneStatus
-from .projects import scene_view
+from .views import scene_view
 
 
 def _item(entry: dict, current_keys: set[str]) -> HistoryItem:

@@ -1,4 +1,4 @@
-"""Projects: import (stages 3/4/5), the page's read model, scene edits, prompts, completion."""
+"""Projects: import (stages 3/4/5), reads (views.py shapes them), scene edits, prompts, completion."""
 
 from __future__ import annotations
 
@@ -6,45 +6,14 @@ import re
 import time
 from datetime import datetime, timezone
 
-from ..dal import history, projects as storage
 from . import plan, render, style
-from ..config import settings
+from ..dal import history, projects as storage
+from ..models.domain import PlanEdit, Project, ProjectImport, ProjectSummary, RenderView, Scene, SceneEdit, SceneStatus
+from ..models.domain import TaskStatus
 from ..models.errors import Conflict, InvalidInput
-from .media import media_url
-from ..models.domain import Project, ProjectImport, ProjectSummary, Scene, SceneEdit, SceneStatus, Step7, TaskStatus
-from ..models.domain import AudioInfo, PlanEdit, RenderView, ScheduleView, SubShot, VideoInfo
 from ..prompts import compose
 from .timeline import ranges_for, scene_id, scene_type
-
-
-def scene_view(scene: Scene, now: float | None = None, style_version: str | None = None) -> Scene:
-    """The scene as the API shows it: our presigned clip URLs, progress estimated from time,
-    the AI-generated flag of its clip, (given the project's style) whether it predates it,
-    and its plan: the sub-shots it has, or those its next generation would make."""
-    view = scene.model_copy()
-    view.videoUrl = media_url(scene.videoKey, None) if scene.status == SceneStatus.COMPLETED else None
-    view.aiGenerated = view.videoUrl is not None
-    if style_version is not None and scene.status == SceneStatus.COMPLETED:
-        view.outOfDate = style.is_out_of_date(scene, style_version)
-    view.plannedShots = plan.count_for(scene)
-    view.autoShots, view.maxShots = plan.auto_count(plan.duration(scene)), plan.max_count(scene)
-    view.plan = _plan_view(scene)
-    if scene.status == SceneStatus.GENERATING and scene.startedAt:
-        # Kie reports no percentage for Veo: estimate from elapsed time, never claiming 100.
-        elapsed = (now or time.time()) - scene.startedAt
-        clip = min(0.95, elapsed / settings().expected_generation_s)
-        done = plan.current(scene) or 0  # sub-shots finished before this one
-        view.progress = max(1, min(95, int(100 * (done + clip) / max(1, len(scene.plan)))))
-    return view
-
-
-def _plan_view(scene: Scene) -> list[SubShot]:
-    shots = [shot.model_copy() for shot in scene.plan] or plan.layout(scene, plan.count_for(scene))
-    making = plan.current(scene) if scene.status == SceneStatus.GENERATING else None
-    for index, shot in enumerate(shots):
-        shot.videoUrl = media_url(shot.videoKey, None)
-        shot.status = "ready" if shot.videoKey else "generating" if index == making else "waiting"
-    return shots
+from .views import project_view, scene_view
 
 
 def _new_id(name: str) -> str:
@@ -90,33 +59,6 @@ def import_project(body: ProjectImport, owner: str) -> Project:
         owner=owner,
     )
     return read_project(project_id, owner)
-
-
-def project_view(record: storage.ProjectRecord) -> Project:
-    now = time.time()
-    broll = record.broll
-    project_style = style.style_of(broll)
-    current_style = style.version(project_style)
-    return Project(
-        projectId=record.project_id,
-        name=record.meta.get("name", record.project_id),
-        script=record.script.get("script", ""),
-        audio=AudioInfo(
-            url=media_url(record.audio.get("audioKey"), record.audio.get("audioUrl")),
-            durationSec=float(record.audio.get("audioDurationSec", 0)),
-        ),
-        avatarVideo=VideoInfo(url=media_url(record.avatar.get("avatarVideoKey"), record.avatar.get("avatarVideoUrl"))),
-        scenes=[scene_view(s, now, current_style) for s in record.scenes],
-        step7=Step7(
-            status=broll.get("status", "in_progress"),
-            completedAt=broll.get("completedAt"),
-            reopenedAt=broll.get("reopenedAt"),
-            scenesWithClips=broll.get("scenesWithClips", []),
-        ),
-        render=render.view(record, now),
-        schedule=ScheduleView(**broll["schedule"]) if broll.get("schedule") else None,
-        style=project_style,
-    )
 
 
 def read_project(project_id: str, owner: str) -> Project:

@@ -1,3 +1,4 @@
+# Over 250 lines: one set of name/brand/ticker rules with their word lists; split, each change would touch both halves.
 """Scrubbing: what Veo cannot depict or will refuse goes out of the text, and is reported.
 
 Names, tickers, brands, quotes and links (and, in strict mode, acronyms, product numbers, single-quoted

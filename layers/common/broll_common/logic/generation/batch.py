@@ -1,0 +1,73 @@
+"""Generate All: every scene without a clip (within a clip cap) claimed a few per write and
+queued for its own poll loop, the loops' first turns spread over the rate limit's windows."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from .. import plan, rate_limit
+from ...clients import secrets
+from ...dal import projects as storage
+from ...models.domain import GenerateAllResult, Scene, SceneStatus
+from ..views import scene_view
+from .claim import CLAIM_CHUNK, _claim_changes, _claim_together
+from .executions import _start_poll_loop, whole_seconds
+
+
+LOOP_STARTERS = 8  # StartExecution calls in flight at once during Generate All
+
+
+def startable(scenes: list[Scene]) -> tuple[list[tuple[int, Scene]], list[dict]]:
+    """The scenes Generate All would start (no clip, not generating), and those it skips."""
+    wanted, skipped = [], []
+    for index, scene in enumerate(scenes):
+        if scene.status in (SceneStatus.COMPLETED, SceneStatus.GENERATING):
+            skipped.append({"sceneId": scene.sceneId, "reason": scene.status.value})
+        else:
+            wanted.append((index, scene))
+    return wanted, skipped
+
+
+def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> GenerateAllResult:
+    """Queue every scene without a clip (at most max_clips of them, in timeline order);
+    each poll loop writes the scene's missing prompts and submits within the rate limit, so
+    the request answers at once however many scenes there are. Scenes are claimed a few per write, and the loops started side
+    by side; first turns come in windows of the limit's size (20 now, 20 about eleven
+    seconds later, ...), so few loops wake only to find every lane still taken.
+    """
+    record = storage.load_project(project_id, owner=owner)
+    key = secrets.kie_key_for(owner)
+    asked_at = time.time()
+    candidates, skipped = startable(record.scenes)
+    if max_clips is not None:
+        candidates, over = _within_cap(candidates, max_clips)
+        skipped += [{"sceneId": scene.sceneId, "reason": "budget cap reached"} for _, scene in over]
+    # No prompt is written here (see _claim_changes): each scene's loop writes its own.
+    wanted = [(index, scene, _claim_changes(record, scene, True, key)) for index, scene in candidates]
+    claimed = []
+    for first in range(0, len(wanted), CLAIM_CHUNK):
+        won, stale = _claim_together(project_id, wanted[first:first + CLAIM_CHUNK], owner)
+        claimed += won
+        skipped += [{"sceneId": scene_id, "reason": "changed meanwhile"} for scene_id in stale]
+    with ThreadPoolExecutor(max_workers=LOOP_STARTERS) as pool:
+        for position, (index, scene) in enumerate(claimed):
+            # Due times count from the request, not from each loop's own start. A window's lanes
+            # free 10 s after Kie *answered* their submits, so the next window is due that much later.
+            window = rate_limit.WINDOW_S + rate_limit.ANSWER_S
+            due = asked_at + 1 + (position // rate_limit.submits_per_window()) * window
+            pool.submit(_start_poll_loop, project_id, index, scene, submit=True, first_wait=whole_seconds(due - time.time()))
+    return GenerateAllResult(started=[scene_view(scene) for _, scene in claimed], skipped=skipped)
+
+
+def _within_cap(candidates: list[tuple[int, Scene]], max_clips: int) -> tuple[list, list]:
+    """The scenes, in timeline order, whose clips (several for a long scene) fit in the cap."""
+    within, over, clips = [], [], 0
+    for index, scene in candidates:
+        needed = plan.clips_to_make(scene)
+        if clips + needed <= max_clips and not over:
+            within.append((index, scene))
+            clips += needed
+        else:
+            over.append((index, scene))
+    return within, over

@@ -1,0 +1,130 @@
+"""The poll loop's turn (poll_step), a callback's confirmation, and the sweep that repairs
+scenes whose loop died or whose callback was lost."""
+
+from __future__ import annotations
+
+import time
+
+from aws_lambda_powertools import Logger
+
+from .. import callback_health
+from ..callbacks import callback_base_url
+from ...clients import secrets
+from ...clients.breaker import KieCircuitOpen
+from ...clients.kie import KieError, KieRateLimited, KieRejected, KieUnavailable
+from ...config import settings
+from ...dal import projects as storage
+from ...models.domain import Scene
+from .executions import _done, _elapsed, _loop_alive, _next_turn, _poll_schedule, _start_poll_loop, poll_wait
+from .settle import UNKNOWN_OUTCOME, ClipCopyFailed, Settled, _fail, _is_current, failure_reason, settle
+from .submit import _kie, _submit_turn
+
+logger = Logger(child=True)
+
+# A claimed scene with no task id after this long lost its submit (a crash mid-request).
+SUBMIT_GRACE_S = 120
+
+
+def _overdue(scene: Scene, now: float) -> str | None:
+    """The sentence for a scene past its time, or None. A submitted clip's clock starts at
+    its submit; a queued one (Generate All, waiting for a submit slot) is allowed longer,
+    since nothing is charged until it is submitted."""
+    if scene.taskId:
+        limit = settings().generation_deadline_s
+        message = "Kie.ai did not finish this clip within {m} minutes. Retry to try again."
+    else:
+        limit = settings().queue_deadline_s
+        message = "Kie.ai stayed too busy to take this clip for {m} minutes; nothing was charged. Retry to try again."
+    return message.format(m=round(limit / 60)) if now - (scene.startedAt or 0) > limit else None
+
+
+def poll_step(state: dict) -> dict:
+    """One turn of the state machine's loop: ask Kie, settle or plan the next wait."""
+    project_id, task_id, generation = state["projectId"], state["taskId"], int(state["generation"])
+    owner_id, index, scene = storage.load_scene(project_id, int(state.get("sceneIndex", 0)), state["sceneId"])
+    attempt = int(state.get("attempt", 0)) + 1
+    if not _is_current(scene, task_id, generation):
+        return _done(state, attempt)  # settled by a callback, cancelled or regenerated meanwhile
+    overdue = _overdue(scene, time.time())
+    if overdue:
+        _fail(project_id, index, scene, overdue, "timeout")
+        return _done(state, attempt)
+    trusted = task_id is not None and callback_health.trusted(since=scene.startedAt or 0)
+    if _poll_schedule().awaiting_callback(_elapsed(scene), trusted):
+        # Callbacks have arrived since this clip was sent: its own will settle it. Look only
+        # at the grace, as the safety net (no Kie call now).
+        return _next_turn(state, attempt, poll_wait(attempt, scene, callbacks=True))
+    try:
+        kie, key = _kie(owner_id, scene)
+    except secrets.NoKieKey as exc:
+        _fail(project_id, index, scene, exc.message, "no_key")
+        return _done(state, attempt)
+    if task_id is None:
+        return _submit_turn(project_id, index, scene, state, attempt, kie, key)
+    try:
+        task = kie.record_info(task_id)
+    except KieCircuitOpen as exc:
+        return _next_turn(state, attempt, max(poll_wait(attempt, scene, trusted), exc.retry_at - time.time()))
+    except (KieUnavailable, KieRateLimited):
+        return _next_turn(state, attempt, poll_wait(attempt, scene, trusted))
+    except KieRejected as exc:
+        _fail(project_id, index, scene, exc.user_message, failure_reason(exc))
+        return _done(state, attempt)
+    try:
+        outcome = settle(project_id, index, scene, task)
+        if outcome is not Settled.PENDING and callback_base_url():
+            callback_health.callback_missed()  # we found it first: its callback did not come
+        if outcome is Settled.SUBMIT_NEXT:
+            return _next_turn(state | {"taskId": None}, attempt, 1)  # the next turn submits it
+        if outcome is Settled.FINISHED:
+            return _done(state, attempt)
+    except ClipCopyFailed:
+        logger.warning("clip copy failed, retrying next turn", extra={"projectId": project_id, "sceneId": scene.sceneId})
+    return _next_turn(state, attempt, poll_wait(attempt, scene, trusted))
+
+
+def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: str) -> bool:
+    """A Kie callback is only a hint: confirm with record-info, then settle. The caller has
+    checked the URL's signature, so this acts as the system, not as a user."""
+    record = storage.load_broll(project_id, owner=None)
+    index, scene = record.scene(scene_id)
+    if not _is_current(scene, task_id, generation):
+        return False
+    kie, _ = _kie(record.owner_id, scene)
+    outcome = settle(project_id, index, scene, kie.record_info(task_id), via="callback")
+    if outcome is Settled.SUBMIT_NEXT:
+        # This scene's loop is watching the settled task and will stop; a new one submits.
+        _start_poll_loop(project_id, index, scene.model_copy(update={"taskId": None}), submit=True, restart=True)
+    return outcome is not Settled.PENDING
+
+
+def sweep(now: float | None = None) -> dict:
+    """Repair scenes stuck in `generating`: a poll loop that died (or never started), a lost
+    callback, a submit whose outcome never arrived, or a clip past the overall deadline."""
+    now = now or time.time()
+    counts = {"checked": 0, "settled": 0, "restarted": 0, "failed": 0}
+    for project_id, owner_id, index, scene in storage.generating_scenes():
+        counts["checked"] += 1
+        age = now - (scene.startedAt or 0)
+        overdue = _overdue(scene, now)
+        if overdue:
+            _fail(project_id, index, scene, overdue, "timeout")
+            counts["failed"] += 1
+        elif not scene.taskId:
+            if age > SUBMIT_GRACE_S and not _loop_alive(project_id, scene):
+                _fail(project_id, index, scene, UNKNOWN_OUTCOME, "timeout")
+                counts["failed"] += 1
+        elif not _loop_alive(project_id, scene):
+            try:
+                kie, _ = _kie(owner_id, scene)
+                outcome = settle(project_id, index, scene, kie.record_info(scene.taskId), via="sweep")
+                if outcome is Settled.FINISHED:
+                    counts["settled"] += 1
+                    continue
+                if outcome is Settled.SUBMIT_NEXT:
+                    scene = scene.model_copy(update={"taskId": None})
+            except (KieError, ClipCopyFailed, secrets.NoKieKey) as exc:
+                logger.warning("sweep could not settle the scene", extra={"error": str(exc)})
+            _start_poll_loop(project_id, index, scene, attempt=1, restart=True)
+            counts["restarted"] += 1
+    return counts

@@ -1,0 +1,70 @@
+"""Views: the domain as the API shows it (the page's read model). A scene gets our presigned clip
+URLs, a progress estimate, its AI-generated and out-of-date flags and its plan; a project gets
+its media URLs, render, schedule and style."""
+
+from __future__ import annotations
+
+import time
+
+from . import plan, render, style
+from ..config import settings
+from ..dal import projects as storage
+from .media import media_url
+from ..models.domain import AudioInfo, Project, Scene, SceneStatus, ScheduleView, Step7, SubShot, VideoInfo
+
+
+def scene_view(scene: Scene, now: float | None = None, style_version: str | None = None) -> Scene:
+    """The scene as the API shows it: our presigned clip URLs, progress estimated from time,
+    the AI-generated flag of its clip, (given the project's style) whether it predates it,
+    and its plan: the sub-shots it has, or those its next generation would make."""
+    view = scene.model_copy()
+    view.videoUrl = media_url(scene.videoKey, None) if scene.status == SceneStatus.COMPLETED else None
+    view.aiGenerated = view.videoUrl is not None
+    if style_version is not None and scene.status == SceneStatus.COMPLETED:
+        view.outOfDate = style.is_out_of_date(scene, style_version)
+    view.plannedShots = plan.count_for(scene)
+    view.autoShots, view.maxShots = plan.auto_count(plan.duration(scene)), plan.max_count(scene)
+    view.plan = _plan_view(scene)
+    if scene.status == SceneStatus.GENERATING and scene.startedAt:
+        # Kie reports no percentage for Veo: estimate from elapsed time, never claiming 100.
+        elapsed = (now or time.time()) - scene.startedAt
+        clip = min(0.95, elapsed / settings().expected_generation_s)
+        done = plan.current(scene) or 0  # sub-shots finished before this one
+        view.progress = max(1, min(95, int(100 * (done + clip) / max(1, len(scene.plan)))))
+    return view
+
+
+def _plan_view(scene: Scene) -> list[SubShot]:
+    shots = [shot.model_copy() for shot in scene.plan] or plan.layout(scene, plan.count_for(scene))
+    making = plan.current(scene) if scene.status == SceneStatus.GENERATING else None
+    for index, shot in enumerate(shots):
+        shot.videoUrl = media_url(shot.videoKey, None)
+        shot.status = "ready" if shot.videoKey else "generating" if index == making else "waiting"
+    return shots
+
+
+def project_view(record: storage.ProjectRecord) -> Project:
+    now = time.time()
+    broll = record.broll
+    project_style = style.style_of(broll)
+    current_style = style.version(project_style)
+    return Project(
+        projectId=record.project_id,
+        name=record.meta.get("name", record.project_id),
+        script=record.script.get("script", ""),
+        audio=AudioInfo(
+            url=media_url(record.audio.get("audioKey"), record.audio.get("audioUrl")),
+            durationSec=float(record.audio.get("audioDurationSec", 0)),
+        ),
+        avatarVideo=VideoInfo(url=media_url(record.avatar.get("avatarVideoKey"), record.avatar.get("avatarVideoUrl"))),
+        scenes=[scene_view(s, now, current_style) for s in record.scenes],
+        step7=Step7(
+            status=broll.get("status", "in_progress"),
+            completedAt=broll.get("completedAt"),
+            reopenedAt=broll.get("reopenedAt"),
+            scenesWithClips=broll.get("scenesWithClips", []),
+        ),
+        render=render.view(record, now),
+        schedule=ScheduleView(**broll["schedule"]) if broll.get("schedule") else None,
+        style=project_style,
+    )
