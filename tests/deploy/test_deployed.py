@@ -15,6 +15,8 @@ import zipfile
 import httpx
 import pytest
 
+from devstack.kie_emulator import DEFAULT_API_KEY
+
 from .conftest import ffprobe, generate_scene as generate, import_project, wait_for, wait_settled
 
 ANN, BOB = "ann@newsroom.example", "bob@newsroom.example"
@@ -36,6 +38,21 @@ def test_no_token_is_refused_by_the_authorizer(deployed):
     with deployed.client(None) as anonymous:
         answer = anonymous.get("/api/projects")
     assert answer.status_code == 401
+
+
+def test_no_function_environment_holds_a_secret_value(deployed):
+    """What GetFunctionConfiguration shows of every deployed function: ARNs and names, no keys."""
+    from .conftest import WEBHOOK_KEY
+
+    lam = deployed.aws("lambda")
+    functions = [f for page in lam.get_paginator("list_functions").paginate() for f in page["Functions"]
+                 if f["FunctionName"].startswith(f"{deployed.stack}-")]
+    assert len(functions) >= 13
+    for function in functions:
+        variables = lam.get_function_configuration(FunctionName=function["FunctionName"]).get("Environment", {})
+        values = " ".join(variables.get("Variables", {}).values())
+        assert DEFAULT_API_KEY not in values and WEBHOOK_KEY not in values, function["FunctionName"]
+        assert "KIE_API_KEY_SECRET" in variables.get("Variables", {}), function["FunctionName"]
 
 
 def test_a_cognito_user_reads_the_imported_project(api, project):
