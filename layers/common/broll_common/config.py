@@ -29,7 +29,7 @@ class Settings:
     # Kie's price of one clip in credits: unpublished (about 80 for veo3_fast), so settable.
     kie_credits_per_clip: float
     kie_submits_per_window: int  # Kie's submit limit per key and 10 s (rate_limit)
-    # The shared circuit breaker (breaker.py): failures to open, seconds open, seconds a state is
+    # The shared circuit breaker (clients/breaker.py): failures to open, seconds open, seconds a state is
     # cached per instance, and the window in which the fleet's failures add up.
     breaker_failure_threshold: int
     breaker_recovery_timeout_s: int
@@ -111,7 +111,7 @@ _SECRET_VARIABLES = {
 
 def secret_source(name: str) -> tuple[str, str]:
     """(secret ARN, plain value) of one secret, read at each use and never kept in Settings, so
-    no secret value lives in a long-lived object (secrets.py caches and redacts the values)."""
+    no secret value lives in a long-lived object (clients/secrets.py caches and redacts the values)."""
     arn_variable, plain_variable = _SECRET_VARIABLES[name]
     return os.environ.get(arn_variable, ""), os.environ.get(plain_variable, "")
 

@@ -1,6 +1,6 @@
 """The poll loop's Step Functions executions: start one by name, and ask how one stands.
 
-generation.py names the executions and decides when to start or restart one; this module
+logic/generation/executions.py names the executions and decides when to start or restart one; this module
 is the AWS call only. An execution's ARN is derived from the state machine's and the name.
 """
 

@@ -1,7 +1,7 @@
 """The media bucket (S3): every call the product makes to it, one owner.
 
-Our own copies of clips, composites and ZIPs, and the presigned URLs we hand out. media.py
-(names and URLs), render.py and export.py use it through `get_media()`.
+Our own copies of clips, composites and ZIPs, and the presigned URLs we hand out. logic/media.py
+(names and URLs), logic/render.py and logic/export.py use it through `get_media()`.
 """
 
 from __future__ import annotations
