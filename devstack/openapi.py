@@ -12,7 +12,7 @@ import importlib.util
 import json
 import sys
 
-from broll_common.models.domain import ErrorBody
+from broll_common.models.api import ErrorBody
 
 from .template import load
 

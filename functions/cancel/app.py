@@ -6,7 +6,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import generation
 from broll_common.api import ProjectId, logger, make_resolver, user_id
-from broll_common.models.domain import Scene, SceneRef
+from broll_common.models.api import SceneRef
+from broll_common.models.domain import Scene
 from broll_common.observability import metrics, tracer
 
 app = make_resolver()

@@ -5,7 +5,8 @@ joined, in the export worker (202), and the caller asks again until the URL come
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import export
 from broll_common.api import ProjectId, logger, make_resolver, user_id
-from broll_common.models.domain import DownloadStatus, DownloadView
+from broll_common.models.api import DownloadView
+from broll_common.models.domain import DownloadStatus
 from broll_common.observability import metrics, tracer
 
 app = make_resolver()

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import budget, generation, schedule
 from broll_common.api import ProjectId, logger, make_resolver, user_id
-from broll_common.models.domain import Estimate, GenerateAllRequest, GenerateAllResult, ScheduleRequest, ScheduleView
+from broll_common.models.api import Estimate, GenerateAllRequest, GenerateAllResult, ScheduleRequest, ScheduleView
 from broll_common.observability import metrics, tracer
 
 app = make_resolver()

@@ -6,7 +6,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import callback_intake
 from broll_common.api import logger, make_resolver
-from broll_common.models.domain import ID_PATTERN, CallbackAck
+from broll_common.models.api import CallbackAck
+from broll_common.models.domain import ID_PATTERN
 from broll_common.observability import metrics, tracer
 
 app = make_resolver()

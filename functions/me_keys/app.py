@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.api import logger, make_resolver, user_id
 from broll_common.logic import keys
-from broll_common.models.domain import KeyInfo, KieKeyBody
+from broll_common.models.api import KeyInfo, KieKeyBody
 from broll_common.observability import metrics, tracer
 
 app = make_resolver()

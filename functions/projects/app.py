@@ -7,10 +7,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import clips, projects, style
 from broll_common.api import ProjectId, SceneId, logger, make_resolver, user_id
-from broll_common.models.domain import (
-    EmptyBody, PlanEdit, Project, ProjectImport, ProjectList, Scene, SceneEdit, SceneHistory, SelectClip,
+from broll_common.models.api import (
+    EmptyBody,
+    PlanEdit,
+    Project,
+    ProjectImport,
+    ProjectList,
+    SceneEdit,
+    SceneHistory,
+    SelectClip,
     StyleBody,
 )
+from broll_common.models.domain import Scene
 from broll_common.observability import metrics, tracer
 
 app = make_resolver()

@@ -3,18 +3,16 @@
 import pytest
 from pydantic import ValidationError
 
-from broll_common.models.domain import (
+from broll_common.models.api import (
     EditedScene,
     GenerateRequest,
     ProjectImport,
-    Scene,
     SceneEdit,
     SceneRef,
-    SceneStatus,
     SceneTiming,
     Stage4,
-    TimeRange,
 )
+from broll_common.models.domain import Scene, SceneStatus, TimeRange
 
 
 def _import_body(**overrides):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from broll_common.models.domain import EditedScene, SceneTiming
+from broll_common.models.api import EditedScene, SceneTiming
 from broll_common.logic.timeline import clock, proportional_ranges, ranges_for, scene_id, scene_type, time_range
 
 

@@ -17,7 +17,7 @@ from ..clients.breaker import kie_client
 from ..config import settings
 from .generation import startable
 from ..clients.kie import KieError
-from ..models.domain import Estimate, GenerateAllRequest
+from ..models.api import Estimate, GenerateAllRequest
 
 logger = Logger(child=True)
 

@@ -12,7 +12,8 @@ from ..dal import history, projects as storage
 from . import plan
 from ..models.errors import Conflict
 from .media import presigned_url
-from ..models.domain import HistoryItem, Scene, SceneHistory, SceneStatus
+from ..models.api import HistoryItem, SceneHistory
+from ..models.domain import Scene, SceneStatus
 from .views import scene_view
 
 

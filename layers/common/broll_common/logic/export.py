@@ -32,7 +32,8 @@ from ..dal import projects as storage
 from ..clients.workers import get_workers
 from ..dal.media import ObjectMissing, get_media
 from .media import presigned_url
-from ..models.domain import DownloadStatus, DownloadView
+from ..models.api import DownloadView
+from ..models.domain import DownloadStatus
 from .render import current_composite_key
 
 logger = Logger(child=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..dal import user_keys
-from ..models.domain import KeyInfo
+from ..models.api import KeyInfo
 
 
 def key_info(user: str) -> KeyInfo:

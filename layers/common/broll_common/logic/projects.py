@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 
 from . import plan, render, style
 from ..dal import history, projects as storage
-from ..models.domain import PlanEdit, Project, ProjectImport, ProjectSummary, RenderView, Scene, SceneEdit, SceneStatus
-from ..models.domain import TaskStatus
+from ..models.api import PlanEdit, Project, ProjectImport, ProjectSummary, RenderView, SceneEdit
+from ..models.domain import Scene, SceneStatus
+from ..models.api import TaskStatus
 from ..models.errors import Conflict, InvalidInput
 from ..prompts import compose
 from .timeline import ranges_for, scene_id, scene_type

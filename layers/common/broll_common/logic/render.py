@@ -24,7 +24,8 @@ from ..clients.workers import get_workers
 from ..dal.media import get_media
 from ..models.errors import Conflict
 from .media import presigned_url
-from ..models.domain import RenderStatus, RenderView
+from ..models.api import RenderView
+from ..models.domain import RenderStatus
 
 logger = Logger(child=True)
 

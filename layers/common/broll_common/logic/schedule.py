@@ -19,7 +19,7 @@ from ..clients import secrets
 from ..dal import projects as storage
 from ..config import settings
 from .generation import generate_all, startable
-from ..models.domain import ScheduleRequest, ScheduleView
+from ..models.api import ScheduleRequest, ScheduleView
 
 logger = Logger(child=True)
 

@@ -12,7 +12,8 @@ import json
 
 from .. import prompts
 from ..dal import projects as storage
-from ..models.domain import Scene, StyleBody, StyleLock
+from ..models.api import StyleBody
+from ..models.domain import Scene, StyleLock
 
 
 def style_of(broll: dict) -> StyleLock:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..models.domain import EditedScene, SceneTiming, TimeRange
+from ..models.api import EditedScene, SceneTiming
+from ..models.domain import TimeRange
 
 _SCENE_TYPES = {"hook": "hook", "intro": "hook", "main": "main", "body": "main", "cta": "cta", "outro": "cta"}
 

@@ -10,7 +10,8 @@ from . import plan, render, style
 from ..config import settings
 from ..dal import projects as storage
 from .media import media_url
-from ..models.domain import AudioInfo, Project, Scene, SceneStatus, ScheduleView, Step7, SubShot, VideoInfo
+from ..models.api import AudioInfo, Project, ScheduleView, Step7, VideoInfo
+from ..models.domain import Scene, SceneStatus, SubShot
 
 
 def scene_view(scene: Scene, now: float | None = None, style_version: str | None = None) -> Scene:

@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from .. import plan, rate_limit
 from ...clients import secrets
 from ...dal import projects as storage
-from ...models.domain import GenerateAllResult, Scene, SceneStatus
+from ...models.api import GenerateAllResult
+from ...models.domain import Scene, SceneStatus
 from ..views import scene_view
 from .claim import CLAIM_CHUNK, _claim_changes, _claim_together
 from .executions import _start_poll_loop, whole_seconds

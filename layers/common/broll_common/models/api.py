@@ -1,0 +1,297 @@
+# Over 250 lines: every request body and view docs/API.md describes, one class each, in one place.
+"""What the API takes and returns: request bodies (strict: an unknown field is refused), the project,
+scene, history, render, download and estimate views, and the small answers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+
+from .domain import (
+    MAX_SUB_SHOTS,
+    DownloadStatus,
+    Ident,
+    PromptText,
+    RenderStatus,
+    Scene,
+    SceneStatus,
+    ShortText,
+    ShotInstructions,
+    Strict,
+    StyleLock,
+)
+
+
+class AudioInfo(BaseModel):
+    url: str | None = None
+    durationSec: float
+
+
+class VideoInfo(BaseModel):
+    url: str | None = None
+
+
+class Step7(BaseModel):
+    status: Literal["in_progress", "completed"] = "in_progress"
+    completedAt: str | None = None
+    reopenedAt: str | None = None
+    scenesWithClips: list[str] = []
+
+
+class StyleBody(Strict):
+    look: ShortText = ""
+    colour: ShortText = ""
+    lens: ShortText = ""
+    era: ShortText = ""
+    seed: Annotated[int, Field(ge=10000, le=99999)] | None = None  # Kie's Veo seed range
+
+
+class HistoryItem(BaseModel):
+    """One entry of a scene's history (newest first); `videoUrl` for entries with a clip."""
+
+    id: int
+    at: str
+    kind: Literal["prompt", "generation", "clip", "failed", "rewrite", "cancelled", "selected"]
+    prompt: str | None = None
+    promptSource: str | None = None
+    shotInstructions: str | None = None
+    taskId: str | None = None
+    error: str | None = None
+    fromPrompt: str | None = None
+    reason: str | None = None
+    note: str | None = None
+    videoUrl: str | None = None
+    shot: int | None = None  # sub-shot `shot` of `shots`, for a scene covered by several clips
+    shots: int | None = None
+    current: bool = False  # this entry's clip is the scene's clip now
+
+
+class SceneHistory(BaseModel):
+    sceneId: str
+    entries: list[HistoryItem]
+
+
+class SelectClip(Strict):
+    entryId: Annotated[int, Field(ge=0)]
+
+
+class RenderView(BaseModel):
+    """The composite video: the avatar with every scene's clip cut in over its time range."""
+
+    status: RenderStatus = RenderStatus.IDLE
+    progress: int = 0
+    error: str | None = None
+    videoUrl: str | None = None
+    # True when clips changed since this render: render again to include them.
+    outOfDate: bool = False
+    startedAt: str | None = None
+    completedAt: str | None = None
+
+
+class RenderAnswer(BaseModel):
+    render: RenderView
+
+
+class ScheduleView(BaseModel):
+    """A Generate All queued for later, run by the scheduled sweep."""
+
+    at: str | None = None
+    whenCreditsAllow: bool = False
+    maxClips: int | None = None
+    note: str | None = None  # why it has not run yet, e.g. waiting for credits
+
+
+class Project(BaseModel):
+    projectId: str
+    name: str
+    script: str
+    audio: AudioInfo
+    avatarVideo: VideoInfo
+    scenes: list[Scene]
+    step7: Step7
+    render: RenderView = RenderView()
+    schedule: ScheduleView | None = None
+    style: StyleLock = StyleLock()
+
+
+class ProjectSummary(BaseModel):
+    projectId: str
+    name: str
+    step7Status: str
+
+
+class EditedScene(Strict):
+    sceneId: Ident | None = None
+    sceneTitle: ShortText = Field(min_length=1)
+    sceneType: Literal["hook", "main", "cta", "other"] | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+
+
+class Stage3(Strict):
+    editedScenes: list[EditedScene] = Field(min_length=1, max_length=60)
+
+
+# Seconds on the timeline: real numbers (not booleans), stored to the millisecond (DynamoDB
+# cannot hold magnitudes like 5e-324).
+Seconds = Annotated[float, Field(strict=True, ge=0, le=3600), AfterValidator(lambda v: round(v, 3))]
+
+
+class SceneTiming(Strict):
+    sceneId: Ident
+    start: Seconds
+    end: Seconds
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "SceneTiming":
+        if self.end <= self.start:
+            raise ValueError("a scene must end after it starts")
+        return self
+
+
+class Stage4(Strict):
+    audioUrl: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    audioKey: Annotated[str, StringConstraints(max_length=500)] | None = None
+    audioDurationSec: Annotated[float, Field(strict=True, ge=0.5, le=3600), AfterValidator(lambda v: round(v, 3))]
+    sceneTimings: list[SceneTiming] | None = None
+
+
+class Stage5(Strict):
+    avatarVideoUrl: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    avatarVideoKey: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class ProjectImport(Strict):
+    projectId: Ident | None = None
+    name: ShortText = Field(min_length=1)
+    stage3: Stage3
+    stage4: Stage4
+    stage5: Stage5 = Stage5()
+
+
+class SceneEdit(Strict):
+    shotInstructions: ShotInstructions | None = None
+    aiPrompt: PromptText | None = None
+
+
+class PlanEdit(Strict):
+    """How a scene is covered: `count` clips (1 = one clip trimmed to fit; null = from the
+    scene's length), and the person's own prompt for any sub-shot (null keeps the one it has)."""
+
+    count: Annotated[int, Field(ge=1, le=MAX_SUB_SHOTS)] | None = None
+    auto: bool = False  # back to the count the scene's length gives
+    prompts: Annotated[list[PromptText | None], Field(max_length=MAX_SUB_SHOTS)] | None = None
+
+    @model_validator(mode="after")
+    def _one_count(self) -> "PlanEdit":
+        if self.auto and self.count is not None:
+            raise ValueError("Give either a count or auto, not both.")
+        if self.count is None and not self.auto and self.prompts is None:
+            raise ValueError("Give a count, auto or prompts.")
+        return self
+
+
+class SceneRef(Strict):
+    sceneId: Ident
+
+
+class GenerateRequest(Strict):
+    sceneId: Ident
+    regenerate: bool = False
+
+
+class EmptyBody(Strict):
+    pass
+
+
+ClipCount = Annotated[int, Field(ge=1, le=60)]
+
+
+class GenerateAllRequest(Strict):
+    """Optional budget caps for one batch: no more clips start once either is reached."""
+
+    maxClips: ClipCount | None = None
+    maxCredits: Annotated[float, Field(gt=0, le=1_000_000)] | None = None
+
+
+class ScheduleRequest(Strict):
+    """Run Generate All at `at` (UTC, within 30 days), or as soon as credits allow, or both."""
+
+    at: AwareDatetime | None = None
+    whenCreditsAllow: bool = False
+    maxClips: ClipCount | None = None
+
+    @model_validator(mode="after")
+    def _when(self) -> "ScheduleRequest":
+        if self.at is None and not self.whenCreditsAllow:
+            raise ValueError("Give a time ('at') or set whenCreditsAllow, or both.")
+        if self.at is not None:
+            ahead = (self.at - datetime.now(timezone.utc)).total_seconds()
+            if ahead < -60 or ahead > 30 * 86400:
+                raise ValueError("'at' must be in the next 30 days.")
+        return self
+
+
+class Estimate(BaseModel):
+    """What Generate All would start now and its cost in Kie credits."""
+
+    clips: int
+    creditsPerClip: float
+    estimatedCredits: float
+    remainingCredits: float | None = None
+    note: str | None = None  # why remainingCredits is unknown
+
+
+class KieKeyBody(Strict):
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{16,200}$")]
+
+
+class KeyInfo(BaseModel):
+    """What the API ever shows of a key: whether it is set and its last 4 characters."""
+
+    set: bool
+    last4: str | None = None
+    updatedAt: str | None = None
+
+
+class TaskStatus(BaseModel):
+    projectId: str
+    sceneId: str
+    taskId: str
+    status: SceneStatus
+    progress: int
+    videoUrl: str | None
+    error: str | None
+
+
+class ProjectList(BaseModel):
+    projects: list[ProjectSummary]
+
+
+class DownloadView(BaseModel):
+    """Download All: the ZIP's presigned URL once it is made of the project's current content
+    (200), or how its build in the background stands (202 while building)."""
+
+    status: DownloadStatus = DownloadStatus.READY
+    url: str | None = None  # presigned, when ready
+    progress: int = 0  # estimated while building
+    error: str | None = None  # a plain sentence, when the build failed
+    startedAt: str | None = None
+
+
+class CallbackAck(BaseModel):
+    ok: bool
+    settled: bool
+
+
+class ErrorBody(BaseModel):
+    """Every error this API answers."""
+
+    error: str
+    details: list[dict] | None = None
+
+
+class GenerateAllResult(BaseModel):
+    started: list[Scene]
+    skipped: list[dict]
