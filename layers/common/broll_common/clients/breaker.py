@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Protocol
 
 from aws_lambda_powertools.utilities.circuit_breaker import (
     CircuitBreakerConfig,
@@ -23,6 +24,8 @@ from ..config import settings
 from ..dal.coordination import Coordination, DynamoCoordination, get_coordination
 from .kie import KieClient, KieUnavailable, TaskRecord
 from ..observability import MetricUnit, emit
+from ..ports import Port
+from . import secrets
 
 CIRCUIT_NAME = "kie-api"
 
@@ -146,3 +149,32 @@ def kie_client(api_key: str) -> GuardedKie:
     config = breaker_config()
     fleet = FleetFailures(None, window_s=s.breaker_failure_window_s)
     return GuardedKie(KieClient(s.kie_base_url, api_key, timeout=s.kie_timeout_s), persistence, config, fleet)
+
+
+class KieCalls(Protocol):
+    """The Kie calls generation makes (GuardedKie's)."""
+
+    def submit(self, prompt: str, **kwargs) -> str: ...
+
+    def record_info(self, task_id: str) -> TaskRecord: ...
+
+
+class Kie(Protocol):
+    """Kie as generation sees it (the port): which key pays for a clip, and a client for it."""
+
+    def key_for(self, user_id: str | None, owner: str | None = None) -> secrets.KieKey: ...
+
+    def client(self, api_key: str) -> KieCalls: ...
+
+
+class BreakerKie:
+    """The key lookup (clients.secrets) and kie_client: Kie behind the shared breaker."""
+
+    def key_for(self, user_id, owner=None):
+        return secrets.kie_key_for(user_id, owner)
+
+    def client(self, api_key):
+        return kie_client(api_key)
+
+
+get_kie: Port[Kie] = Port(BreakerKie)

@@ -9,7 +9,7 @@ with a regenerate, so an older clip can be made current again without paying twi
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
@@ -18,6 +18,7 @@ from pynamodb.models import Model
 
 from ..config import settings
 from ..models.errors import NotFound
+from ..ports import Port
 from .projects import bind_table, plain
 
 logger = Logger(child=True)
@@ -78,3 +79,16 @@ def entry(project_id: str, scene_id: str, entry_id: int) -> dict:
         raise NotFound(f"History entry {entry_id} was not found for scene '{scene_id}'.") from exc
     return {"id": item.at, "kind": item.kind, **plain(item.data)}
 
+
+class History(Protocol):
+    def record(self, project_id: str, scene_id: str, kind: str, **fields: Any) -> int | None: ...
+
+
+class DynamoHistory:
+    """The scene_history table: this module's record (looked up at each call)."""
+
+    def record(self, *args, **kwargs):
+        return record(*args, **kwargs)
+
+
+get_history: Port[History] = Port(DynamoHistory)

@@ -19,7 +19,7 @@ import functools
 import operator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
@@ -34,6 +34,7 @@ from ..aws import client
 from ..config import settings
 from ..models.errors import Conflict, NotFound
 from ..models.domain import Scene
+from ..ports import Port
 
 STEP_PROJECT, STEP_SCRIPT, STEP_AUDIO, STEP_AVATAR, STEP_BROLL = 0, 3, 4, 5, 7
 
@@ -354,7 +355,56 @@ def generating_scenes() -> list[tuple[str, str | None, int, Scene]]:
     return found
 
 
+class Projects(Protocol):
+    """The project store as the rules see it (the port): reads, and scene writes conditional
+    on the scene still being what the caller read (StaleScene otherwise)."""
+
+    def load_project(self, project_id: str, *, owner: str | None) -> ProjectRecord: ...
+
+    def load_broll(self, project_id: str, *, owner: str | None) -> ProjectRecord: ...
+
+    def load_scene(self, project_id: str, index: int, scene_id: str) -> tuple[str | None, int, Scene]: ...
+
+    def update_scene(
+        self, project_id: str, index: int, scene_id: str, changes: dict[str, Any], *, owner: str | None,
+        generation: int | None = None, status_in: tuple[str, ...] | None = None, expect: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    def update_scenes(self, project_id: str, writes: list[SceneWrite], *, owner: str | None) -> None: ...
+
+    def generating_scenes(self) -> list[tuple[str, str | None, int, Scene]]: ...
+
+
+class DynamoProjects:
+    """The project_steps table: this module's functions, looked up at each call and handed
+    the caller's arguments as given."""
+
+    def load_project(self, *args, **kwargs):
+        return load_project(*args, **kwargs)
+
+    def load_broll(self, *args, **kwargs):
+        return load_broll(*args, **kwargs)
+
+    def load_scene(self, *args, **kwargs):
+        return load_scene(*args, **kwargs)
+
+    def update_scene(self, *args, **kwargs):
+        update_scene(*args, **kwargs)
+
+    def update_scenes(self, *args, **kwargs):
+        update_scenes(*args, **kwargs)
+
+    def generating_scenes(self):
+        return generating_scenes()
+
+
+get_projects: Port[Projects] = Port(DynamoProjects)
+
+
 __all__ = [
+    "DynamoProjects",
+    "Projects",
+    "get_projects",
     "ProjectRecord",
     "ProjectStep",
     "bind_table",

@@ -13,7 +13,9 @@ from datetime import datetime, timezone
 
 from aws_lambda_powertools import Logger
 
-from ..dal import history, projects as storage
+from ..dal import projects as storage
+from ..dal.history import get_history
+from ..dal.projects import get_projects
 from . import plan, style
 from ..clients.kie import KieError, KieRejected, TaskRecord, TaskState
 from ..models.domain import PolicyRewrite, Scene
@@ -45,7 +47,7 @@ def rewrite_once(project_id: str, index: int, scene: Scene, reason: str) -> Scen
     this generation was rewritten already, the rewrite failed, or the scene moved on."""
     if scene.rewrite is not None:
         return None
-    record = storage.load_project(project_id, owner=None)
+    record = get_projects().load_project(project_id, owner=None)
     try:
         request = style.prompt_request(record, scene, shot=plan.shot_of(scene))
         composed = rewrite_for_policy(request, scene.aiPrompt, reason)
@@ -62,13 +64,13 @@ def rewrite_once(project_id: str, index: int, scene: Scene, reason: str) -> Scen
     } | _sub_shot_prompt(scene, composed.text, composed.source)
     try:
         # Only for the refused task, and only once: the poll loop and the callback may both see the refusal.
-        storage.update_scene(
+        get_projects().update_scene(
             project_id, index, scene.sceneId, changes, owner=None, generation=scene.generation,
             status_in=("generating",), expect={"taskId": scene.taskId, "rewrite": None},
         )
     except storage.StaleScene:
         return None
-    history.record(
+    get_history().record(
         project_id, scene.sceneId, "rewrite", fromPrompt=scene.aiPrompt, prompt=composed.text,
         promptSource=composed.source, reason=reason, note=composed.note, taskId=scene.taskId,
     )

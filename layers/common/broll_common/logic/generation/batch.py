@@ -7,8 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import plan, rate_limit
-from ...clients import secrets
-from ...dal import projects as storage
+from ...clients.breaker import get_kie
+from ...dal.projects import get_projects
 from ...models.api import GenerateAllResult
 from ...models.domain import Scene, SceneStatus
 from ..views import scene_view
@@ -37,8 +37,8 @@ def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> G
     by side; first turns come in windows of the limit's size (20 now, 20 about eleven
     seconds later, ...), so few loops wake only to find every lane still taken.
     """
-    record = storage.load_project(project_id, owner=owner)
-    key = secrets.kie_key_for(owner)
+    record = get_projects().load_project(project_id, owner=owner)
+    key = get_kie().key_for(owner)
     asked_at = time.time()
     candidates, skipped = startable(record.scenes)
     if max_clips is not None:

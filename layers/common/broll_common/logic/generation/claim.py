@@ -7,7 +7,9 @@ import time
 
 from .. import plan, style
 from ...clients import secrets
+from ...clients.breaker import get_kie
 from ...dal import projects as storage
+from ...dal.projects import get_projects
 from ...models.domain import Scene, SceneStatus
 from ...models.errors import Conflict
 from ...prompts import compose
@@ -23,7 +25,7 @@ def _await_task_id(project_id: str, scene_id: str, generation: int, owner: str |
     """Another request claimed this generation and is submitting: answer with its task
     (or at once when the scene is queued for its poll loop to submit)."""
     for _ in range(40):
-        _, scene = storage.load_broll(project_id, owner=owner).scene(scene_id)
+        _, scene = get_projects().load_broll(project_id, owner=owner).scene(scene_id)
         settled = scene.generation != generation or scene.status != SceneStatus.GENERATING
         if settled or scene.taskId or scene.queued:
             return scene
@@ -39,17 +41,17 @@ def _claim(project_id: str, scene_id: str, regenerate: bool, owner: str) -> tupl
     without a second table): of concurrent identical requests exactly one moves the scene
     on; the others answer with the winner's scene. Only Regenerate/Retry bump it again.
     """
-    record = storage.load_project(project_id, owner=owner)
+    record = get_projects().load_project(project_id, owner=owner)
     index, scene = record.scene(scene_id)
     if scene.status == SceneStatus.GENERATING:
         return index, _await_task_id(project_id, scene_id, scene.generation, owner), False
     if scene.status == SceneStatus.COMPLETED and not regenerate:
         raise Conflict("This scene already has a clip. Use Regenerate to replace it.")
-    changes = _claim_changes(record, scene, queued=False, key=secrets.kie_key_for(owner))
+    changes = _claim_changes(record, scene, queued=False, key=get_kie().key_for(owner))
     try:
-        storage.update_scene(project_id, index, scene_id, changes, owner=owner, generation=scene.generation)
+        get_projects().update_scene(project_id, index, scene_id, changes, owner=owner, generation=scene.generation)
     except storage.StaleScene:
-        _, current = storage.load_broll(project_id, owner=owner).scene(scene_id)
+        _, current = get_projects().load_broll(project_id, owner=owner).scene(scene_id)
         return index, _await_task_id(project_id, scene_id, current.generation, owner), False
     return index, storage.with_changes(scene, changes), True
 
@@ -99,7 +101,7 @@ def _claim_together(project_id: str, wanted: list[tuple[int, Scene, dict]], owne
     Returns ([(index, claimed scene)], [ids of scenes that moved on])."""
     writes = [storage.SceneWrite(i, scene.sceneId, changes, generation=scene.generation) for i, scene, changes in wanted]
     try:
-        storage.update_scenes(project_id, writes, owner=owner)
+        get_projects().update_scenes(project_id, writes, owner=owner)
     except storage.StaleScene:
         if len(wanted) == 1:
             return [], [wanted[0][1].sceneId]
@@ -122,12 +124,12 @@ def _write_due_prompts(project_id: str, index: int, scene: Scene) -> Scene:
     Claude calls are spread over the loops instead of one request. They are written with the
     project's style lock as it is now. Raises PromptError, and StaleScene when the scene moved
     on (cancelled, regenerated) meanwhile."""
-    record = storage.load_project(project_id, owner=None)  # the script and the style lock
+    record = get_projects().load_project(project_id, owner=None)  # the script and the style lock
     if scene.plan:
         shots = plan.with_missing_prompts(record, scene)
         changes = {"plan": plan.stored(shots)} | plan.next_prompt(shots)
     else:
         composed = compose(style.prompt_request(record, scene))
         changes = {"aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note}
-    storage.update_scene(project_id, index, scene.sceneId, changes, **_still_generating(scene))
+    get_projects().update_scene(project_id, index, scene.sceneId, changes, **_still_generating(scene))
     return storage.with_changes(scene, changes)

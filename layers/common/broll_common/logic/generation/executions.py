@@ -12,6 +12,7 @@ from ..backoff import Backoff, PollSchedule
 from ...clients.poll_loop import get_poll_loops
 from ...config import settings
 from ...dal import projects as storage
+from ...dal.projects import get_projects
 from ...models.domain import Scene
 
 logger = Logger(child=True)
@@ -80,7 +81,7 @@ def _start_poll_loop(
     try:
         get_poll_loops().start(name, state)
         if restart:
-            storage.update_scene(project_id, index, scene.sceneId, {"pollExecution": name}, owner=None, generation=scene.generation)
+            get_projects().update_scene(project_id, index, scene.sceneId, {"pollExecution": name}, owner=None, generation=scene.generation)
     except storage.StaleScene:
         pass  # settled meanwhile: the restarted loop will find nothing to do
     except Exception:  # noqa: BLE001 - the sweep repairs a scene whose loop never started

@@ -13,7 +13,7 @@ from ...clients import secrets
 from ...clients.breaker import KieCircuitOpen
 from ...clients.kie import KieError, KieRateLimited, KieRejected, KieUnavailable
 from ...config import settings
-from ...dal import projects as storage
+from ...dal.projects import get_projects
 from ...models.domain import Scene
 from .executions import _done, _elapsed, _loop_alive, _next_turn, _poll_schedule, _start_poll_loop, poll_wait
 from .settle import UNKNOWN_OUTCOME, ClipCopyFailed, Settled, _fail, _is_current, failure_reason, settle
@@ -41,7 +41,7 @@ def _overdue(scene: Scene, now: float) -> str | None:
 def poll_step(state: dict) -> dict:
     """One turn of the state machine's loop: ask Kie, settle or plan the next wait."""
     project_id, task_id, generation = state["projectId"], state["taskId"], int(state["generation"])
-    owner_id, index, scene = storage.load_scene(project_id, int(state.get("sceneIndex", 0)), state["sceneId"])
+    owner_id, index, scene = get_projects().load_scene(project_id, int(state.get("sceneIndex", 0)), state["sceneId"])
     attempt = int(state.get("attempt", 0)) + 1
     if not _is_current(scene, task_id, generation):
         return _done(state, attempt)  # settled by a callback, cancelled or regenerated meanwhile
@@ -86,7 +86,7 @@ def poll_step(state: dict) -> dict:
 def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: str) -> bool:
     """A Kie callback is only a hint: confirm with record-info, then settle. The caller has
     checked the URL's signature, so this acts as the system, not as a user."""
-    record = storage.load_broll(project_id, owner=None)
+    record = get_projects().load_broll(project_id, owner=None)
     index, scene = record.scene(scene_id)
     if not _is_current(scene, task_id, generation):
         return False
@@ -103,7 +103,7 @@ def sweep(now: float | None = None) -> dict:
     callback, a submit whose outcome never arrived, or a clip past the overall deadline."""
     now = now or time.time()
     counts = {"checked": 0, "settled": 0, "restarted": 0, "failed": 0}
-    for project_id, owner_id, index, scene in storage.generating_scenes():
+    for project_id, owner_id, index, scene in get_projects().generating_scenes():
         counts["checked"] += 1
         age = now - (scene.startedAt or 0)
         overdue = _overdue(scene, now)

@@ -12,7 +12,9 @@ from aws_lambda_powertools import Logger
 
 from .. import plan, policy
 from ...clients.kie import KieError, KieRejected, KieUnavailable, TaskRecord, TaskState
-from ...dal import history, projects as storage
+from ...dal import projects as storage
+from ...dal.history import get_history
+from ...dal.projects import get_projects
 from ..media import clip_key, copy_from_url
 from ...models.domain import Scene, SceneStatus
 from ...observability import MetricUnit, emit
@@ -82,13 +84,13 @@ def settle(project_id: str, index: int, scene: Scene, record: TaskRecord, via: s
         raise ClipCopyFailed(str(exc)) from exc
     changes, sub_shot = _clip_changes(scene, task_id, key)
     try:
-        storage.update_scene(project_id, index, scene.sceneId, changes, **_still_generating(scene))
+        get_projects().update_scene(project_id, index, scene.sceneId, changes, **_still_generating(scene))
     except storage.StaleScene:
         logger.info("result for a superseded generation ignored", extra={"projectId": project_id, "sceneId": scene.sceneId})
         return Settled.FINISHED
     emit("ClipsCompleted", MetricUnit.Count, 1)
     _detected(scene, via)
-    history.record(
+    get_history().record(
         project_id, scene.sceneId, "clip", taskId=task_id, videoKey=key, prompt=scene.aiPrompt,
         promptSource=scene.promptSource, shotInstructions=scene.shotInstructions or None, seed=scene.seed,
         styleVersion=scene.styleVersion, **_shot_fields(scene, sub_shot),
@@ -141,12 +143,12 @@ def _record_failure(project_id: str, index: int, scene: Scene, message: str, rea
     """Fail the scene (True), unless it moved on meanwhile (False); `reason`: ClipsFailed's."""
     changes = {"status": SceneStatus.FAILED.value, "error": message, "progress": 0}
     try:
-        storage.update_scene(project_id, index, scene.sceneId, changes, **guard)
+        get_projects().update_scene(project_id, index, scene.sceneId, changes, **guard)
     except storage.StaleScene:
         logger.info("result for a superseded generation ignored", extra={"projectId": project_id, "sceneId": scene.sceneId})
         return False
     emit("ClipsFailed", MetricUnit.Count, 1, Reason=reason)
-    history.record(project_id, scene.sceneId, "failed", error=message, taskId=scene.taskId, prompt=scene.aiPrompt)
+    get_history().record(project_id, scene.sceneId, "failed", error=message, taskId=scene.taskId, prompt=scene.aiPrompt)
     return True
 
 

@@ -14,10 +14,12 @@ from .. import plan, policy, rate_limit
 from ..backoff import Backoff
 from ..callbacks import callback_base_url
 from ...clients import secrets
-from ...clients.breaker import GuardedKie, KieCircuitOpen, kie_client
+from ...clients.breaker import KieCalls, KieCircuitOpen, get_kie
 from ...clients.kie import KieError, KieRateLimited, KieUnavailable
 from ...config import settings
-from ...dal import history, projects as storage
+from ...dal import projects as storage
+from ...dal.history import get_history
+from ...dal.projects import get_projects
 from ...models.domain import Scene
 from ...observability import MetricUnit, emit
 from ...prompts import PromptError
@@ -32,13 +34,13 @@ SUBMIT_RATE_LIMIT_RETRY = Backoff(first=1.0, factor=2.0, cap=8.0)
 SUBMIT_ATTEMPTS = 4
 
 
-def _kie(owner_id: str | None, scene: Scene) -> tuple[GuardedKie, secrets.KieKey]:
+def _kie(owner_id: str | None, scene: Scene) -> tuple[KieCalls, secrets.KieKey]:
     """The client for the key this scene's clip is paid with (the owner's own, or ours)."""
-    key = secrets.kie_key_for(owner_id, scene.keyOwner)
-    return kie_client(key.value), key
+    key = get_kie().key_for(owner_id, scene.keyOwner)
+    return get_kie().client(key.value), key
 
 
-def _submit(scene: Scene, callback_url: str | None, kie: GuardedKie, key: secrets.KieKey) -> str:
+def _submit(scene: Scene, callback_url: str | None, kie: KieCalls, key: secrets.KieKey) -> str:
     """Submit within the shared rate limit; Kie's own 429 is retried with backoff."""
     for attempt in range(SUBMIT_ATTEMPTS):
         admission = rate_limit.wait_for_slot(key.value)
@@ -53,7 +55,7 @@ def _submit(scene: Scene, callback_url: str | None, kie: GuardedKie, key: secret
     raise AssertionError("unreachable")
 
 
-def _send(scene: Scene, callback_url: str | None, kie: GuardedKie, key: secrets.KieKey, slot: str) -> str:
+def _send(scene: Scene, callback_url: str | None, kie: KieCalls, key: secrets.KieKey, slot: str) -> str:
     """One submit in a taken rate-limit slot, finished whatever Kie answers."""
     try:
         task_id = kie.submit(scene.aiPrompt, model=settings().kie_model, callback_url=callback_url, seed=scene.seed)
@@ -65,7 +67,7 @@ def _send(scene: Scene, callback_url: str | None, kie: GuardedKie, key: secrets.
 
 
 def _submitted(project_id: str, scene: Scene, task_id: str) -> None:
-    history.record(
+    get_history().record(
         project_id, scene.sceneId, "generation", taskId=task_id, prompt=scene.aiPrompt,
         promptSource=scene.promptSource, shotInstructions=scene.shotInstructions or None,
         **_shot_fields(scene, plan.current(scene)),
@@ -100,7 +102,7 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
             if rewritten is None:
                 return _fail(project_id, index, scene, _submit_failure_message(exc), failure_reason(exc))
             scene = rewritten
-    storage.update_scene(project_id, index, scene_id, {"taskId": task_id}, owner=owner, generation=scene.generation)
+    get_projects().update_scene(project_id, index, scene_id, {"taskId": task_id}, owner=owner, generation=scene.generation)
     scene = scene.model_copy(update={"taskId": task_id})
     _submitted(project_id, scene, task_id)
     _start_poll_loop(project_id, index, scene)
@@ -108,7 +110,7 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
 
 
 def _submit_turn(
-    project_id: str, index: int, scene: Scene, state: dict, attempt: int, kie: GuardedKie, key: secrets.KieKey
+    project_id: str, index: int, scene: Scene, state: dict, attempt: int, kie: KieCalls, key: secrets.KieKey
 ) -> dict:
     """A queued scene's turn: submit if the shared rate limit has a slot, else wait for one.
 
@@ -147,7 +149,7 @@ def _submit_turn(
     # The clip's clock (progress, the overall deadline) starts at its submit, not in the queue.
     submitted = scene.model_copy(update={"taskId": task_id, "startedAt": time.time()})
     try:
-        storage.update_scene(
+        get_projects().update_scene(
             project_id, index, scene.sceneId, {"taskId": task_id, "startedAt": submitted.startedAt},
             owner=None, generation=scene.generation,
         )
