@@ -149,3 +149,223 @@ class FakeMedia:
 
     def copy_from_url(self, source_url, key):
         self.objects[key] = source_url.encode()
+
+
+class FakeProjects:
+    """The project_steps table as a dict of project id -> {meta, script, broll}; scene writes
+    keep the real conditions (the owner, the scene's id at its index, generation, status_in,
+    expect: a field's value, None = absent) and apply all of a call's writes or none
+    (StaleScene). Changes to None remove the field, as the real write does."""
+
+    def __init__(self):
+        self.projects: dict[str, dict] = {}
+        self.writes: list[tuple[str, list]] = []  # (project id, [SceneWrite]) of every accepted write
+        self.refused = 0
+
+    def add(self, project_id, scenes, owner="u", script="The port at dawn.", broll: dict | None = None):
+        from broll_common.dal.projects import scene_document
+
+        self.projects[project_id] = {
+            "meta": {"name": project_id, "ownerId": owner}, "script": {"script": script},
+            "broll": {"ownerId": owner, "status": "in_progress", "scenes": [scene_document(s) for s in scenes]}
+            | (broll or {}),
+        }
+
+    def scene(self, project_id, scene_id):
+        return self.load_broll(project_id, owner=None).scene(scene_id)[1]
+
+    def _record(self, project_id, owner, whole):
+        import copy
+
+        from broll_common.dal.projects import ProjectRecord
+        from broll_common.models.errors import NotFound
+
+        item = self.projects.get(project_id)
+        if item is None or (owner is not None and item["broll"].get("ownerId") != owner):
+            raise NotFound(f"Project '{project_id}' was not found.")
+        item = copy.deepcopy(item)
+        if whole:
+            return ProjectRecord(project_id, item["meta"], item["script"], {}, {}, item["broll"])
+        return ProjectRecord(project_id, {}, {}, {}, {}, item["broll"])
+
+    def load_project(self, project_id, *, owner):
+        return self._record(project_id, owner, whole=True)
+
+    def load_broll(self, project_id, *, owner):
+        return self._record(project_id, owner, whole=False)
+
+    def load_scene(self, project_id, index, scene_id):
+        record = self.load_broll(project_id, owner=None)
+        return (record.owner_id, *record.scene(scene_id))
+
+    def _holds(self, raw, write) -> bool:
+        if raw is None or raw.get("sceneId") != write.scene_id:
+            return False
+        if write.generation is not None and raw.get("generation") != write.generation:
+            return False
+        if write.status_in and raw.get("status") not in write.status_in:
+            return False
+        return all(raw.get(field) == value for field, value in (write.expect or {}).items())
+
+    def update_scenes(self, project_id, writes, *, owner):
+        import copy
+
+        from broll_common.dal.projects import StaleScene
+
+        item = self.projects.get(project_id)
+        scenes = item["broll"]["scenes"] if item else []
+        owned = item is not None and (owner is None or item["broll"].get("ownerId") == owner)
+        at = lambda i: scenes[i] if 0 <= i < len(scenes) else None  # noqa: E731
+        if not owned or not all(self._holds(at(w.index), w) for w in writes):
+            self.refused += 1
+            names = ", ".join(f"'{w.scene_id}'" for w in writes)
+            raise StaleScene(f"Scene {names} changed while this request was running.")
+        for write in writes:
+            raw = scenes[write.index]
+            for field, value in write.changes.items():
+                if value is None:
+                    raw.pop(field, None)
+                else:
+                    raw[field] = json.loads(json.dumps(copy.deepcopy(value)))  # stored as plain data
+        self.writes.append((project_id, list(writes)))
+
+    def update_scene(self, project_id, index, scene_id, changes, *, owner, generation=None, status_in=None, expect=None):
+        from broll_common.dal.projects import SceneWrite
+
+        self.update_scenes(project_id, [SceneWrite(index, scene_id, changes, generation, status_in, expect)], owner=owner)
+
+    def generating_scenes(self):
+        found = []
+        for project_id in self.projects:
+            record = self.load_broll(project_id, owner=None)
+            found += [(project_id, record.owner_id, i, s) for i, s in enumerate(record.scenes) if s.status == "generating"]
+        return found
+
+
+class FakeHistory:
+    """scene_history as a list of (project id, scene id, kind, fields), None fields left out."""
+
+    def __init__(self):
+        self.entries: list[tuple[str, str, str, dict]] = []
+
+    def record(self, project_id, scene_id, kind, **fields):
+        from broll_common.dal.history import KINDS
+
+        assert kind in KINDS, kind
+        self.entries.append((project_id, scene_id, kind, {k: v for k, v in fields.items() if v is not None}))
+        return len(self.entries)
+
+    def kinds(self, scene_id=None) -> list[str]:
+        return [kind for _, sid, kind, _ in self.entries if scene_id in (None, sid)]
+
+    def of(self, kind) -> list[dict]:
+        return [fields for _, _, k, fields in self.entries if k == kind]
+
+
+class FakeKie:
+    """Kie behind the breaker, scripted. `submits`: what each submit answers in turn (a task
+    id, or an exception to raise); `tasks`: task id -> what record_info answers (a TaskRecord
+    or an exception; a list: one per call, the last repeated). Keys: `user_keys` (user id ->
+    key) and `system_key`, chosen by the same rule as clients.secrets.kie_key_for. Every call
+    is kept: `submitted` (api key, prompt, kwargs) and `looked_up` (task ids)."""
+
+    def __init__(self, submits=(), tasks=None, system_key="system-key-0000", user_keys=None):
+        self.submits = list(submits)
+        self.tasks = dict(tasks or {})
+        self.system_key = system_key
+        self.user_keys = dict(user_keys or {})
+        self.submitted: list[tuple[str, str, dict]] = []
+        self.looked_up: list[str] = []
+        self._key = None
+
+    # --- the answers, built from the real exception classes
+    @staticmethod
+    def rate_limited():
+        from broll_common.clients.kie import KieRateLimited
+
+        return KieRateLimited(429, "rate limited")
+
+    @staticmethod
+    def unavailable(code=500):
+        from broll_common.clients.kie import KieUnavailable
+
+        return KieUnavailable(code, "internal error")
+
+    @staticmethod
+    def timeout():
+        from broll_common.clients.kie import KieUnavailable
+
+        return KieUnavailable(0, "timeout: ReadTimeout")  # what KieClient raises when the request left us
+
+    @staticmethod
+    def circuit_open(retry_at):
+        from broll_common.clients.breaker import KieCircuitOpen
+
+        return KieCircuitOpen(retry_at)
+
+    @staticmethod
+    def refused(detail="flagged by content policy"):
+        from broll_common.clients.kie import KieRejected
+
+        return KieRejected(400, detail)
+
+    @staticmethod
+    def out_of_credits():
+        from broll_common.clients.kie import KieRejected
+
+        return KieRejected(402, "insufficient credits")
+
+    @staticmethod
+    def generating(task_id):
+        from broll_common.clients.kie import TaskRecord, TaskState
+
+        return TaskRecord(task_id, TaskState.GENERATING)
+
+    @staticmethod
+    def success(task_id, url=None):
+        from broll_common.clients.kie import TaskRecord, TaskState
+
+        return TaskRecord(task_id, TaskState.SUCCEEDED, result_urls=[url or f"https://kie.example/{task_id}.mp4"])
+
+    @staticmethod
+    def failed(task_id, code=501, message=None):
+        from broll_common.clients.kie import TaskRecord, TaskState
+
+        return TaskRecord(task_id, TaskState.FAILED, error_code=code, error_message=message)
+
+    # --- the port
+    def key_for(self, user_id, owner=None):
+        from broll_common.clients.secrets import KieKey, NoKieKey
+
+        if user_id and owner != "system":
+            if self.user_keys.get(user_id):
+                return KieKey(self.user_keys[user_id], "user")
+            if owner == "user":
+                raise NoKieKey("This clip was started with your own Kie.ai key, which has since been removed.")
+        if not self.system_key:
+            raise NoKieKey("No Kie.ai key is configured. Add your own key in settings.")
+        return KieKey(self.system_key, "system")
+
+    def client(self, api_key):
+        self._key = api_key
+        return self
+
+    def submit(self, prompt, **kwargs):
+        self.submitted.append((self._key, prompt, kwargs))
+        if not self.submits:
+            raise AssertionError("FakeKie: an unscripted submit")
+        answer = self.submits.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def record_info(self, task_id):
+        self.looked_up.append(task_id)
+        answer = self.tasks.get(task_id)
+        if isinstance(answer, list):
+            answer = answer.pop(0) if len(answer) > 1 else answer[0]
+        if answer is None:
+            raise AssertionError(f"FakeKie: an unscripted record_info({task_id!r})")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
