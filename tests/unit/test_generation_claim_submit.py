@@ -1,0 +1,235 @@
+"""Generation's rules against fakes of every port (issue 13): the claim, and submit (one scene now, or
+on a queued scene's turn) with its rate-limit, breaker, timeout and refusal outcomes. What is
+asserted is what a person would see: the stored scene, the Kie calls made (or not), the history
+written, the poll loops started. No AWS stub, no sleeps (tests/unit/generation_world.py: the fakes
+and the clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from broll_common import config
+from broll_common.clients.kie import MESSAGES
+from broll_common.logic.generation import poll_step, start_generation
+from broll_common.logic.generation import claim as claim_module
+from broll_common.logic.generation.settle import UNKNOWN_OUTCOME
+from broll_common.models.domain import SceneStatus
+from broll_common.models.errors import Conflict
+
+from tests.unit.fakes import FakeKie
+from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
+    NOW, OWNER, P, clock, generating, queued, scene, state_of, world,
+)
+
+
+# ---------------------------------------------------------------- the claim
+
+
+def test_the_claim_wins_once_and_a_double_click_starts_no_second_generation(world):
+    world.projects.add(P, [scene()])
+    world.kie.submits = ["veo_1"]
+    first = start_generation(P, "main", owner=OWNER)
+    assert first.status == SceneStatus.GENERATING and first.taskId == "veo_1" and first.generation == 1
+    again = start_generation(P, "main", owner=OWNER)  # the second click: the scene is generating
+    assert again.taskId == "veo_1" and again.generation == 1
+    assert len(world.kie.submitted) == 1 and len(world.loops.started) == 1
+    assert world.stored().generation == 1 and world.history.kinds() == ["generation"]
+
+
+def test_the_request_that_loses_the_claim_race_answers_with_the_winners_task(world, monkeypatch):
+    world.projects.add(P, [scene()])
+    before = world.projects.load_project(P, owner=OWNER)  # what the second click read, before the first won
+    world.kie.submits = ["veo_1"]
+    start_generation(P, "main", owner=OWNER)
+    monkeypatch.setattr(world.projects, "load_project", lambda project_id, owner: before)
+    lost = start_generation(P, "main", owner=OWNER)
+    assert world.projects.refused == 1  # its conditional claim (generation 0) was refused
+    assert lost.taskId == "veo_1" and lost.generation == 1
+    assert len(world.kie.submitted) == 1 and world.stored().generation == 1
+
+
+def test_a_loser_waits_for_the_winners_task_id_without_really_sleeping(world, clock):
+    world.projects.add(P, [generating(task_id=None)])  # claimed, the winner still submitting
+    _, s, won = claim_module._claim(P, "main", False, OWNER)
+    assert not won and s.taskId is None and len(clock.slept) == 40 and world.kie.submitted == []
+
+
+def test_a_scene_with_a_clip_needs_regenerate_which_bumps_the_generation(world):
+    world.projects.add(P, [scene(status=SceneStatus.COMPLETED, generation=2, videoKey="old.mp4", taskId="veo_old")])
+    with pytest.raises(Conflict, match="This scene already has a clip. Use Regenerate to replace it."):
+        start_generation(P, "main", owner=OWNER)
+    assert world.kie.submitted == []
+    world.kie.submits = ["veo_new"]
+    s = start_generation(P, "main", owner=OWNER, regenerate=True)
+    assert s.generation == 3 and s.taskId == "veo_new"
+    stored = world.stored()
+    assert stored.status == SceneStatus.GENERATING and stored.generation == 3 and stored.taskId == "veo_new"
+
+
+# ---------------------------------------------------------------- submit, now (one scene)
+
+
+def test_an_accepted_submit_stores_the_task_writes_history_and_starts_the_loop(world):
+    world.projects.add(P, [scene()])
+    world.kie.submits = ["veo_1"]
+    start_generation(P, "main", owner=OWNER)
+    stored = world.stored()
+    assert stored.taskId == "veo_1" and stored.status == SceneStatus.GENERATING and stored.keyOwner == "system"
+    [(key, prompt, kwargs)] = world.kie.submitted
+    assert key == "system-key-0000" and prompt == scene().aiPrompt and kwargs["callback_url"] is None
+    [entry] = world.history.of("generation")
+    assert entry["taskId"] == "veo_1" and entry["prompt"] == scene().aiPrompt
+    [(name, state)] = world.loops.started
+    assert name == "p-main-g1" and state["taskId"] == "veo_1" and state["generation"] == 1
+
+
+def test_the_owners_own_key_pays_when_they_set_one(world):
+    world.kie.user_keys = {OWNER: "user-key-9999"}
+    world.projects.add(P, [scene()])
+    world.kie.submits = ["veo_1"]
+    start_generation(P, "main", owner=OWNER)
+    assert world.kie.submitted[0][0] == "user-key-9999"
+    assert (world.stored().keyOwner, world.stored().keyLast4) == ("user", "9999")
+
+
+def test_kies_429_is_waited_out_with_backoff_and_never_fails_the_scene(world, clock):
+    world.projects.add(P, [scene()])
+    world.kie.submits = [FakeKie.rate_limited(), FakeKie.rate_limited(), "veo_1"]
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.taskId == "veo_1" and world.stored().status == SceneStatus.GENERATING
+    assert len(world.kie.submitted) == 3 and len(clock.slept) == 2  # the backoff between the tries
+    assert 0.5 <= clock.slept[0] <= 1.0 and 1.0 <= clock.slept[1] <= 2.0
+    assert "failed" not in world.history.kinds()
+
+
+@pytest.mark.parametrize("answer", [FakeKie.timeout(), FakeKie.unavailable(500)], ids=["timeout", "5xx"])
+def test_a_submit_that_gets_no_answer_fails_once_and_is_never_resubmitted(world, answer):
+    world.projects.add(P, [scene()])
+    world.kie.submits = [answer]
+    s = start_generation(P, "main", owner=OWNER)
+    expected = UNKNOWN_OUTCOME if answer.code == 0 else MESSAGES[500]
+    assert s.status == SceneStatus.FAILED and s.error == expected
+    assert world.stored().status == SceneStatus.FAILED and world.stored().error == expected
+    assert len(world.kie.submitted) == 1 and world.loops.started == []
+    assert world.history.of("failed")[0]["error"] == expected
+    if answer.code == 0:
+        assert "Retry may charge again." in expected
+
+
+def test_a_content_policy_refusal_is_rewritten_once_and_submitted_again(world):
+    world.projects.add(P, [scene()])
+    world.kie.submits = [FakeKie.refused(), "veo_2"]
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.taskId == "veo_2" and s.status == SceneStatus.GENERATING
+    first, second = (prompt for _, prompt, _ in world.kie.submitted)
+    assert first == scene().aiPrompt and second != first
+    stored = world.stored()
+    assert stored.aiPrompt == second and stored.rewrite.fromPrompt == first
+    assert stored.rewrite.reason == "flagged by content policy"
+    assert world.history.kinds() == ["rewrite", "generation"]
+
+
+def test_a_second_refusal_fails_the_scene_with_what_to_change(world):
+    world.projects.add(P, [scene()])
+    world.kie.submits = [FakeKie.refused(), FakeKie.refused()]
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.status == SceneStatus.FAILED and s.error == MESSAGES[400]
+    assert len(world.kie.submitted) == 2 and world.stored().error == MESSAGES[400]
+    assert world.history.kinds() == ["rewrite", "failed"]
+
+
+def test_out_of_credits_fails_at_once_without_a_rewrite(world):
+    world.projects.add(P, [scene()])
+    world.kie.submits = [FakeKie.out_of_credits()]
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.error == "Your Kie.ai account is out of credits. Top up, then retry."
+    assert len(world.kie.submitted) == 1 and world.history.kinds() == ["failed"]
+
+
+# ---------------------------------------------------------------- submit, on a queued scene's turn
+
+
+def test_a_queued_turn_submits_stores_the_task_and_starts_the_clip_clock(world, clock):
+    world.projects.add(P, [queued(age=500)])
+    world.kie.submits = ["veo_1"]
+    out = poll_step(state_of(queued()))
+    assert out["outcome"] == "pending" and out["taskId"] == "veo_1" and out["attempt"] == 0
+    stored = world.stored()
+    assert stored.taskId == "veo_1" and stored.startedAt == clock.now
+    assert world.history.of("generation")[0]["taskId"] == "veo_1"
+
+
+def test_a_full_rate_window_only_lengthens_the_wait(world, monkeypatch):
+    world.projects.add(P, [queued()])
+    monkeypatch.setenv("KIE_SUBMITS_PER_WINDOW", "1")
+    config.reset_settings()
+    key = "system-key-0000"
+    from broll_common.logic import rate_limit
+
+    assert rate_limit.try_admit(key).admitted  # another loop holds the only lane
+    out = poll_step(state_of(queued()))
+    assert out["outcome"] == "pending" and out["waitSeconds"] >= 1
+    assert world.kie.submitted == [] and world.stored().status == SceneStatus.GENERATING
+
+
+@pytest.mark.parametrize("answer", ["rate_limited", "unavailable"])
+def test_a_busy_kie_on_a_queued_turn_waits_and_never_fails(world, answer):
+    world.projects.add(P, [queued()])
+    world.kie.submits = [getattr(FakeKie, answer)()]
+    out = poll_step(state_of(queued()))
+    assert out["outcome"] == "pending" and out["waitSeconds"] >= 1
+    stored = world.stored()
+    assert stored.status == SceneStatus.GENERATING and stored.taskId is None and stored.error is None
+    assert world.history.entries == []
+
+
+def test_an_open_circuit_waits_until_its_retry_time(world, clock):
+    world.projects.add(P, [queued()])
+    world.kie.submits = [FakeKie.circuit_open(NOW + 42)]
+    out = poll_step(state_of(queued()))
+    assert out["outcome"] == "pending" and out["waitSeconds"] == 42
+    assert world.stored().status == SceneStatus.GENERATING and world.history.entries == []
+
+
+def test_an_open_circuit_on_a_one_scene_submit_says_when_kie_is_retried(world):
+    world.projects.add(P, [scene()])
+    world.kie.submits = [FakeKie.circuit_open(NOW + 60)]
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.status == SceneStatus.FAILED and s.error.startswith("Kie.ai is unavailable, retrying at ")
+
+
+def test_a_queued_submit_that_timed_out_fails_and_is_never_resubmitted(world):
+    world.projects.add(P, [queued()])
+    world.kie.submits = [FakeKie.timeout()]
+    state = state_of(queued())
+    out = poll_step(state)
+    assert out["outcome"] == "done"
+    assert world.stored().status == SceneStatus.FAILED and world.stored().error == UNKNOWN_OUTCOME
+    assert poll_step(out | {"taskId": None})["outcome"] == "done"  # the loop's next turn finds it settled
+    assert len(world.kie.submitted) == 1
+
+
+def test_a_queued_refusal_is_rewritten_and_the_next_turn_submits_the_new_prompt(world):
+    world.projects.add(P, [queued()])
+    world.kie.submits = [FakeKie.refused(), "veo_2"]
+    out = poll_step(state_of(queued()))
+    assert out["outcome"] == "pending" and out["waitSeconds"] == 1
+    assert world.stored().rewrite is not None
+    out = poll_step(out)
+    assert out["taskId"] == "veo_2" and world.kie.submitted[1][1] == world.stored().aiPrompt != scene().aiPrompt
+
+
+def test_a_second_queued_refusal_fails_the_scene(world):
+    world.projects.add(P, [queued()])
+    world.kie.submits = [FakeKie.refused(), FakeKie.refused()]
+    out = poll_step(poll_step(state_of(queued())))
+    assert out["outcome"] == "done" and world.stored().error == MESSAGES[400]
+    assert world.history.kinds() == ["rewrite", "failed"]
+
+
+def test_a_queued_turn_writes_the_prompt_its_claim_left_empty_before_submitting(world):
+    world.projects.add(P, [queued(aiPrompt="", promptSource=None)])
+    world.kie.submits = ["veo_1"]
+    poll_step(state_of(queued()))
+    [(_, prompt, _)] = world.kie.submitted
+    assert prompt and world.stored().aiPrompt == prompt and world.stored().taskId == "veo_1"
