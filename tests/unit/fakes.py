@@ -229,16 +229,20 @@ class FakeProjects:
                     raw[field] = json.loads(json.dumps(copy.deepcopy(value)))  # stored as plain data
         self.writes.append((project_id, list(writes)))
 
-    def update_scene(self, project_id, index, scene_id, changes, *, owner, generation=None, status_in=None, expect=None):
+    def update_scene(
+        self, project_id, index, scene_id, changes, *, owner, generation=None, status_in=None, expect=None,
+    ):
         from broll_common.dal.projects import SceneWrite
 
-        self.update_scenes(project_id, [SceneWrite(index, scene_id, changes, generation, status_in, expect)], owner=owner)
+        write = SceneWrite(index, scene_id, changes, generation, status_in, expect)
+        self.update_scenes(project_id, [write], owner=owner)
 
     def generating_scenes(self):
         found = []
         for project_id in self.projects:
             record = self.load_broll(project_id, owner=None)
-            found += [(project_id, record.owner_id, i, s) for i, s in enumerate(record.scenes) if s.status == "generating"]
+            scenes = enumerate(record.scenes)
+            found += [(project_id, record.owner_id, i, s) for i, s in scenes if s.status == "generating"]
         return found
 
 
@@ -263,11 +267,11 @@ class FakeHistory:
 
 
 class FakeKie:
-    """Kie behind the breaker, scripted. `submits`: what each submit answers in turn (a task
-    id, or an exception to raise); `tasks`: task id -> what record_info answers (a TaskRecord
-    or an exception; a list: one per call, the last repeated). Keys: `user_keys` (user id ->
-    key) and `system_key`, chosen by the same rule as clients.secrets.kie_key_for. Every call
-    is kept: `submitted` (api key, prompt, kwargs) and `looked_up` (task ids)."""
+    """Kie behind the breaker, scripted. `submits`: what each submit answers in turn (a task id, an exception to
+    raise, or a callable returning either); `tasks`: task id -> what record_info answers (a TaskRecord or an
+    exception; a list: one per call, the last repeated). Keys: `user_keys` (user id -> key) and `system_key`,
+    chosen by the same rule as clients.secrets.kie_key_for. Every call is kept: `submitted` (api key, prompt,
+    kwargs) and `looked_up` (task ids)."""
 
     def __init__(self, submits=(), tasks=None, system_key="system-key-0000", user_keys=None):
         self.submits = list(submits)
@@ -355,6 +359,8 @@ class FakeKie:
         if not self.submits:
             raise AssertionError("FakeKie: an unscripted submit")
         answer = self.submits.pop(0)
+        if callable(answer):  # something that happens while Kie answers (a cancel), then its answer
+            answer = answer()
         if isinstance(answer, Exception):
             raise answer
         return answer

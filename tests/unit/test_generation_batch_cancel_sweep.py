@@ -16,7 +16,7 @@ from broll_common.models.errors import Conflict
 
 from tests.unit.fakes import FakeKie
 from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
-    NOW, OWNER, P, clock, generating, queued, scene, world,
+    NOW, OWNER, P, clock, generating, long_scene, queued, scene, world,
 )
 
 
@@ -143,3 +143,12 @@ def test_the_sweep_leaves_a_queued_scene_whose_loop_waits_for_a_slot(world):
     world.projects.add(P, [queued(age=600)])
     world.loops.statuses["p-main-g1"] = "RUNNING"
     assert sweep(NOW)["failed"] == 0 and world.stored().status == SceneStatus.GENERATING
+
+
+def test_the_sweep_settles_a_sub_shot_of_a_dead_loop_and_restarts_it_to_submit_the_next(world):
+    s = long_scene(age=100)
+    world.projects.add(P, [s])
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    assert sweep(NOW) == {"checked": 1, "settled": 0, "restarted": 1, "failed": 0}
+    [(_, state)] = world.loops.started
+    assert state["taskId"] is None and world.stored().plan[0].videoKey is not None

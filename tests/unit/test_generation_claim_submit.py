@@ -18,7 +18,7 @@ from broll_common.models.errors import Conflict
 
 from tests.unit.fakes import FakeKie
 from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
-    NOW, OWNER, P, clock, generating, queued, scene, state_of, world,
+    NOW, OWNER, P, callbacks_on, clock, generating, queued, scene, state_of, world,
 )
 
 
@@ -233,3 +233,89 @@ def test_a_queued_turn_writes_the_prompt_its_claim_left_empty_before_submitting(
     poll_step(state_of(queued()))
     [(_, prompt, _)] = world.kie.submitted
     assert prompt and world.stored().aiPrompt == prompt and world.stored().taskId == "veo_1"
+
+
+# ---------------------------------------------------------------- the edges of a submit
+
+
+def test_kies_429_on_every_try_fails_the_one_scene_submit_after_its_retries(world, clock):
+    world.projects.add(P, [scene()])
+    world.kie.submits = [FakeKie.rate_limited()] * 4
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.status == SceneStatus.FAILED and s.error == MESSAGES[429]
+    assert len(world.kie.submitted) == 4 and len(clock.slept) == 3
+
+
+def test_a_one_scene_submit_with_no_rate_slot_within_its_wait_fails_without_calling_kie(world, clock, monkeypatch):
+    import time
+
+    from broll_common.logic import rate_limit
+
+    monkeypatch.setattr(time, "monotonic", clock.time)  # the 20 s wait for a slot, on our clock
+    monkeypatch.setenv("KIE_SUBMITS_PER_WINDOW", "1")
+    config.reset_settings()
+    world.projects.add(P, [scene()])
+    assert rate_limit.try_admit("system-key-0000").admitted  # another request holds the only lane
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.error == MESSAGES[429] and world.kie.submitted == []
+    assert 19 <= clock.now - NOW <= 21  # it waited (on our clock) for a lane, then gave up
+
+
+def test_a_key_removed_between_the_claim_and_the_submit_fails_the_scene(world, monkeypatch):
+    world.kie.user_keys = {OWNER: "user-key-9999"}
+    world.projects.add(P, [scene()])
+    claim_key = world.kie.key_for
+
+    def removed_after_the_claim(user_id, owner=None):
+        key = claim_key(user_id, owner)
+        if owner is None:  # the claim's lookup finds the key, which the person removes right after
+            world.kie.user_keys.clear()
+        return key
+
+    monkeypatch.setattr(world.kie, "key_for", removed_after_the_claim)
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.status == SceneStatus.FAILED
+    assert s.error == "This clip was started with your own Kie.ai key, which has since been removed."
+    assert world.kie.submitted == [] and world.stored().status == SceneStatus.FAILED
+
+
+def test_a_scene_cancelled_while_its_queued_submit_was_answered_keeps_no_task(world):
+    from broll_common.logic.generation import cancel
+
+    world.projects.add(P, [queued()])
+    world.kie.submits = [lambda: (cancel(P, "main", OWNER), "veo_1")[1]]
+    out = poll_step(state_of(queued()))
+    assert out["outcome"] == "done"
+    stored = world.stored()
+    assert stored.status == SceneStatus.IDLE and stored.taskId is None
+    assert world.history.kinds() == ["cancelled"]  # no "generation" entry for a task the scene dropped
+
+
+def test_with_callbacks_on_kie_is_given_a_url_signed_for_this_scene_and_generation(world, callbacks_on, monkeypatch):
+    from urllib.parse import parse_qs, urlparse
+
+    from broll_common.logic.callbacks import verify_binding
+
+    monkeypatch.setenv("CALLBACK_SIGNING_KEY", "s" * 32)
+    world.projects.add(P, [scene(generation=4)])
+    world.kie.submits = ["veo_1"]
+    start_generation(P, "main", owner=OWNER)
+    url = urlparse(world.kie.submitted[0][2]["callback_url"])
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert url.netloc == "api.example"
+    assert (query["projectId"], query["sceneId"], query["generation"]) == (P, "main", "5")
+    verify_binding(P, "main", 5, query["sig"])  # raises for a URL we did not issue
+
+
+def test_a_refusal_whose_rewrite_fails_fails_the_scene_without_a_second_submit(world, monkeypatch):
+    from broll_common.logic import policy
+    from broll_common.prompts import PromptError
+
+    def cannot(*args):
+        raise PromptError("The prompt writer is unavailable.")
+
+    monkeypatch.setattr(policy, "rewrite_for_policy", cannot)
+    world.projects.add(P, [scene()])
+    world.kie.submits = [FakeKie.refused()]
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.error == MESSAGES[400] and len(world.kie.submitted) == 1 and world.history.kinds() == ["failed"]

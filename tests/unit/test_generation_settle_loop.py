@@ -273,3 +273,21 @@ def test_a_callback_for_a_finished_sub_shot_starts_a_loop_to_submit_the_next(wor
     [(name, state)] = world.loops.started
     assert name.startswith("p-main-g1-r") and state["taskId"] is None and state["waitSeconds"] == 1
     assert world.stored().pollExecution == name
+
+
+def test_a_sub_shot_refused_for_content_policy_gets_its_rewritten_prompt_in_the_plan(world):
+    s = long_scene()
+    world.projects.add(P, [s])
+    assert settle(P, 0, s, FakeKie.failed("veo_1", 400, "unsafe")) is Settled.SUBMIT_NEXT
+    stored = world.stored()
+    assert stored.plan[0].prompt == stored.aiPrompt != "Sub-shot 1." and stored.plan[1].prompt == "Sub-shot 2."
+    assert world.history.of("rewrite")[0]["fromPrompt"] == "Sub-shot 1."
+
+
+def test_a_refusal_seen_by_both_the_loop_and_the_callback_is_rewritten_once(world):
+    s = generating()
+    world.projects.add(P, [s])
+    refusal = FakeKie.failed("veo_1", 400, "unsafe")
+    assert settle(P, 0, s, refusal) is Settled.SUBMIT_NEXT
+    assert settle(P, 0, s, refusal, via="callback") is Settled.FINISHED  # the same task, seen again
+    assert world.history.kinds() == ["rewrite"] and world.stored().status == SceneStatus.GENERATING
