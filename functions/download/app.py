@@ -4,10 +4,9 @@ joined, in the export worker (202), and the caller asks again until the URL come
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import export
-from broll_common.api import ProjectId, logger, make_resolver, user_id
+from broll_common.api import ProjectId, lambda_entry, make_resolver, user_id
 from broll_common.models.api import DownloadView
 from broll_common.models.domain import DownloadStatus
-from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -26,8 +25,6 @@ def download(project_id: ProjectId):
     return answer.model_dump(mode="json"), status
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@lambda_entry
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

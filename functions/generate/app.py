@@ -5,10 +5,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import generation
-from broll_common.api import ProjectId, logger, make_resolver, user_id
+from broll_common.api import ProjectId, lambda_entry, make_resolver, user_id
 from broll_common.models.api import GenerateRequest
 from broll_common.models.domain import Scene
-from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -22,8 +21,6 @@ def generate(project_id: ProjectId, body: Annotated[GenerateRequest, Body()]):
     return scene.model_dump(mode="json"), 202
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@lambda_entry
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

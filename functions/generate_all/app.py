@@ -8,9 +8,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import budget, generation, schedule
-from broll_common.api import ProjectId, logger, make_resolver, user_id
+from broll_common.api import ProjectId, lambda_entry, make_resolver, user_id
 from broll_common.models.api import Estimate, GenerateAllRequest, GenerateAllResult, ScheduleRequest, ScheduleView
-from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -43,8 +42,6 @@ def clear_schedule(project_id: ProjectId):
     return Response(status_code=204)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@lambda_entry
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

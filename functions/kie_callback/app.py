@@ -5,10 +5,9 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import callback_intake
-from broll_common.api import logger, make_resolver
+from broll_common.api import lambda_entry, make_resolver
 from broll_common.models.api import CallbackAck
 from broll_common.models.domain import ID_PATTERN
-from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -25,8 +24,6 @@ def kie_callback(
     return CallbackAck(ok=True, settled=settled)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@lambda_entry
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -4,10 +4,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common.api import logger, make_resolver, user_id
+from broll_common.api import lambda_entry, make_resolver, user_id
 from broll_common.logic import keys
 from broll_common.models.api import KeyInfo, KieKeyBody
-from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -27,8 +26,6 @@ def delete_key() -> KeyInfo:
     return keys.delete_key(user_id(app))
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@lambda_entry
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -3,13 +3,10 @@ repair stuck scenes, then start the Generate All batches that are due."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import generation, schedule
-from broll_common.api import logger
-from broll_common.observability import metrics, tracer
+from broll_common.api import lambda_entry, logger
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@lambda_entry
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if event.get("source") == "aws.events" or event.get("action") == "sweep":
         result = generation.sweep() | {"batches": schedule.run_due()}

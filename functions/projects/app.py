@@ -6,7 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import clips, projects, style
-from broll_common.api import ProjectId, SceneId, logger, make_resolver, user_id
+from broll_common.api import ProjectId, SceneId, lambda_entry, make_resolver, user_id
 from broll_common.models.api import (
     EmptyBody,
     PlanEdit,
@@ -19,7 +19,6 @@ from broll_common.models.api import (
     StyleBody,
 )
 from broll_common.models.domain import Scene
-from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -78,8 +77,6 @@ def reopen(project_id: ProjectId, body: Annotated[EmptyBody, Body()]) -> Project
     return projects.reopen_project(project_id, user_id(app))
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@lambda_entry
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -5,9 +5,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import projects, render
-from broll_common.api import ProjectId, logger, make_resolver, user_id
+from broll_common.api import ProjectId, lambda_entry, make_resolver, user_id
 from broll_common.models.api import EmptyBody, RenderAnswer
-from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -25,8 +24,6 @@ def render_status(project_id: ProjectId) -> RenderAnswer:
     return RenderAnswer(render=projects.render_status(project_id, user_id(app)))
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@lambda_entry
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -2,14 +2,11 @@
 create an account, since every account can spend the system Kie key."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common.api import logger
+from broll_common.api import lambda_entry, logger
 from broll_common.config import settings
-from broll_common.observability import metrics, tracer
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@lambda_entry
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     email = str(event.get("request", {}).get("userAttributes", {}).get("email", ""))
     domain = email.rpartition("@")[2].lower()

@@ -5,9 +5,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from broll_common.logic import projects
-from broll_common.api import ProjectId, TaskIdParam, logger, make_resolver, user_id
+from broll_common.api import ProjectId, TaskIdParam, lambda_entry, make_resolver, user_id
 from broll_common.models.api import TaskStatus
-from broll_common.observability import metrics, tracer
 
 app = make_resolver()
 
@@ -21,8 +20,6 @@ def status(
     return projects.task_status(project_id, task_id, user_id(app), scene_index)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@lambda_entry
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -89,11 +89,19 @@ def test_documented_reasons_are_the_ones_the_code_fails_with():
 
 @pytest.mark.parametrize("handler", HANDLERS, ids=lambda p: p.parent.name)
 def test_every_handler_is_traced_and_flushes_its_metrics(handler):
-    source = handler.read_text()
-    assert re.search(
-        r"@logger\.inject_lambda_context\n@tracer\.capture_lambda_handler\(.*\)\n"
-        r"@metrics\.log_metrics\(capture_cold_start_metric=True\)\ndef lambda_handler", source,
-    ), handler
+    assert re.search(r"@lambda_entry\ndef lambda_handler", handler.read_text()), handler
+
+
+def test_the_entry_decorator_logs_traces_and_flushes(monkeypatch):
+    from broll_common import api
+
+    applied = []
+    monkeypatch.setattr(api.logger, "inject_lambda_context", lambda fn: applied.append("logger") or fn)
+    monkeypatch.setattr(api.tracer, "capture_lambda_handler",
+                        lambda **kw: (lambda fn: applied.append(("tracer", kw)) or fn))
+    monkeypatch.setattr(api.metrics, "log_metrics", lambda **kw: (lambda fn: applied.append(("metrics", kw)) or fn))
+    api.lambda_entry(lambda event, context: None)
+    assert applied == [("metrics", {"capture_cold_start_metric": True}), ("tracer", {"capture_response": False}), "logger"]
 
 
 # ---------------------------------------------------------------- real EMF lines

@@ -18,11 +18,22 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from .models.errors import BrollError, Unauthorized
 from .models.domain import ID_PATTERN, TASK_ID_PATTERN
 from .clients.secrets import RedactingFormatter
+from .observability import metrics, tracer
 
 MAX_BODY_BYTES = 64 * 1024
 # Keys are registered as they are loaded; no log line carries one (only its last 4), in whatever
 # part of the line it would have appeared.
 logger = Logger(service="broll-studio", logger_formatter=RedactingFormatter())
+
+
+def lambda_entry(handler):
+    """Every function's entry: context in each log line, an X-Ray segment (responses left out of
+    the trace), and the metrics of the invocation flushed, with a cold-start count."""
+    return logger.inject_lambda_context(
+        tracer.capture_lambda_handler(capture_response=False)(
+            metrics.log_metrics(capture_cold_start_metric=True)(handler)
+        )
+    )
 
 
 def user_id(app: APIGatewayHttpResolver) -> str:
