@@ -58,7 +58,7 @@ def worker():
 
 
 def state() -> dict:
-    return storage.load_broll(PID, owner=None).broll.get("export") or {}
+    return storage.load_broll(PID, owner=None).export.stored()
 
 
 def test_the_request_starts_one_build_joins_it_and_answers_the_url_once_made(cloud, worker):

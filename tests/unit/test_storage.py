@@ -89,10 +89,10 @@ def test_create_and_load_round_trip(table):
     create_project("demo-1", items(), owner=OWNER)
     record = load_project("demo-1", owner=OWNER)
     assert record.project_id == "demo-1"
-    assert record.meta["name"] == "Demo"
-    assert record.script["script"].startswith("Hook text")
-    assert record.audio == {"audioDurationSec": 30.0}
-    assert record.broll["status"] == "in_progress"
+    assert record.meta.name == "Demo"
+    assert record.script.script.startswith("Hook text")
+    assert record.audio.stored() == {"audioDurationSec": 30.0}
+    assert record.broll.status == "in_progress"
     scenes = record.scenes
     assert [s.sceneId for s in scenes] == ["hook", "main", "cta"]
     assert scenes[0].shotInstructions == "city at night"
@@ -119,7 +119,7 @@ def test_second_create_with_same_id_conflicts(table):
     assert info.value.status == 409
     assert "demo-1" in info.value.message
     # The first project is untouched.
-    assert load_project("demo-1", owner=OWNER).meta["name"] == "First"
+    assert load_project("demo-1", owner=OWNER).meta.name == "First"
 
 
 def test_load_unknown_project_is_not_found(table):
@@ -129,9 +129,9 @@ def test_load_unknown_project_is_not_found(table):
 
 def test_update_scene_changes_only_named_fields(table):
     create_project("demo-1", items(), owner=OWNER)
-    before = load_project("demo-1", owner=OWNER).broll["scenes"]
+    before = load_project("demo-1", owner=OWNER).broll.scenes
     update_scene("demo-1", 1, "main", {"status": "generating", "taskId": "veo_task_9", "progress": 3}, owner=OWNER)
-    after = load_project("demo-1", owner=OWNER).broll["scenes"]
+    after = load_project("demo-1", owner=OWNER).broll.scenes
     assert after[1]["status"] == "generating"
     assert after[1]["taskId"] == "veo_task_9"
     assert after[1]["progress"] == 3
@@ -148,7 +148,7 @@ def test_update_scene_none_removes_the_field(table):
     create_project("demo-1", items(), owner=OWNER)
     update_scene("demo-1", 0, "hook", {"error": "boom", "taskId": "t1"}, owner=OWNER)
     update_scene("demo-1", 0, "hook", {"error": None}, owner=OWNER)
-    raw = load_project("demo-1", owner=OWNER).broll["scenes"][0]
+    raw = load_project("demo-1", owner=OWNER).broll.scenes[0]
     assert "error" not in raw
     assert raw["taskId"] == "t1"
     assert load_project("demo-1", owner=OWNER).scenes[0].error is None
@@ -224,8 +224,8 @@ def test_update_broll_and_list_projects(table):
     storage.update_broll("demo-1", {"status": "completed", "completedAt": "2026-01-02T00:00:00Z"}, owner=OWNER)
     listed = storage.list_projects(OWNER)
     assert [pid for pid, _, _ in listed] == ["demo-1", "demo-2"]
-    assert listed[0][1]["name"] == "One" and listed[0][2]["status"] == "completed"
-    assert listed[1][2]["status"] == "in_progress"
+    assert listed[0][1].name == "One" and listed[0][2].status == "completed"
+    assert listed[1][2].status == "in_progress"
     assert len(load_project("demo-1", owner=OWNER).scenes) == 3
 
 
@@ -256,7 +256,7 @@ def test_second_create_leaves_first_project_untouched(table):
     create_project("demo-1", items("First"), owner=OWNER)
     with pytest.raises(Exception):
         create_project("demo-1", items("Second"), owner=OWNER)
-    assert load_project("demo-1", owner=OWNER).meta["name"] == "First"
+    assert load_project("demo-1", owner=OWNER).meta.name == "First"
 
 
 def _sixty_scene_items():

@@ -33,7 +33,9 @@ from pynamodb.transactions import TransactWrite
 from ..aws import client
 from ..config import settings
 from ..models.errors import Conflict, NotFound
-from ..models.domain import Scene
+from ..models.domain import (
+    AudioPart, AvatarPart, BrollPart, ExportState, ProjectMeta, RenderState, Scene, ScriptPart,
+)
 from ..ports import Port
 
 STEP_PROJECT, STEP_SCRIPT, STEP_AUDIO, STEP_AVATAR, STEP_BROLL = 0, 3, 4, 5, 7
@@ -80,29 +82,51 @@ class StaleScene(Conflict):
 
 @dataclass
 class ProjectRecord:
+    """A project as read: each stored step parsed into its typed part (given as dicts, as
+    read from the table, they are parsed here; nothing stored is dropped)."""
+
     project_id: str
-    meta: dict
-    script: dict
-    audio: dict
-    avatar: dict
-    broll: dict
+    meta: ProjectMeta
+    script: ScriptPart
+    audio: AudioPart
+    avatar: AvatarPart
+    broll: BrollPart
+
+    def __post_init__(self) -> None:
+        for name, part in (("meta", ProjectMeta), ("script", ScriptPart), ("audio", AudioPart),
+                           ("avatar", AvatarPart), ("broll", BrollPart)):
+            value = getattr(self, name)
+            if not isinstance(value, part):
+                setattr(self, name, part.model_validate(value))
 
     @property
     def owner_id(self) -> str | None:
-        return self.broll.get("ownerId") or self.meta.get("ownerId")
+        return self.broll.ownerId or self.meta.ownerId
+
+    @property
+    def name(self) -> str:
+        return self.meta.name_or(self.project_id)
+
+    @property
+    def render(self) -> RenderState:
+        return self.broll.render or RenderState()
+
+    @property
+    def export(self) -> ExportState:
+        return self.broll.export or ExportState()
 
     @property
     def scenes(self) -> list[Scene]:
-        return [Scene.model_validate(s) for s in self.broll.get("scenes", [])]
+        return [Scene.model_validate(s) for s in self.broll.scenes]
 
     def scene(self, scene_id: str) -> tuple[int, Scene]:
-        for index, raw in enumerate(self.broll.get("scenes", [])):
+        for index, raw in enumerate(self.broll.scenes):
             if raw.get("sceneId") == scene_id:
                 return index, Scene.model_validate(raw)
         raise NotFound(f"Scene '{scene_id}' was not found in this project.")
 
     def scene_by_task(self, task_id: str) -> tuple[int, Scene]:
-        for index, raw in enumerate(self.broll.get("scenes", [])):
+        for index, raw in enumerate(self.broll.scenes):
             if raw.get("taskId") == task_id:  # a scene's task now (a finished sub-shot's is not)
                 return index, Scene.model_validate(raw)
         raise NotFound(f"Task '{task_id}' was not found in this project.")
@@ -219,7 +243,7 @@ def load_scene(project_id: str, index: int, scene_id: str) -> tuple[str | None, 
     return owner_id, index, scene
 
 
-def list_projects(owner: str) -> list[tuple[str, dict, dict]]:
+def list_projects(owner: str) -> list[tuple[str, ProjectMeta, BrollPart]]:
     """(projectId, meta, broll) of the owner's projects, from the sparse owner index."""
     model = _bind()
     found = []

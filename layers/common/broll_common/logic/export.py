@@ -33,7 +33,7 @@ from ..clients.workers import get_workers
 from ..dal.media import ObjectMissing, get_media
 from .media import presigned_url
 from ..models.api import DownloadView
-from ..models.domain import DownloadStatus
+from ..models.domain import DownloadStatus, ExportState
 from .render import current_composite_key
 
 logger = Logger(child=True)
@@ -80,8 +80,8 @@ def manifest(record: storage.ProjectRecord) -> tuple[dict, list[tuple[str, str]]
         )
     # The issue's order: the voice-over, the avatar video, then the clips in timeline order.
     media = [
-        ("voiceover" + os.path.splitext(record.audio.get("audioKey") or ".m4a")[1], record.audio.get("audioKey")),
-        ("avatar" + os.path.splitext(record.avatar.get("avatarVideoKey") or ".mp4")[1], record.avatar.get("avatarVideoKey")),
+        ("voiceover" + os.path.splitext(record.audio.audioKey or ".m4a")[1], record.audio.audioKey),
+        ("avatar" + os.path.splitext(record.avatar.avatarVideoKey or ".mp4")[1], record.avatar.avatarVideoKey),
     ]
     files = [(name, key) for name, key in media if key] + files
     composite = current_composite_key(record)
@@ -89,8 +89,8 @@ def manifest(record: storage.ProjectRecord) -> tuple[dict, list[tuple[str, str]]
         files.append((COMPOSITE_NAME, composite))
     timeline = {
         "projectId": record.project_id,
-        "name": record.meta.get("name", record.project_id),
-        "audioDurationSec": record.audio.get("audioDurationSec"),
+        "name": record.name,
+        "audioDurationSec": record.audio.audioDurationSec,
         # The avatar with every clip cut in: present once rendered from exactly these clips.
         "composite": COMPOSITE_NAME if composite else None,
         # Disclosure travels with the footage: every clip marked aiGenerated (and a composite
@@ -103,7 +103,7 @@ def manifest(record: storage.ProjectRecord) -> tuple[dict, list[tuple[str, str]]
 
 def export_key(record: storage.ProjectRecord) -> tuple[str, dict, list[tuple[str, str]]]:
     timeline, files = manifest(record)
-    script = record.script.get("script", "")
+    script = record.script.script
     digest = hashlib.sha256(json.dumps([timeline, files, script], sort_keys=True).encode()).hexdigest()[:16]
     return f"projects/{record.project_id}/exports/{digest}.zip", timeline, files
 
@@ -121,7 +121,7 @@ class MissingMaterial(Exception):
 def build_archive(record: storage.ProjectRecord, timeline: dict, files: list[tuple[str, str]], target) -> None:
     media = get_media()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("script.txt", record.script.get("script", "") + "\n")
+        archive.writestr("script.txt", record.script.script + "\n")
         archive.writestr("timeline.json", json.dumps(timeline, indent=2, ensure_ascii=False))
         for name, key in files:
             try:
@@ -137,13 +137,13 @@ def _ready(key: str) -> DownloadView:
     return DownloadView(status=DownloadStatus.READY, url=presigned_url(key))
 
 
-def _view(state: dict, now: float) -> DownloadView:
+def _view(state: ExportState, now: float) -> DownloadView:
     """How a build under way, or failed, stands (step 7's `export` map)."""
-    if state.get("status") == "failed":
-        return DownloadView(status=DownloadStatus.FAILED, error=state.get("error"))
-    started = state.get("startedAt") or now
+    if state.status == "failed":
+        return DownloadView(status=DownloadStatus.FAILED, error=state.error)
+    started = state.startedAt or now
     # Nothing reports a percentage while the archive is packed: estimate from elapsed time.
-    progress = max(1, min(95, int(100 * (now - started) / state.get("expectedSeconds", 30))))
+    progress = max(1, min(95, int(100 * (now - started) / state.expectedSeconds)))
     return DownloadView(
         status=DownloadStatus.BUILDING, progress=progress,
         startedAt=datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
@@ -155,39 +155,39 @@ def request(project_id: str, owner: str) -> DownloadView:
     failure not yet answered)."""
     record = storage.load_project(project_id, owner=owner)
     key, _, files = export_key(record)
-    state = record.broll.get("export") or {}
+    state = record.export
     now = time.time()
     if get_media().exists(key):
         return _ready(key)  # already made of exactly this content: no build
-    status = state.get("status")
-    if state.get("key") == key and status in ("building", "failed") and not state.get("reported"):
-        if status == "building" and now - state.get("startedAt", 0) < EXPORT_STALE_S:
+    status = state.status
+    if state.key == key and status in ("building", "failed") and not state.reported:
+        if status == "building" and now - state.startedAt < EXPORT_STALE_S:
             return _view(state, now)  # under way: join it
         # Failed (or lost): said once, so the poll that waited for it stops; the next request
         # builds it again.
-        said = state | {"reported": True} | ({"status": "failed", "error": LOST} if status == "building" else {})
+        said = state.stored() | {"reported": True} | ({"status": "failed", "error": LOST} if status == "building" else {})
         try:
             storage.replace_part(project_id, "export", said, owner=owner,
-                                 expect={"generation": state["generation"], "status": status})
+                                 expect={"generation": state.generation, "status": status})
         except storage.StaleScene:
             pass  # another request answered it (or started again) meanwhile
-        return _view(said, now)
+        return _view(ExportState.model_validate(said), now)
     return _start(project_id, owner, state, key, len(files), now)
 
 
-def _start(project_id: str, owner: str, state: dict, key: str, file_count: int, now: float) -> DownloadView:
-    generation = int(state.get("generation", 0)) + 1
+def _start(project_id: str, owner: str, state: ExportState, key: str, file_count: int, now: float) -> DownloadView:
+    generation = int(state.generation) + 1
     started = {
         "status": "building", "generation": generation, "key": key, "startedAt": now,
         "expectedSeconds": 5 + 2 * file_count,
     }
-    expect = {"generation": state["generation"]} if "generation" in state else {}
+    expect = {"generation": state.generation} if "generation" in state.model_fields_set else {}
     try:
         storage.replace_part(project_id, "export", started, owner=owner, expect=expect)
     except storage.StaleScene:
         # Another request started a build meanwhile: join it (anything else: ask again).
-        current = storage.load_broll(project_id, owner=owner).broll.get("export") or {}
-        return _view(current if current.get("status") == "building" else started, now)
+        current = storage.load_broll(project_id, owner=owner).export
+        return _view(current if current.status == "building" else ExportState.model_validate(started), now)
     try:
         get_workers().start_export(project_id, generation)
     except Exception:  # noqa: BLE001 - the person sees it and can ask again
@@ -195,8 +195,8 @@ def _start(project_id: str, owner: str, state: dict, key: str, file_count: int, 
         failed = started | {"status": "failed", "error": "The ZIP could not be started. Try Download All again.",
                             "reported": True}
         _finish(project_id, generation, failed)
-        return _view(failed, now)
-    return _view(started, now)
+        return _view(ExportState.model_validate(failed), now)
+    return _view(ExportState.model_validate(started), now)
 
 
 def _finish(project_id: str, generation: int, state: dict) -> None:
@@ -210,8 +210,8 @@ def _finish(project_id: str, generation: int, state: dict) -> None:
 def run(project_id: str, generation: int) -> None:
     """The worker: stream every file into a ZIP in /tmp, upload it, record the outcome."""
     record = storage.load_project(project_id, owner=None)
-    state = record.broll.get("export") or {}
-    if state.get("generation") != generation or state.get("status") != "building":
+    state = record.export
+    if state.generation != generation or state.status != "building":
         return  # superseded, or already settled
     # The content now (it may have changed since the request): the archive is named by it.
     key, timeline, files = export_key(record)
@@ -222,13 +222,13 @@ def run(project_id: str, generation: int) -> None:
             get_media().upload_stream(spool, key, "application/zip")
     except MissingMaterial as exc:
         logger.warning("export failed: a file is missing", extra={"projectId": project_id, "file": str(exc)})
-        _finish(project_id, generation, state | {
+        _finish(project_id, generation, state.stored() | {
             "status": "failed", "error": f"The ZIP could not be made: {exc} is missing from storage."})
         return
     except Exception:  # noqa: BLE001 - recorded for the person; a Lambda retry would only repeat it
         logger.exception("export failed", extra={"projectId": project_id})
-        _finish(project_id, generation, state | {
+        _finish(project_id, generation, state.stored() | {
             "status": "failed", "error": "The ZIP could not be made. Try Download All again."})
         return
     completed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    _finish(project_id, generation, state | {"status": "completed", "key": key, "completedAt": completed_at})
+    _finish(project_id, generation, state.stored() | {"status": "completed", "key": key, "completedAt": completed_at})

@@ -68,7 +68,7 @@ def read_project(project_id: str, owner: str) -> Project:
 
 def list_summaries(owner: str) -> list[ProjectSummary]:
     return [
-        ProjectSummary(projectId=pid, name=meta.get("name", pid), step7Status=broll.get("status", "in_progress"))
+        ProjectSummary(projectId=pid, name=meta.name_or(pid), step7Status=broll.status)
         for pid, meta, broll in storage.list_projects(owner)
     ]
 
@@ -197,7 +197,7 @@ def complete_project(project_id: str, owner: str) -> Project:
 def reopen_project(project_id: str, owner: str) -> Project:
     """Back to work on a completed project: its clips stay; completedAt stays as history."""
     record = storage.load_project(project_id, owner=owner)
-    if record.broll.get("status") != "completed":
+    if record.broll.status != "completed":
         raise Conflict("This project is not completed, so there is nothing to reopen.")
     reopened_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     storage.update_broll(project_id, {"status": "in_progress", "reopenedAt": reopened_at}, owner=owner)

@@ -25,7 +25,7 @@ from ..dal.media import get_media
 from ..models.errors import Conflict
 from .media import presigned_url
 from ..models.api import RenderView
-from ..models.domain import RenderStatus
+from ..models.domain import RenderState, RenderStatus
 
 logger = Logger(child=True)
 
@@ -36,8 +36,8 @@ RENDER_STALE_S = 20 * 60
 def _material(record: storage.ProjectRecord) -> dict:
     """Everything the composite is made of; its hash names the render."""
     return {
-        "avatar": record.avatar.get("avatarVideoKey"),
-        "voiceover": record.audio.get("audioKey"),
+        "avatar": record.avatar.avatarVideoKey,
+        "voiceover": record.audio.audioKey,
         # A scene covered by several sub-shots contributes each over its own part, in order.
         "clips": [list(segment) for s in record.scenes for segment in plan.segments(s)],
     }
@@ -48,41 +48,41 @@ def material_hash(record: storage.ProjectRecord) -> str:
 
 
 def view(record: storage.ProjectRecord, now: float | None = None) -> RenderView:
-    state = record.broll.get("render") or {}
-    status = RenderStatus(state.get("status", RenderStatus.IDLE.value))
-    result = RenderView(status=status, error=state.get("error"), completedAt=state.get("completedAt"))
-    if state.get("startedAt"):
-        result.startedAt = datetime.fromtimestamp(state["startedAt"], timezone.utc).isoformat(timespec="seconds")
+    state = record.render
+    status = state.status
+    result = RenderView(status=status, error=state.error, completedAt=state.completedAt)
+    if state.startedAt:
+        result.startedAt = datetime.fromtimestamp(state.startedAt, timezone.utc).isoformat(timespec="seconds")
     if status == RenderStatus.RENDERING:
         # ffmpeg reports no percentage here: estimate from elapsed time, never claiming 100.
-        elapsed = (now or time.time()) - state.get("startedAt", 0)
-        result.progress = max(1, min(95, int(100 * elapsed / state.get("expectedSeconds", 60))))
+        elapsed = (now or time.time()) - state.startedAt
+        result.progress = max(1, min(95, int(100 * elapsed / state.expectedSeconds)))
     elif status == RenderStatus.COMPLETED:
         result.progress = 100
-        result.videoUrl = presigned_url(state["key"])
-        result.outOfDate = state.get("material") != material_hash(record)
+        result.videoUrl = presigned_url(state.key)
+        result.outOfDate = state.material != material_hash(record)
     return result
 
 
 def current_composite_key(record: storage.ProjectRecord) -> str | None:
     """Our composite of exactly the project's current material, if one was made."""
-    state = record.broll.get("render") or {}
-    if state.get("status") == RenderStatus.COMPLETED.value and state.get("material") == material_hash(record):
-        return state["key"]
+    state = record.render
+    if state.status == RenderStatus.COMPLETED and state.material == material_hash(record):
+        return state.key
     return None
 
 
 def start(project_id: str, owner: str) -> RenderView:
     record = storage.load_project(project_id, owner=owner)
-    if not record.avatar.get("avatarVideoKey"):
+    if not record.avatar.avatarVideoKey:
         raise Conflict("This project has no avatar video to cut the clips into, so there is nothing to render.")
-    state = record.broll.get("render") or {}
+    state = record.render
     material = material_hash(record)
-    running = state.get("status") == RenderStatus.RENDERING.value and time.time() - state.get("startedAt", 0) < RENDER_STALE_S
+    running = state.status == RenderStatus.RENDERING and time.time() - state.startedAt < RENDER_STALE_S
     if running or current_composite_key(record):
         return view(record)  # already under way, or already made of exactly this material
-    generation = int(state.get("generation", 0)) + 1
-    audio_seconds = float(record.audio.get("audioDurationSec") or 30)
+    generation = int(state.generation) + 1
+    audio_seconds = float(record.audio.audioDurationSec or 30)
     started = {
         "status": RenderStatus.RENDERING.value, "generation": generation, "material": material,
         "startedAt": time.time(), "expectedSeconds": 10 + audio_seconds,
@@ -98,21 +98,21 @@ def start(project_id: str, owner: str) -> RenderView:
         failed = {"status": RenderStatus.FAILED.value, "error": "The render could not start. Try again."}
         _finish(project_id, generation, failed)
         started |= failed
-    record.broll["render"] = started  # what was just written: no need to read the project again
+    record.broll.render = RenderState.model_validate(started)  # what was just written: no need to read the project again
     return view(record)
 
 
-def _expected(state: dict) -> dict:
-    return {"generation": state["generation"]} if "generation" in state else {}
+def _expected(state: RenderState) -> dict:
+    return {"generation": state.generation} if "generation" in state.model_fields_set else {}
 
 
 def _finish(project_id: str, generation: int, outcome: dict) -> None:
     record = storage.load_broll(project_id, owner=None)
-    state = record.broll.get("render") or {}
-    if state.get("generation") != generation:
+    state = record.render
+    if state.generation != generation:
         return  # a newer render took over
     try:
-        storage.replace_part(project_id, "render", state | outcome, owner=None, expect={"generation": generation})
+        storage.replace_part(project_id, "render", state.stored() | outcome, owner=None, expect={"generation": generation})
     except storage.StaleScene:
         logger.info("render outcome for a superseded generation ignored", extra={"projectId": project_id})
 
@@ -122,8 +122,8 @@ def run(project_id: str, generation: int) -> None:
     from ..clients.composite import CompositeFailed, Segment, render_composite  # only the worker needs ffmpeg
 
     record = storage.load_project(project_id, owner=None)
-    state = record.broll.get("render") or {}
-    if state.get("generation") != generation or state.get("status") != RenderStatus.RENDERING.value:
+    state = record.render
+    if state.generation != generation or state.status != RenderStatus.RENDERING:
         return
     material, material_id = _material(record), material_hash(record)
     media = get_media()

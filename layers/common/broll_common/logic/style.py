@@ -13,11 +13,11 @@ import json
 from .. import prompts
 from ..dal import projects as storage
 from ..models.api import StyleBody
-from ..models.domain import Scene, StyleLock
+from ..models.domain import BrollPart, Scene, StyleLock
 
 
-def style_of(broll: dict) -> StyleLock:
-    return StyleLock.model_validate(broll.get("style") or {})
+def style_of(broll: BrollPart) -> StyleLock:
+    return StyleLock.model_validate(broll.style or {})
 
 
 def version(style: StyleLock) -> str:
@@ -38,7 +38,7 @@ def prompt_request(
         scene_title=scene.sceneTitle,
         scene_text=scene.text,
         shot_instructions=scene.shotInstructions,
-        script=record.script.get("script", ""),
+        script=record.script.script,
         style=prompts.StyleLock(**style_of(record.broll).model_dump()),
     )
 

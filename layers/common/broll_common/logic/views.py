@@ -51,21 +51,21 @@ def project_view(record: storage.ProjectRecord) -> Project:
     current_style = style.version(project_style)
     return Project(
         projectId=record.project_id,
-        name=record.meta.get("name", record.project_id),
-        script=record.script.get("script", ""),
+        name=record.name,
+        script=record.script.script,
         audio=AudioInfo(
-            url=media_url(record.audio.get("audioKey"), record.audio.get("audioUrl")),
-            durationSec=float(record.audio.get("audioDurationSec", 0)),
+            url=media_url(record.audio.audioKey, record.audio.audioUrl),
+            durationSec=float(record.audio.audioDurationSec or 0),
         ),
-        avatarVideo=VideoInfo(url=media_url(record.avatar.get("avatarVideoKey"), record.avatar.get("avatarVideoUrl"))),
+        avatarVideo=VideoInfo(url=media_url(record.avatar.avatarVideoKey, record.avatar.avatarVideoUrl)),
         scenes=[scene_view(s, now, current_style) for s in record.scenes],
         step7=Step7(
-            status=broll.get("status", "in_progress"),
-            completedAt=broll.get("completedAt"),
-            reopenedAt=broll.get("reopenedAt"),
-            scenesWithClips=broll.get("scenesWithClips", []),
+            status=broll.status,
+            completedAt=broll.completedAt,
+            reopenedAt=broll.reopenedAt,
+            scenesWithClips=broll.scenesWithClips,
         ),
         render=render.view(record, now),
-        schedule=ScheduleView(**broll["schedule"]) if broll.get("schedule") else None,
+        schedule=ScheduleView(**broll.schedule.stored()) if broll.schedule and broll.schedule.stored() else None,
         style=project_style,
     )

@@ -135,3 +135,98 @@ class DownloadStatus(str, Enum):
     READY = "ready"
     BUILDING = "building"
     FAILED = "failed"
+
+
+# The project's stored parts, as dal/ reads them: the fields the code reads, typed; any other
+# stored field is kept (extra="allow"), so `stored()` gives back exactly what was read.
+Number = int | float  # as stored: an int stays an int (the export's manifest hashes it)
+
+
+class StoredPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    def stored(self) -> dict:
+        """The wire form: the fields that were read or set, nothing defaulted."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class ProjectMeta(StoredPart):
+    """Step 0: the project's own record."""
+
+    name: str | None = None
+    ownerId: str | None = None
+
+    def name_or(self, project_id: str) -> str:
+        """The project's name; its id when it has none."""
+        return self.name if self.name is not None else project_id
+
+
+class ScriptPart(StoredPart):
+    """Step 3: the edited script."""
+
+    script: str = ""
+
+
+class AudioPart(StoredPart):
+    """Step 4: the voice-over."""
+
+    audioKey: str | None = None
+    audioUrl: str | None = None
+    audioDurationSec: Number | None = None
+
+
+class AvatarPart(StoredPart):
+    """Step 5: the avatar video."""
+
+    avatarVideoKey: str | None = None
+    avatarVideoUrl: str | None = None
+
+
+class RenderState(StoredPart):
+    """Step 7's `render` map: one composite render per generation."""
+
+    status: RenderStatus = RenderStatus.IDLE
+    generation: int = 0
+    material: str | None = None
+    key: str | None = None
+    startedAt: Number = 0
+    expectedSeconds: Number = 60
+    completedAt: str | None = None
+    error: str | None = None
+
+
+class ExportState(StoredPart):
+    """Step 7's `export` map: one ZIP build per generation."""
+
+    status: str | None = None  # building, failed, completed
+    generation: int = 0
+    key: str | None = None
+    startedAt: Number = 0
+    expectedSeconds: Number = 30
+    completedAt: str | None = None
+    error: str | None = None
+    reported: bool = False
+
+
+class Schedule(StoredPart):
+    """Step 7's `schedule` map: a Generate All queued for later."""
+
+    at: str | None = None
+    whenCreditsAllow: bool = False
+    maxClips: int | None = None
+    note: str | None = None
+
+
+class BrollPart(StoredPart):
+    """Step 7: the scenes (raw: dal/ parses them) and the project's B-roll state."""
+
+    ownerId: str | None = None
+    status: str = "in_progress"
+    completedAt: str | None = None
+    reopenedAt: str | None = None
+    scenesWithClips: list = Field(default_factory=list)
+    scenes: list[dict] = Field(default_factory=list)
+    style: dict | None = None
+    schedule: Schedule | None = None
+    render: RenderState | None = None
+    export: ExportState | None = None
