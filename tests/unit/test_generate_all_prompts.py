@@ -11,7 +11,7 @@ import pytest
 from broll_common.logic import plan
 from broll_common.logic.generation import claim, submit
 from broll_common.dal import projects as storage
-from broll_common.models.domain import Scene, SubShot, TimeRange
+from broll_common.models.domain import Scene, SceneSlot, SubShot, TimeRange
 from broll_common.prompts import ComposedPrompt, PromptError
 
 KEY = SimpleNamespace(value="k" * 32, owner="system", last4="kkkk")
@@ -90,7 +90,7 @@ def loop(monkeypatch):
 
     monkeypatch.setattr(storage, "load_project", lambda project_id, owner: seen.project)
     monkeypatch.setattr(storage, "update_scene", update_scene)
-    monkeypatch.setattr(submit, "_fail", lambda project_id, index, s, message, reason: seen.failed.append(message))
+    monkeypatch.setattr(submit, "_fail", lambda slot, message, reason: seen.failed.append(message))
     monkeypatch.setattr(submit.rate_limit, "try_admit",
                         lambda key: submit.rate_limit.Admission(admitted=False, free_in=(5.0,)))
     return seen
@@ -98,7 +98,7 @@ def loop(monkeypatch):
 
 def turn(queued: Scene) -> dict:
     state = {"projectId": "p", "sceneId": queued.sceneId, "sceneIndex": 0, "taskId": None, "generation": queued.generation}
-    return submit._submit_turn("p", 0, queued, state, 1, kie=None, key=KEY)
+    return submit._submit_turn(SceneSlot("p", 0, queued), state, 1, kie=None, key=KEY)
 
 
 def test_the_submit_turn_writes_the_missing_prompt_before_asking_for_a_slot(composed, loop):

@@ -11,7 +11,7 @@ from broll_common import config
 from broll_common.logic.generation import cancel, generate_all, start_generation, sweep
 from broll_common.logic.generation.loop import SUBMIT_GRACE_S
 from broll_common.logic.generation.settle import UNKNOWN_OUTCOME, Settled, settle
-from broll_common.models.domain import SceneStatus
+from broll_common.models.domain import SceneSlot, SceneStatus
 from broll_common.models.errors import Conflict
 
 from tests.unit.fakes import FakeKie
@@ -80,7 +80,7 @@ def test_cancel_puts_a_generating_scene_back_to_idle_and_a_late_result_is_ignore
     stored = world.stored()
     assert (stored.status, stored.generation, stored.taskId, stored.startedAt) == (SceneStatus.IDLE, 4, None, None)
     assert world.history.of("cancelled") == [{"taskId": "veo_1", "prompt": s.aiPrompt}]
-    assert settle(P, 0, s, FakeKie.success("veo_1")) is Settled.FINISHED  # the cancelled task finishes late
+    assert settle(SceneSlot(P, 0, s), FakeKie.success("veo_1")) is Settled.FINISHED  # the cancelled task finishes late
     assert world.stored().status == SceneStatus.IDLE and world.stored().videoKey is None
 
 

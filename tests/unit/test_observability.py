@@ -79,8 +79,8 @@ def test_documented_reasons_are_the_ones_the_code_fails_with():
     generation = sorted((PACKAGE / "logic" / "generation").glob("*.py"))
     for node in (n for path in generation for n in ast.walk(ast.parse(path.read_text()))):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_fail", "_fail_if_current"):
-            if isinstance(node.args[4], ast.Constant):
-                used.add(node.args[4].value)
+            if isinstance(node.args[-1], ast.Constant):  # the reason, the last argument
+                used.add(node.args[-1].value)
         if isinstance(node, ast.FunctionDef) and node.name == "failure_reason":
             used |= {c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)
                      and c.value.islower() and " " not in c.value}

@@ -18,7 +18,7 @@ from ..dal.history import get_history
 from ..dal.projects import get_projects
 from . import plan, style
 from ..clients.kie import KieError, KieRejected, TaskRecord, TaskState
-from ..models.domain import PolicyRewrite, Scene
+from ..models.domain import PolicyRewrite, Scene, SceneSlot
 from ..prompts import PromptError, rewrite_for_policy
 
 logger = Logger(child=True)
@@ -35,16 +35,17 @@ def refusal_reason(outcome: KieError | TaskRecord) -> str | None:
     return None
 
 
-def rewrite_if_refused(project_id: str, index: int, scene: Scene, outcome: KieError | TaskRecord) -> Scene | None:
+def rewrite_if_refused(slot: SceneSlot, outcome: KieError | TaskRecord) -> Scene | None:
     """The rewritten scene when `outcome` is a content-policy refusal that may still be
     rewritten (see rewrite_once), else None."""
     reason = refusal_reason(outcome)
-    return rewrite_once(project_id, index, scene, reason) if reason else None
+    return rewrite_once(slot, reason) if reason else None
 
 
-def rewrite_once(project_id: str, index: int, scene: Scene, reason: str) -> Scene | None:
+def rewrite_once(slot: SceneSlot, reason: str) -> Scene | None:
     """The scene with its prompt rewritten and no task (to be submitted again), or None when
     this generation was rewritten already, the rewrite failed, or the scene moved on."""
+    project_id, index, scene = slot.project_id, slot.index, slot.scene
     if scene.rewrite is not None:
         return None
     record = get_projects().load_project(project_id, owner=None)

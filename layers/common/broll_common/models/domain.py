@@ -3,6 +3,7 @@ lock, render and download states, and the patterns and sizes ids and texts must 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Annotated, Literal
 
@@ -230,3 +231,15 @@ class BrollPart(StoredPart):
     schedule: Schedule | None = None
     render: RenderState | None = None
     export: ExportState | None = None
+
+
+@dataclass(frozen=True)
+class SceneSlot:
+    """One scene at its place in its project: what the generation rules pass along."""
+
+    project_id: str
+    index: int
+    scene: Scene
+
+    def with_scene(self, scene: Scene) -> SceneSlot:
+        return replace(self, scene=scene)

@@ -10,7 +10,7 @@ from ...clients import secrets
 from ...clients.breaker import get_kie
 from ...dal import projects as storage
 from ...dal.projects import get_projects
-from ...models.domain import Scene, SceneStatus
+from ...models.domain import Scene, SceneSlot, SceneStatus
 from ...models.errors import Conflict
 from ...prompts import compose
 from .settle import _still_generating
@@ -118,12 +118,13 @@ def _prompts_due(scene: Scene) -> bool:
     return not scene.aiPrompt or any(not shot.prompt for shot in scene.plan)
 
 
-def _write_due_prompts(project_id: str, index: int, scene: Scene) -> Scene:
+def _write_due_prompts(slot: SceneSlot) -> Scene:
     """Write the prompts a Generate All claim left empty: the scene's own, or every sub-shot's
     without one (side by side, as a claim would). Each scene's loop writes its own, so the
     Claude calls are spread over the loops instead of one request. They are written with the
     project's style lock as it is now. Raises PromptError, and StaleScene when the scene moved
     on (cancelled, regenerated) meanwhile."""
+    project_id, index, scene = slot.project_id, slot.index, slot.scene
     record = get_projects().load_project(project_id, owner=None)  # the script and the style lock
     if scene.plan:
         shots = plan.with_missing_prompts(record, scene)

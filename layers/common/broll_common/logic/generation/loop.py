@@ -14,7 +14,7 @@ from ...clients.breaker import KieCircuitOpen
 from ...clients.kie import KieError, KieRateLimited, KieRejected, KieUnavailable
 from ...config import settings
 from ...dal.projects import get_projects
-from ...models.domain import Scene
+from ...models.domain import Scene, SceneSlot
 from .executions import _done, _elapsed, _loop_alive, _next_turn, _poll_schedule, _start_poll_loop, poll_wait
 from .settle import UNKNOWN_OUTCOME, ClipCopyFailed, Settled, _fail, _is_current, failure_reason, settle
 from .submit import _kie, _submit_turn
@@ -42,12 +42,13 @@ def poll_step(state: dict) -> dict:
     """One turn of the state machine's loop: ask Kie, settle or plan the next wait."""
     project_id, task_id, generation = state["projectId"], state["taskId"], int(state["generation"])
     owner_id, index, scene = get_projects().load_scene(project_id, int(state.get("sceneIndex", 0)), state["sceneId"])
+    slot = SceneSlot(project_id, index, scene)
     attempt = int(state.get("attempt", 0)) + 1
     if not _is_current(scene, task_id, generation):
         return _done(state, attempt)  # settled by a callback, cancelled or regenerated meanwhile
     overdue = _overdue(scene, time.time())
     if overdue:
-        _fail(project_id, index, scene, overdue, "timeout")
+        _fail(slot, overdue, "timeout")
         return _done(state, attempt)
     trusted = task_id is not None and callback_health.trusted(since=scene.startedAt or 0)
     if _poll_schedule().awaiting_callback(_elapsed(scene), trusted):
@@ -57,10 +58,10 @@ def poll_step(state: dict) -> dict:
     try:
         kie, key = _kie(owner_id, scene)
     except secrets.NoKieKey as exc:
-        _fail(project_id, index, scene, exc.message, "no_key")
+        _fail(slot, exc.message, "no_key")
         return _done(state, attempt)
     if task_id is None:
-        return _submit_turn(project_id, index, scene, state, attempt, kie, key)
+        return _submit_turn(slot, state, attempt, kie, key)
     try:
         task = kie.record_info(task_id)
     except KieCircuitOpen as exc:
@@ -68,10 +69,10 @@ def poll_step(state: dict) -> dict:
     except (KieUnavailable, KieRateLimited):
         return _next_turn(state, attempt, poll_wait(attempt, scene, trusted))
     except KieRejected as exc:
-        _fail(project_id, index, scene, exc.user_message, failure_reason(exc))
+        _fail(slot, exc.user_message, failure_reason(exc))
         return _done(state, attempt)
     try:
-        outcome = settle(project_id, index, scene, task)
+        outcome = settle(slot, task)
         if outcome is not Settled.PENDING and callback_base_url():
             callback_health.callback_missed()  # we found it first: its callback did not come
         if outcome is Settled.SUBMIT_NEXT:
@@ -91,7 +92,7 @@ def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: s
     if not _is_current(scene, task_id, generation):
         return False
     kie, _ = _kie(record.owner_id, scene)
-    outcome = settle(project_id, index, scene, kie.record_info(task_id), via="callback")
+    outcome = settle(SceneSlot(project_id, index, scene), kie.record_info(task_id), via="callback")
     if outcome is Settled.SUBMIT_NEXT:
         # This scene's loop is watching the settled task and will stop; a new one submits.
         _start_poll_loop(project_id, index, scene.model_copy(update={"taskId": None}), submit=True, restart=True)
@@ -105,19 +106,20 @@ def sweep(now: float | None = None) -> dict:
     counts = {"checked": 0, "settled": 0, "restarted": 0, "failed": 0}
     for project_id, owner_id, index, scene in get_projects().generating_scenes():
         counts["checked"] += 1
+        slot = SceneSlot(project_id, index, scene)
         age = now - (scene.startedAt or 0)
         overdue = _overdue(scene, now)
         if overdue:
-            _fail(project_id, index, scene, overdue, "timeout")
+            _fail(slot, overdue, "timeout")
             counts["failed"] += 1
         elif not scene.taskId:
             if age > SUBMIT_GRACE_S and not _loop_alive(project_id, scene):
-                _fail(project_id, index, scene, UNKNOWN_OUTCOME, "timeout")
+                _fail(slot, UNKNOWN_OUTCOME, "timeout")
                 counts["failed"] += 1
         elif not _loop_alive(project_id, scene):
             try:
                 kie, _ = _kie(owner_id, scene)
-                outcome = settle(project_id, index, scene, kie.record_info(scene.taskId), via="sweep")
+                outcome = settle(slot, kie.record_info(scene.taskId), via="sweep")
                 if outcome is Settled.FINISHED:
                     counts["settled"] += 1
                     continue

@@ -16,7 +16,7 @@ from ...dal import projects as storage
 from ...dal.history import get_history
 from ...dal.projects import get_projects
 from ..media import clip_key, copy_from_url
-from ...models.domain import Scene, SceneStatus
+from ...models.domain import Scene, SceneSlot, SceneStatus
 from ...observability import MetricUnit, emit
 from ..views import scene_view
 
@@ -43,9 +43,9 @@ def failure_reason(outcome: KieError | TaskRecord) -> str:
     return "kie_rejected" if isinstance(outcome, KieRejected) else "kie_error"
 
 
-def _fail(project_id: str, index: int, scene: Scene, message: str, reason: str) -> Scene:
-    _record_failure(project_id, index, scene, message, reason, {"owner": None, "generation": scene.generation})
-    return scene_view(scene.model_copy(update={"status": SceneStatus.FAILED, "error": message, "progress": 0}))
+def _fail(slot: SceneSlot, message: str, reason: str) -> Scene:
+    _record_failure(slot, message, reason, {"owner": None, "generation": slot.scene.generation})
+    return scene_view(slot.scene.model_copy(update={"status": SceneStatus.FAILED, "error": message, "progress": 0}))
 
 
 class ClipCopyFailed(Exception):
@@ -60,19 +60,20 @@ class Settled(Enum):
     SUBMIT_NEXT = "submit_next"
 
 
-def settle(project_id: str, index: int, scene: Scene, record: TaskRecord, via: str = "poll") -> Settled:
+def settle(slot: SceneSlot, record: TaskRecord, via: str = "poll") -> Settled:
     """Apply a task's outcome to its scene; `via`: who learnt it (poll, callback or sweep)."""
+    project_id, index, scene = slot.project_id, slot.index, slot.scene
     if record.state == TaskState.GENERATING:
         return Settled.PENDING
     if record.state == TaskState.FAILED:
-        if policy.rewrite_if_refused(project_id, index, scene, record):
+        if policy.rewrite_if_refused(slot, record):
             _detected(scene, via)
             return Settled.SUBMIT_NEXT
-        if _fail_if_current(project_id, index, scene, record.user_message, failure_reason(record)):
+        if _fail_if_current(slot, record.user_message, failure_reason(record)):
             _detected(scene, via)
         return Settled.FINISHED
     if not record.result_urls:
-        if _fail_if_current(project_id, index, scene, "Kie.ai finished but returned no video. Retry.", "kie_error"):
+        if _fail_if_current(slot, "Kie.ai finished but returned no video. Retry.", "kie_error"):
             _detected(scene, via)
         return Settled.FINISHED
     task_id = scene.taskId or record.task_id
@@ -135,12 +136,13 @@ def _detected(scene: Scene, via: str) -> None:
     emit("DetectionDelay", MetricUnit.Seconds, max(0.0, time.time() - (scene.startedAt or time.time())), Path=via)
 
 
-def _fail_if_current(project_id: str, index: int, scene: Scene, message: str, reason: str) -> bool:
-    return _record_failure(project_id, index, scene, message, reason, _still_generating(scene))
+def _fail_if_current(slot: SceneSlot, message: str, reason: str) -> bool:
+    return _record_failure(slot, message, reason, _still_generating(slot.scene))
 
 
-def _record_failure(project_id: str, index: int, scene: Scene, message: str, reason: str, guard: dict) -> bool:
+def _record_failure(slot: SceneSlot, message: str, reason: str, guard: dict) -> bool:
     """Fail the scene (True), unless it moved on meanwhile (False); `reason`: ClipsFailed's."""
+    project_id, index, scene = slot.project_id, slot.index, slot.scene
     changes = {"status": SceneStatus.FAILED.value, "error": message, "progress": 0}
     try:
         get_projects().update_scene(project_id, index, scene.sceneId, changes, **guard)

@@ -20,7 +20,7 @@ from ...config import settings
 from ...dal import projects as storage
 from ...dal.history import get_history
 from ...dal.projects import get_projects
-from ...models.domain import Scene
+from ...models.domain import Scene, SceneSlot
 from ...observability import MetricUnit, emit
 from ...prompts import PromptError
 from ..views import scene_view
@@ -88,20 +88,22 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
     index, scene, won = _claim(project_id, scene_id, regenerate, owner)
     if not won:
         return scene_view(scene)
+    slot = SceneSlot(project_id, index, scene)
     try:
         kie, key = _kie(owner, scene)
     except secrets.NoKieKey as exc:  # the key was removed between the claim and now
-        return _fail(project_id, index, scene, exc.message, "no_key")
+        return _fail(slot, exc.message, "no_key")
     for _ in range(2):  # the second pass only after one rewrite of a refused prompt
         try:
             task_id = _submit(scene, _callback_url(project_id, scene_id, scene.generation), kie, key)
             break
         except KieError as exc:
             logger.warning("kie submit failed", extra={"projectId": project_id, "sceneId": scene_id, "code": exc.code})
-            rewritten = policy.rewrite_if_refused(project_id, index, scene, exc)
+            rewritten = policy.rewrite_if_refused(slot, exc)
             if rewritten is None:
-                return _fail(project_id, index, scene, _submit_failure_message(exc), failure_reason(exc))
+                return _fail(slot, _submit_failure_message(exc), failure_reason(exc))
             scene = rewritten
+            slot = slot.with_scene(scene)
     get_projects().update_scene(project_id, index, scene_id, {"taskId": task_id}, owner=owner, generation=scene.generation)
     scene = scene.model_copy(update={"taskId": task_id})
     _submitted(project_id, scene, task_id)
@@ -109,9 +111,7 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
     return scene_view(scene)
 
 
-def _submit_turn(
-    project_id: str, index: int, scene: Scene, state: dict, attempt: int, kie: KieCalls, key: secrets.KieKey
-) -> dict:
+def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key: secrets.KieKey) -> dict:
     """A queued scene's turn: submit if the shared rate limit has a slot, else wait for one.
 
     First, once, the prompts its claim left to write (before taking a slot, which Claude's
@@ -119,11 +119,13 @@ def _submit_turn(
     Busy answers (a full window, Kie's 429, an open breaker, a 5xx) only lengthen the wait;
     a refusal fails the scene with what to change; a timeout is never resubmitted.
     """
+    project_id, index, scene = slot.project_id, slot.index, slot.scene
     if _prompts_due(scene):
         try:
-            scene = _write_due_prompts(project_id, index, scene)
+            scene = _write_due_prompts(slot)
+            slot = slot.with_scene(scene)
         except PromptError as exc:
-            _fail(project_id, index, scene, exc.message, "prompt_error")
+            _fail(slot, exc.message, "prompt_error")
             return _done(state, attempt)
         except storage.StaleScene:
             return _done(state, attempt)  # cancelled or regenerated while the prompt was written
@@ -142,9 +144,9 @@ def _submit_turn(
         message = _submit_failure_message(exc)
         if isinstance(exc, KieUnavailable) and message != UNKNOWN_OUTCOME:
             return _next_turn(state, attempt, retry_backoff().delay(attempt))
-        if policy.rewrite_if_refused(project_id, index, scene, exc):
+        if policy.rewrite_if_refused(slot, exc):
             return _next_turn(state, attempt, 1)  # the next turn submits the rewritten prompt
-        _fail(project_id, index, scene, message, failure_reason(exc))
+        _fail(slot, message, failure_reason(exc))
         return _done(state, attempt)
     # The clip's clock (progress, the overall deadline) starts at its submit, not in the queue.
     submitted = scene.model_copy(update={"taskId": task_id, "startedAt": time.time()})
