@@ -12,7 +12,7 @@ from broll_common.dal import projects as storage
 from broll_common.clients.breaker import CIRCUIT_NAME, FleetFailures
 from broll_common.clients.poll_loop import get_poll_loops
 from broll_common.dal.coordination import get_coordination
-from broll_common.models.domain import Scene, TimeRange
+from broll_common.models.domain import Scene, SceneSlot, TimeRange
 
 from tests.unit.fakes import FakeCoordination, FakePollLoops
 
@@ -158,7 +158,7 @@ def test_a_restarted_loop_is_found_by_the_name_kept_on_the_scene(loops):
 
 
 def test_the_first_loop_of_a_generation_is_named_after_it_and_carries_the_poll_state(loops):
-    executions._start_poll_loop("p", 2, scene(), submit=True, first_wait=7)
+    executions._start_poll_loop(SceneSlot("p", 2, scene()), submit=True, first_wait=7)
     [(name, state)] = loops.started
     assert name == "p-hook-g3"
     assert state == {"projectId": "p", "sceneId": "hook", "sceneIndex": 2, "taskId": "veo_1", "generation": 3,
@@ -169,7 +169,7 @@ def test_a_restarted_loop_gets_a_new_name_kept_on_the_scene(loops, monkeypatch):
     writes = []
     monkeypatch.setattr(storage, "update_scene", lambda *args, **kwargs: writes.append((args, kwargs)))
     monkeypatch.setattr(executions.time, "time", lambda: 12.345)
-    executions._start_poll_loop("p", 2, scene(), attempt=1, restart=True)
+    executions._start_poll_loop(SceneSlot("p", 2, scene()), attempt=1, restart=True)
     [(name, state)] = loops.started
     assert name == "p-hook-g3-r12345" and state["attempt"] == 1
     assert writes == [(("p", 2, "hook", {"pollExecution": name}), {"owner": None, "generation": 3})]
@@ -177,7 +177,7 @@ def test_a_restarted_loop_gets_a_new_name_kept_on_the_scene(loops, monkeypatch):
 
 def test_a_loop_that_cannot_start_is_left_to_the_sweep(monkeypatch):
     with get_poll_loops.use(FakePollLoops(fail=RuntimeError("Step Functions is unavailable"))):
-        executions._start_poll_loop("p", 0, scene(), submit=True)  # logged, not raised
+        executions._start_poll_loop(SceneSlot("p", 0, scene()), submit=True)  # logged, not raised
 
 
 def test_a_restart_for_a_scene_settled_meanwhile_is_dropped(loops, monkeypatch):
@@ -185,5 +185,5 @@ def test_a_restart_for_a_scene_settled_meanwhile_is_dropped(loops, monkeypatch):
         raise storage.StaleScene("settled")
 
     monkeypatch.setattr(storage, "update_scene", stale)
-    executions._start_poll_loop("p", 0, scene(), restart=True)
+    executions._start_poll_loop(SceneSlot("p", 0, scene()), restart=True)
     assert len(loops.started) == 1

@@ -13,7 +13,7 @@ from ...clients.poll_loop import get_poll_loops
 from ...config import settings
 from ...dal import projects as storage
 from ...dal.projects import get_projects
-from ...models.domain import Scene
+from ...models.domain import Scene, SceneSlot
 
 logger = Logger(child=True)
 
@@ -64,10 +64,10 @@ def execution_name(project_id: str, scene: Scene, restart: str = "") -> str:
 
 
 def _start_poll_loop(
-    project_id: str, index: int, scene: Scene, attempt: int = 0, submit: bool = False, first_wait: int = 1,
-    restart: bool = False,
+    slot: SceneSlot, attempt: int = 0, submit: bool = False, first_wait: int = 1, restart: bool = False,
 ) -> None:
     """One execution per generation, found again by its name (see execution_name)."""
+    project_id, index, scene = slot.project_id, slot.index, slot.scene
     state = {
         "projectId": project_id,
         "sceneId": scene.sceneId,

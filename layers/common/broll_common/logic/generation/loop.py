@@ -92,10 +92,11 @@ def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: s
     if not _is_current(scene, task_id, generation):
         return False
     kie, _ = _kie(record.owner_id, scene)
-    outcome = settle(SceneSlot(project_id, index, scene), kie.record_info(task_id), via="callback")
+    slot = SceneSlot(project_id, index, scene)
+    outcome = settle(slot, kie.record_info(task_id), via="callback")
     if outcome is Settled.SUBMIT_NEXT:
         # This scene's loop is watching the settled task and will stop; a new one submits.
-        _start_poll_loop(project_id, index, scene.model_copy(update={"taskId": None}), submit=True, restart=True)
+        _start_poll_loop(slot.with_scene(scene.model_copy(update={"taskId": None})), submit=True, restart=True)
     return outcome is not Settled.PENDING
 
 
@@ -127,6 +128,6 @@ def sweep(now: float | None = None) -> dict:
                     scene = scene.model_copy(update={"taskId": None})
             except (KieError, ClipCopyFailed, secrets.NoKieKey) as exc:
                 logger.warning("sweep could not settle the scene", extra={"error": str(exc)})
-            _start_poll_loop(project_id, index, scene, attempt=1, restart=True)
+            _start_poll_loop(slot.with_scene(scene), attempt=1, restart=True)
             counts["restarted"] += 1
     return counts

@@ -107,7 +107,7 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
     get_projects().update_scene(project_id, index, scene_id, {"taskId": task_id}, owner=owner, generation=scene.generation)
     scene = scene.model_copy(update={"taskId": task_id})
     _submitted(project_id, scene, task_id)
-    _start_poll_loop(project_id, index, scene)
+    _start_poll_loop(slot.with_scene(scene))
     return scene_view(scene)
 
 
