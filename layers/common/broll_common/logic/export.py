@@ -141,12 +141,9 @@ def _view(state: ExportState, now: float) -> DownloadView:
     """How a build under way, or failed, stands (step 7's `export` map)."""
     if state.status == "failed":
         return DownloadView(status=DownloadStatus.FAILED, error=state.error)
-    started = state.startedAt or now
-    # Nothing reports a percentage while the archive is packed: estimate from elapsed time.
-    progress = max(1, min(95, int(100 * (now - started) / state.expectedSeconds)))
     return DownloadView(
-        status=DownloadStatus.BUILDING, progress=progress,
-        startedAt=datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+        status=DownloadStatus.BUILDING, progress=state.progress(now),
+        startedAt=datetime.fromtimestamp(state.startedAt or now, timezone.utc).isoformat(timespec="seconds"),
     )
 
 
@@ -181,9 +178,8 @@ def _start(project_id: str, owner: str, state: ExportState, key: str, file_count
         "status": "building", "generation": generation, "key": key, "startedAt": now,
         "expectedSeconds": 5 + 2 * file_count,
     }
-    expect = {"generation": state.generation} if "generation" in state.model_fields_set else {}
     try:
-        storage.replace_part(project_id, "export", started, owner=owner, expect=expect)
+        storage.replace_part(project_id, "export", started, owner=owner, expect=state.write_guard())
     except storage.StaleScene:
         # Another request started a build meanwhile: join it (anything else: ask again).
         current = storage.load_broll(project_id, owner=owner).export

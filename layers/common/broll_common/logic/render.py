@@ -54,9 +54,7 @@ def view(record: storage.ProjectRecord, now: float | None = None) -> RenderView:
     if state.startedAt:
         result.startedAt = datetime.fromtimestamp(state.startedAt, timezone.utc).isoformat(timespec="seconds")
     if status == RenderStatus.RENDERING:
-        # ffmpeg reports no percentage here: estimate from elapsed time, never claiming 100.
-        elapsed = (now or time.time()) - state.startedAt
-        result.progress = max(1, min(95, int(100 * elapsed / state.expectedSeconds)))
+        result.progress = state.progress(now or time.time())
     elif status == RenderStatus.COMPLETED:
         result.progress = 100
         result.videoUrl = presigned_url(state.key)
@@ -88,7 +86,7 @@ def start(project_id: str, owner: str) -> RenderView:
         "startedAt": time.time(), "expectedSeconds": 10 + audio_seconds,
     }
     try:
-        storage.replace_part(project_id, "render", started, owner=owner, expect=_expected(state))
+        storage.replace_part(project_id, "render", started, owner=owner, expect=state.write_guard())
     except storage.StaleScene:
         return view(storage.load_project(project_id, owner=owner))  # another request started it
     try:
@@ -100,10 +98,6 @@ def start(project_id: str, owner: str) -> RenderView:
         started |= failed
     record.broll.render = RenderState.model_validate(started)  # what was just written: no need to read the project again
     return view(record)
-
-
-def _expected(state: RenderState) -> dict:
-    return {"generation": state.generation} if "generation" in state.model_fields_set else {}
 
 
 def _finish(project_id: str, generation: int, outcome: dict) -> None:

@@ -183,29 +183,37 @@ class AvatarPart(StoredPart):
     avatarVideoUrl: str | None = None
 
 
-class RenderState(StoredPart):
+class WorkerJob(StoredPart):
+    """Work an asynchronous worker does for a request (a render, a ZIP), one per generation."""
+
+    generation: int = 0
+    key: str | None = None
+    startedAt: Number = 0
+    completedAt: str | None = None
+    error: str | None = None
+
+    def progress(self, now: float) -> int:
+        """Nothing reports a percentage while the worker runs: estimated from elapsed time, 1-95."""
+        return max(1, min(95, int(100 * (now - (self.startedAt or now)) / self.expectedSeconds)))
+
+    def write_guard(self) -> dict:
+        """The condition that makes the next generation's write the only one (none before the first)."""
+        return {"generation": self.generation} if "generation" in self.model_fields_set else {}
+
+
+class RenderState(WorkerJob):
     """Step 7's `render` map: one composite render per generation."""
 
     status: RenderStatus = RenderStatus.IDLE
-    generation: int = 0
     material: str | None = None
-    key: str | None = None
-    startedAt: Number = 0
     expectedSeconds: Number = 60
-    completedAt: str | None = None
-    error: str | None = None
 
 
-class ExportState(StoredPart):
+class ExportState(WorkerJob):
     """Step 7's `export` map: one ZIP build per generation."""
 
     status: str | None = None  # building, failed, completed
-    generation: int = 0
-    key: str | None = None
-    startedAt: Number = 0
     expectedSeconds: Number = 30
-    completedAt: str | None = None
-    error: str | None = None
     reported: bool = False
 
 
