@@ -53,6 +53,13 @@ class Settings:
     user_keys_table: str
     user_keys_kms_key: str
     sign_up_email_domains: frozenset[str]  # with SignUp=email-domains: who may create an account
+    # Media the person brings (uploads and URL imports) and the clips fetched from Kie: the size cap,
+    # the whole fetch's time cap, and whether http to loopback is allowed (the local stack only).
+    media_max_bytes: int
+    media_fetch_timeout_s: float
+    media_fetch_allow_loopback: bool
+    media_function_name: str  # the media worker (media_jobs.run: fetch, probe, store), invoked asynchronously
+    upload_ttl_s: int  # how long a presigned upload form stays valid
 
 
 @lru_cache(maxsize=1)
@@ -93,6 +100,11 @@ def settings() -> Settings:
         export_function_name=env("EXPORT_FUNCTION_NAME", ""),
         user_keys_table=env("USER_KEYS_TABLE", "user_keys"),
         user_keys_kms_key=env("USER_KEYS_KMS_KEY", ""),
+        media_max_bytes=int(_float("MEDIA_MAX_BYTES", 200 * 1024 * 1024)),
+        media_fetch_timeout_s=_float("MEDIA_FETCH_TIMEOUT_S", 120.0),
+        media_fetch_allow_loopback=env("MEDIA_FETCH_ALLOW_LOOPBACK", "false").lower() == "true",
+        media_function_name=env("MEDIA_FUNCTION_NAME", ""),
+        upload_ttl_s=int(_float("UPLOAD_TTL_S", 900)),
         sign_up_email_domains=frozenset(
             d.strip().lower() for d in env("SIGN_UP_EMAIL_DOMAINS", "").split(",") if d.strip()
         ),

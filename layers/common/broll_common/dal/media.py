@@ -42,6 +42,19 @@ class Media(Protocol):
         """Stream a file at an outside URL (a finished clip at Kie) into the bucket."""
         ...
 
+    def presigned_post(self, key: str, content_type: str, max_bytes: int) -> dict:
+        """A form the page POSTs one file with: this key only, this content type, 1..max_bytes
+        (S3 itself refuses anything else). {"url", "fields"}."""
+        ...
+
+    def copy(self, source_key: str, key: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def delete_folder(self, prefix: str) -> int:
+        """Delete every object under prefix; how many there were."""
+        ...
+
 
 def _missing(exc: ClientError) -> bool:
     return exc.response["Error"]["Code"] in MISSING
@@ -91,6 +104,30 @@ class S3Media:
         with httpx.stream("GET", source_url, timeout=60.0, follow_redirects=True) as response:
             response.raise_for_status()
             self.upload_stream(_Reader(response.iter_bytes()), key, "video/mp4")
+
+
+    def presigned_post(self, key: str, content_type: str, max_bytes: int) -> dict:
+        return client("s3").generate_presigned_post(
+            self._bucket, key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=settings().upload_ttl_s,
+        )
+
+    def copy(self, source_key: str, key: str) -> None:
+        client("s3").copy({"Bucket": self._bucket, "Key": source_key}, self._bucket, key)
+
+    def delete(self, key: str) -> None:
+        client("s3").delete_object(Bucket=self._bucket, Key=key)
+
+    def delete_folder(self, prefix: str) -> int:
+        s3, deleted = client("s3"), 0
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:  # at most 1000 per page, DeleteObjects' own limit
+                s3.delete_objects(Bucket=self._bucket, Delete={"Objects": keys, "Quiet": True})
+                deleted += len(keys)
+        return deleted
 
 
 class _Reader:
