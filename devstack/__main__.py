@@ -14,7 +14,9 @@ from .stack import LocalStack, StackOptions
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run B-Roll Studio on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BROLL_PORT", 8000)), help="page and API port")
-    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("BROLL_MOTO_PORT", 5001)))
+    # A random port by default: a page in another tab cannot aim at local AWS by a well-known address.
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("BROLL_MOTO_PORT", 0)),
+                        help="local AWS (moto) port (default: a random free one)")
     parser.add_argument("--kie-port", type=int, default=int(os.environ.get("BROLL_KIE_PORT", 8090)))
     parser.add_argument("--kie-delay", type=float, default=float(os.environ.get("KIE_EMULATOR_DELAY_S", 8)),
                         help="seconds the Kie emulator takes per clip")

@@ -16,15 +16,28 @@ from typing import Any
 
 import boto3
 import httpx
-from moto.awslambda_simple.models import LambdaSimpleBackend
-from moto.server import ThreadedMotoServer
 
-from . import atomic_dynamodb
-from .lambdas import Functions
-from .template import Template
+# moto's server otherwise answers every Origin (flask-cors on every service): a page in another
+# tab could call GetSecretValue on local Secrets Manager, which holds a real KIE_API_KEY when one
+# is set. moto.settings reads this at import; set it before moto is first imported.
+os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "1"
+
+from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: E402
+from moto.moto_server import werkzeug_app  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+from . import atomic_dynamodb, s3_post_policy  # noqa: E402
+from .lambdas import Functions  # noqa: E402
+from .template import Template  # noqa: E402
+
+# werkzeug_app imported the flag by name, so if moto was imported before the line above (a test
+# module, a tool) it holds the old value: set it there too. With it off, S3 answers a browser
+# only as its bucket's CORS rules allow (moto/s3/responses.py _set_cors_headers_options).
+werkzeug_app.DISABLE_GLOBAL_CORS = True
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+SECRET_ACCESS_KEY = "testing"  # every local signer's secret (presigned URLs and POST policies included)
 ROLE_NAME = "broll-local-lambda"
 STACK_NAME = "broll-local"
 PSEUDO = {
@@ -69,6 +82,18 @@ def install_lambda_bridge(functions: Functions) -> None:
     LambdaSimpleBackend.invoke = invoke
 
 
+# Until template.yaml gives the media bucket its own CORS rule: what the page's uploads need.
+UPLOAD_CORS_RULE = {"AllowedOrigins": ["page"], "AllowedMethods": ["GET", "HEAD", "POST"], "AllowedHeaders": ["*"]}
+
+
+def cors_rule(rule: dict, origin: str) -> dict:
+    """A template CorsRule (CloudFormation's names) as put_bucket_cors takes it, for `origin`."""
+    names = {"AllowedHeaders": "AllowedHeaders", "AllowedMethods": "AllowedMethods", "ExposedHeaders": "ExposeHeaders",
+             "MaxAge": "MaxAgeSeconds", "Id": "ID"}
+    translated = {names[key]: value for key, value in rule.items() if key in names}
+    return translated | {"AllowedOrigins": [origin]}
+
+
 class LocalCloud:
     def __init__(self, template: Template, port: int = 0):
         self.template = template
@@ -78,13 +103,14 @@ class LocalCloud:
 
     def start(self) -> str:
         atomic_dynamodb.install()
+        s3_post_policy.install(REGION, SECRET_ACCESS_KEY)
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         os.environ.update(
             AWS_ENDPOINT_URL=self.endpoint,
             AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
             AWS_DEFAULT_REGION=REGION,
             AWS_REGION=REGION,
             MOTO_PORT=str(port),
@@ -139,6 +165,18 @@ class LocalCloud:
                 type="STANDARD",
             )["stateMachineArn"]
             self.names[logical_id] = arn
+
+    def allow_page_origin(self, origin: str) -> None:
+        """Each bucket's template CORS rules, with the deployed page's origin (CloudFront's domain,
+        not made here) replaced by the local page's, so the page can POST uploads to moto itself."""
+        s3 = self.client("s3")
+        for logical_id, props in self.template.buckets.items():
+            rules = props.get("CorsConfiguration", {}).get("CorsRules")
+            if not rules and logical_id == "MediaBucket":
+                rules = [UPLOAD_CORS_RULE]
+            if rules:
+                s3.put_bucket_cors(Bucket=self.names[logical_id],
+                                   CORSConfiguration={"CORSRules": [cors_rule(rule, origin) for rule in rules]})
 
     def _create_functions(self) -> None:
         iam = self.client("iam")

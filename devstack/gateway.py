@@ -14,7 +14,7 @@ import uuid
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from .auth import DEMO_USER, LocalIssuer
+from .auth import LocalIssuer, SignInRefused, is_loopback_host
 from .lambdas import Functions
 from .template import ROOT, Route
 
@@ -24,7 +24,8 @@ TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data: blob: http://127.0.0.1:*; media-src 'self' blob: http://127.0.0.1:*; "
-        "connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+        # The page POSTs uploads straight to the media bucket (moto, on a random local port).
+        "connect-src 'self' http://127.0.0.1:*; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -129,7 +130,11 @@ class Gateway:
 
     def _static(self, request: Request) -> Response:
         if request.path == "/config.json":
+            # It carries the sign-in secret: not for a page that reached us under another host name.
+            if not is_loopback_host(request.host):
+                return _error(403, "The local page config is served only on 127.0.0.1, localhost or [::1].")
             response = Response(json.dumps(self.config), content_type="application/json")
+            response.headers["Cache-Control"] = "no-store"
         else:
             relative = request.path.lstrip("/") or "index.html"
             target = (WEB / relative).resolve()
@@ -145,11 +150,19 @@ class Gateway:
         return response
 
     def _local_token(self, request: Request) -> Response:
-        """The local page's automatic sign-in: a token for the demo user (local stack only)."""
+        """The local page's and the CLI's sign-in as a named user (local stack only)."""
         if request.method != "POST" or not self.issuer:
             return _error(405, "POST to get a token.")
-        body = {"token": self.issuer.mint(DEMO_USER), "expiresIn": 3600, "user": DEMO_USER}
-        return Response(json.dumps(body), content_type="application/json", headers={"Cache-Control": "no-store"})
+        raw = request.get_data(cache=False)[:4096]
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return _error(400, "The body must be JSON, e.g. {\"user\": \"ann\"}.")
+        try:
+            answer = self.issuer.sign_in(request.host, request.headers.get("X-Local-Auth"), body)
+        except SignInRefused as refused:
+            return _error(refused.status, refused.message)
+        return Response(json.dumps(answer), content_type="application/json", headers={"Cache-Control": "no-store"})
 
     def wsgi(self, environ, start_response):
         request = Request(environ)

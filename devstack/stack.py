@@ -13,7 +13,7 @@ from broll_common.clients.breaker import kie_client
 from broll_common.config import reset_settings
 
 from . import demo
-from .auth import DEMO_USER, LocalIssuer
+from .auth import DEMO_USER, LOCAL_USERS, LocalIssuer
 from .cloud import LocalCloud
 from .gateway import Gateway
 from .kie_emulator import DEFAULT_API_KEY, KieEmulator
@@ -67,9 +67,12 @@ class LocalStack:
             "PollMaxWaitSeconds": os.environ.get("POLL_MAX_WAIT_S", str(self.options.poll_max_wait_s)),
             # With callbacks the loop is the safety net: its first look comes after the clip is due.
             "PollCallbackGraceSeconds": os.environ.get("POLL_CALLBACK_GRACE_S", str(self.options.kie_delay_s + 2)),
+            # The emulator and the tests' media servers speak plain http on 127.0.0.1.
+            "AllowLoopbackMediaUrls": "true",
         }
         self.cloud.create_resources(self.functions, parameters)
         self.api_url = self.gateway.start(port=self.options.api_port)
+        self.cloud.allow_page_origin(self.api_url)
         self.issuer = LocalIssuer(f"{self.api_url}/local-auth")
         self.gateway.issuer = self.issuer
         self._configure_environment(real_key, parameters)
@@ -95,7 +98,8 @@ class LocalStack:
         os.environ.setdefault("POLL_MIN_WAIT_S", "1")
         os.environ.setdefault("EXPECTED_GENERATION_S", str(self.options.kie_delay_s + 2))
         os.environ.setdefault("GENERATION_DEADLINE_S", str(max(60.0, self.options.kie_delay_s * 10)))
-        self.gateway.config = {"apiBase": "", "auth": {"mode": "local", "tokenUrl": "/local-auth/token"}}
+        self.gateway.config = {"apiBase": "", "auth": {"mode": "local", "tokenUrl": "/local-auth/token",
+                                                       "secret": self.issuer.secret, "users": list(LOCAL_USERS)}}
         reset_settings()
         reset_clients()
         kie_client.cache_clear()

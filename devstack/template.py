@@ -56,7 +56,7 @@ class StateMachine:
 @dataclass
 class Template:
     tables: dict[str, dict]
-    buckets: list[str]
+    buckets: dict[str, dict]  # logical id -> the bucket's Properties
     functions: dict[str, Function]
     routes: list[Route]
     state_machines: dict[str, StateMachine]
@@ -87,13 +87,13 @@ def load(path: Path = TEMPLATE) -> Template:
         if "Condition" not in resource or _holds(conditions[resource["Condition"]], conditions, defaults)
     }
     global_env = doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    tables, buckets, functions, routes, machines, secrets, kms_keys = {}, [], {}, [], {}, {}, []
+    tables, buckets, functions, routes, machines, secrets, kms_keys = {}, {}, {}, [], {}, {}, []
     for logical_id, resource in resources.items():
         kind, props = resource["Type"], resource.get("Properties", {})
         if kind == "AWS::DynamoDB::Table":
             tables[logical_id] = props
         elif kind == "AWS::S3::Bucket":
-            buckets.append(logical_id)
+            buckets[logical_id] = props
         elif kind == "AWS::Serverless::Function":
             fn = Function(
                 logical_id=logical_id,
