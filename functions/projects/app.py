@@ -1,22 +1,26 @@
-"""Project routes: list, import, read, edit a scene and its plan, its history and chosen
-clip, the style lock, complete, reopen."""
+"""Project routes: list, import, read, rename, duplicate, delete, edit a scene, its plan and the
+scene boundaries, its history and chosen clip, the style lock, complete, reopen."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common.logic import clips, projects, style
+from broll_common.logic import clips, manage, projects, style, timings
 from broll_common.api import ProjectId, SceneId, lambda_entry, make_resolver, user_id
 from broll_common.models.api import (
+    DeleteAnswer,
+    DuplicateRequest,
     EmptyBody,
     PlanEdit,
     Project,
     ProjectImport,
     ProjectList,
+    ProjectRename,
     SceneEdit,
     SceneHistory,
     SelectClip,
     StyleBody,
+    TimingsRequest,
 )
 from broll_common.models.domain import Scene
 
@@ -39,6 +43,29 @@ def import_project(body: Annotated[ProjectImport, Body()]):
 @app.get("/api/projects/<project_id>")
 def read_project(project_id: ProjectId) -> Project:
     return projects.read_project(project_id, user_id(app))
+
+
+@app.patch("/api/projects/<project_id>")
+def rename(project_id: ProjectId, body: Annotated[ProjectRename, Body()]) -> Project:
+    return manage.rename(project_id, body, user_id(app))
+
+
+@app.delete("/api/projects/<project_id>")
+def delete(project_id: ProjectId) -> DeleteAnswer:
+    return manage.delete(project_id, user_id(app))
+
+
+@app.post(
+    "/api/projects/<project_id>/duplicate",
+    responses={201: {"description": "The copy", "content": {"application/json": {"model": Project}}}},
+)
+def duplicate(project_id: ProjectId, body: Annotated[DuplicateRequest, Body()]):
+    return manage.duplicate(project_id, body, user_id(app)).model_dump(mode="json"), 201
+
+
+@app.put("/api/projects/<project_id>/timings")
+def set_timings(project_id: ProjectId, body: Annotated[TimingsRequest, Body()]) -> Project:
+    return timings.set_boundaries(project_id, body, user_id(app))
 
 
 @app.put("/api/projects/<project_id>/broll/scenes/<scene_id>")

@@ -77,13 +77,14 @@ def import_with_media(api, prefix: str, voice, avatar, seconds: float, timings: 
 
     pid = f"{prefix}-{uuid.uuid4().hex[:8]}"
     s3 = boto3.client("s3")
-    s3.upload_file(str(voice), os.environ["MEDIA_BUCKET"], f"projects/{pid}/voice.m4a")
-    s3.upload_file(str(avatar), os.environ["MEDIA_BUCKET"], f"projects/{pid}/avatar.mp4")
+    folder = f"users/{DEMO_USER}/projects/{pid}/"
+    s3.upload_file(str(voice), os.environ["MEDIA_BUCKET"], f"{folder}voice.m4a")
+    s3.upload_file(str(avatar), os.environ["MEDIA_BUCKET"], f"{folder}avatar.mp4")
     body = project_body(pid)
-    body["stage4"] = {"audioDurationSec": seconds, "audioKey": f"projects/{pid}/voice.m4a"}
+    body["stage4"] = {"audioDurationSec": seconds, "audioKey": f"{folder}voice.m4a"}
     if timings:
         body["stage4"]["sceneTimings"] = [{"sceneId": i, "start": a, "end": b} for i, a, b in timings]
-    body["stage5"] = {"avatarVideoKey": f"projects/{pid}/avatar.mp4"}
+    body["stage5"] = {"avatarVideoKey": f"{folder}avatar.mp4"}
     response = api.post("/api/projects", json=body)
     assert response.status_code == 201, response.text
     return response.json()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
+from devstack.auth import DEMO_USER
 from devstack.media import frame_colour, probe, render_avatar, render_voiceover
 from tests.integration.conftest import download_url, import_with_media, project_body, wait_for_scene
 
@@ -114,7 +115,7 @@ def test_a_failed_zip_is_said_once_in_a_sentence_and_asking_again_builds_it_agai
     import boto3
 
     pid = media_project["projectId"]
-    s3, bucket, avatar = boto3.client("s3"), os.environ["MEDIA_BUCKET"], f"projects/{pid}/avatar.mp4"
+    s3, bucket, avatar = boto3.client("s3"), os.environ["MEDIA_BUCKET"], f"users/{DEMO_USER}/projects/{pid}/avatar.mp4"
     s3.delete_object(Bucket=bucket, Key=avatar)
     assert api.get(f"/api/projects/{pid}/download").status_code == 202
     failed = _wait(api, f"/api/projects/{pid}/download", lambda b: b["status"] != "building")

@@ -26,8 +26,8 @@ from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world ne
 def test_success_copies_the_clip_and_completes_the_scene(world):
     s = generating()
     world.projects.add(P, [s])
-    assert settle(SceneSlot(P, 0, s), FakeKie.success("veo_1", "https://kie.example/a.mp4")) is Settled.FINISHED
-    key = clip_key(P, "main", "veo_1")
+    assert settle(SceneSlot(P, 0, s, "u"), FakeKie.success("veo_1", "https://kie.example/a.mp4")) is Settled.FINISHED
+    key = clip_key("u", P, "main", "veo_1")
     assert world.media.objects[key] == b"https://kie.example/a.mp4"
     stored = world.stored()
     assert stored.status == SceneStatus.COMPLETED and stored.progress == 100 and stored.videoKey == key
@@ -39,10 +39,10 @@ def test_a_finished_sub_shot_keeps_its_clip_and_the_next_one_is_due(world):
     s = long_scene()
     assert len(s.plan) > 1
     world.projects.add(P, [s])
-    assert settle(SceneSlot(P, 0, s), FakeKie.success("veo_1")) is Settled.SUBMIT_NEXT
+    assert settle(SceneSlot(P, 0, s, "u"), FakeKie.success("veo_1")) is Settled.SUBMIT_NEXT
     stored = world.stored()
     assert stored.status == SceneStatus.GENERATING and stored.taskId is None
-    assert stored.plan[0].videoKey == clip_key(P, "main", "veo_1") and stored.plan[0].taskId == "veo_1"
+    assert stored.plan[0].videoKey == clip_key("u", P, "main", "veo_1") and stored.plan[0].taskId == "veo_1"
     assert stored.aiPrompt == "Sub-shot 2."
     assert world.history.of("clip")[0]["shot"] == 1
 
@@ -53,7 +53,7 @@ def test_the_last_sub_shot_completes_the_scene(world):
     for shot in s.plan[:last]:
         shot.videoKey, shot.taskId = f"k{shot.n}.mp4", f"t{shot.n}"
     world.projects.add(P, [s])
-    assert settle(SceneSlot(P, 0, s), FakeKie.success("veo_1")) is Settled.FINISHED
+    assert settle(SceneSlot(P, 0, s, "u"), FakeKie.success("veo_1")) is Settled.FINISHED
     stored = world.stored()
     assert stored.status == SceneStatus.COMPLETED and stored.videoKey == "k1.mp4"
 
@@ -61,7 +61,7 @@ def test_the_last_sub_shot_completes_the_scene(world):
 def test_a_failed_task_fails_the_scene_with_kies_sentence(world):
     s = generating()
     world.projects.add(P, [s])
-    assert settle(SceneSlot(P, 0, s), FakeKie.failed("veo_1", 501, "model error")) is Settled.FINISHED
+    assert settle(SceneSlot(P, 0, s, "u"), FakeKie.failed("veo_1", 501, "model error")) is Settled.FINISHED
     expected = "The video generation failed at Kie.ai. Retry, or change the prompt. (Kie.ai said: model error.)"
     assert world.stored().status == SceneStatus.FAILED and world.stored().error == expected
     assert world.history.of("failed")[0] == {"error": expected, "taskId": "veo_1", "prompt": s.aiPrompt}
@@ -70,7 +70,7 @@ def test_a_failed_task_fails_the_scene_with_kies_sentence(world):
 def test_a_task_refused_for_content_policy_is_rewritten_and_due_again(world):
     s = generating()
     world.projects.add(P, [s])
-    assert settle(SceneSlot(P, 0, s), FakeKie.failed("veo_1", 400, "unsafe")) is Settled.SUBMIT_NEXT
+    assert settle(SceneSlot(P, 0, s, "u"), FakeKie.failed("veo_1", 400, "unsafe")) is Settled.SUBMIT_NEXT
     stored = world.stored()
     assert stored.taskId is None and stored.rewrite.reason == "unsafe" and stored.status == SceneStatus.GENERATING
 
@@ -80,15 +80,15 @@ def test_a_finished_task_without_a_video_fails_the_scene(world):
 
     s = generating()
     world.projects.add(P, [s])
-    assert settle(SceneSlot(P, 0, s), TaskRecord("veo_1", TaskState.SUCCEEDED)) is Settled.FINISHED
+    assert settle(SceneSlot(P, 0, s, "u"), TaskRecord("veo_1", TaskState.SUCCEEDED)) is Settled.FINISHED
     assert world.stored().error == "Kie.ai finished but returned no video. Retry."
 
 
 def test_a_stale_settle_is_ignored(world):
     old = generating(task_id="veo_old", generation=1)
     world.projects.add(P, [generating(task_id="veo_new", generation=2)])  # regenerated meanwhile
-    assert settle(SceneSlot(P, 0, old), FakeKie.success("veo_old")) is Settled.FINISHED
-    assert settle(SceneSlot(P, 0, old), FakeKie.failed("veo_old")) is Settled.FINISHED
+    assert settle(SceneSlot(P, 0, old, "u"), FakeKie.success("veo_old")) is Settled.FINISHED
+    assert settle(SceneSlot(P, 0, old, "u"), FakeKie.failed("veo_old")) is Settled.FINISHED
     stored = world.stored()
     assert stored.status == SceneStatus.GENERATING and stored.taskId == "veo_new" and stored.videoKey is None
     assert world.history.entries == []
@@ -103,7 +103,7 @@ def test_a_clip_that_cannot_be_copied_leaves_the_scene_generating(world, monkeyp
 
     monkeypatch.setattr(world.media, "copy_from_url", broken)
     with pytest.raises(ClipCopyFailed):
-        settle(SceneSlot(P, 0, s), FakeKie.success("veo_1"))
+        settle(SceneSlot(P, 0, s, "u"), FakeKie.success("veo_1"))
     assert world.stored().status == SceneStatus.GENERATING and world.history.entries == []
 
 
@@ -278,7 +278,7 @@ def test_a_callback_for_a_finished_sub_shot_starts_a_loop_to_submit_the_next(wor
 def test_a_sub_shot_refused_for_content_policy_gets_its_rewritten_prompt_in_the_plan(world):
     s = long_scene()
     world.projects.add(P, [s])
-    assert settle(SceneSlot(P, 0, s), FakeKie.failed("veo_1", 400, "unsafe")) is Settled.SUBMIT_NEXT
+    assert settle(SceneSlot(P, 0, s, "u"), FakeKie.failed("veo_1", 400, "unsafe")) is Settled.SUBMIT_NEXT
     stored = world.stored()
     assert stored.plan[0].prompt == stored.aiPrompt != "Sub-shot 1." and stored.plan[1].prompt == "Sub-shot 2."
     assert world.history.of("rewrite")[0]["fromPrompt"] == "Sub-shot 1."
@@ -288,6 +288,6 @@ def test_a_refusal_seen_by_both_the_loop_and_the_callback_is_rewritten_once(worl
     s = generating()
     world.projects.add(P, [s])
     refusal = FakeKie.failed("veo_1", 400, "unsafe")
-    assert settle(SceneSlot(P, 0, s), refusal) is Settled.SUBMIT_NEXT
-    assert settle(SceneSlot(P, 0, s), refusal, via="callback") is Settled.FINISHED  # the same task, seen again
+    assert settle(SceneSlot(P, 0, s, "u"), refusal) is Settled.SUBMIT_NEXT
+    assert settle(SceneSlot(P, 0, s, "u"), refusal, via="callback") is Settled.FINISHED  # the same task, seen again
     assert world.history.kinds() == ["rewrite"] and world.stored().status == SceneStatus.GENERATING

@@ -223,9 +223,10 @@ def test_update_broll_and_list_projects(table):
     create_project("theirs", items("Theirs"), owner="user-b")
     storage.update_broll("demo-1", {"status": "completed", "completedAt": "2026-01-02T00:00:00Z"}, owner=OWNER)
     listed = storage.list_projects(OWNER)
-    assert [pid for pid, _, _ in listed] == ["demo-1", "demo-2"]
-    assert listed[0][1].name == "One" and listed[0][2].status == "completed"
-    assert listed[1][2].status == "in_progress"
+    assert [record.project_id for record in listed] == ["demo-1", "demo-2"]
+    assert listed[0].name == "One" and listed[0].broll.status == "completed"
+    assert listed[1].broll.status == "in_progress"
+    assert listed[0].broll.updatedAt is not None and listed[1].broll.updatedAt is None  # only writes set it
     assert len(load_project("demo-1", owner=OWNER).scenes) == 3
 
 

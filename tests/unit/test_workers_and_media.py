@@ -32,10 +32,11 @@ class Step7:
                      status="completed", videoKey="projects/p/clip.mp4")
         self.broll = {"scenes": [storage.scene_document(clip)], "ownerId": OWNER}
         self.avatar = avatar
+        self.audio = {"audioDurationSec": 4.0}
         self.race = False  # the next replace_part loses to another writer
 
     def record(self, *_, **__) -> storage.ProjectRecord:
-        return storage.ProjectRecord(PID, {"ownerId": OWNER}, {"script": "s"}, {"audioDurationSec": 4.0},
+        return storage.ProjectRecord(PID, {"ownerId": OWNER}, {"script": "s"}, dict(self.audio),
                                      dict(self.avatar), json.loads(json.dumps(self.broll)))
 
     def replace_part(self, project_id, part, value, *, owner, expect):
@@ -125,20 +126,48 @@ def test_without_an_avatar_there_is_nothing_to_render(step7, workers, bucket):
 def test_the_worker_cuts_the_material_from_the_bucket_and_stores_the_composite(step7, workers, bucket, monkeypatch):
     from broll_common.clients import composite
 
-    bucket.objects.update({"projects/p/avatar.mp4": b"avatar", "projects/p/clip.mp4": b"clip"})
+    bucket.objects.update({"projects/p/avatar.mp4": b"avatar", "projects/p/clip.mp4": b"clip",
+                           "projects/p/voice.M4A": b"voice"})
+    step7.audio["audioKey"] = "projects/p/voice.M4A"
     seen = {}
 
-    def fake_render(avatar, voiceover, segments, out):
-        seen.update(avatar=avatar.read_bytes(), voiceover=voiceover, clips=[s.clip.read_bytes() for s in segments])
+    def fake_render(avatar, voiceover, segments, out, *, voiceover_demuxer):
+        seen.update(avatar=avatar.read_bytes(), voiceover=(voiceover.name, voiceover.read_bytes(), voiceover_demuxer),
+                    clips=[s.clip.read_bytes() for s in segments])
         out.write_bytes(b"composite")
         return out
 
     monkeypatch.setattr(composite, "render_composite", fake_render)
     render.start(PID, OWNER)
     render.run(PID, 1)
-    assert seen == {"avatar": b"avatar", "voiceover": None, "clips": [b"clip"]}
+    # A fixed local name from the allowlist's extension, and the demuxer ffmpeg is told to read it with.
+    assert seen == {"avatar": b"avatar", "voiceover": ("voiceover.m4a", b"voice", "mov"), "clips": [b"clip"]}
     state = step7.broll["render"]
     assert state["status"] == "completed" and bucket.objects[state["key"]] == b"composite"
+
+
+@pytest.mark.parametrize("key, named", [
+    ("projects/p/voice.m3u8", "A file ending .m3u8"),
+    ("projects/p/voice.mp3.m3u8", "A file ending .m3u8"),
+    ("projects/p/voice.txt", "A file ending .txt"),
+    ("projects/p/voice", "A file without an extension"),
+])
+def test_a_voiceover_key_off_the_allowlist_fails_the_render_and_nothing_is_downloaded(
+        step7, workers, bucket, monkeypatch, key, named):
+    from broll_common.clients import composite
+
+    bucket.objects.update({"projects/p/avatar.mp4": b"avatar", "projects/p/clip.mp4": b"clip",
+                           key: b"#EXTM3U\n#EXTINF:2.0,\nhttp://169.254.169.254/latest/meta-data/\n"})
+    step7.audio["audioKey"] = key
+    downloaded = []
+    monkeypatch.setattr(bucket, "download", lambda key_, path: downloaded.append(key_))
+    monkeypatch.setattr(composite, "render_composite", lambda *a, **kw: pytest.fail("ffmpeg must not be reached"))
+    render.start(PID, OWNER)
+    render.run(PID, 1)
+    state = step7.broll["render"]
+    assert state["status"] == "failed"
+    assert state["error"] == f"The composite could not be made: {named} is not audio or video the studio can read."
+    assert downloaded == []
 
 
 def test_the_worker_records_missing_material_as_a_failure(step7, workers, bucket):
@@ -220,7 +249,16 @@ def test_the_s3_media_says_missing_for_every_missing_code_and_raises_anything_el
 
 
 def test_media_names_and_urls_go_through_the_media_port(bucket):
-    assert media.media_url("projects/p/a.mp4", "https://kie/x") == bucket.presigned_url("projects/p/a.mp4")
-    assert media.media_url(None, "https://kie/x") == "https://kie/x"
-    media.copy_from_url("https://kie/clip.mp4", media.clip_key("p", "hook", "t1"))
-    assert bucket.objects["projects/p/broll/hook/t1.mp4"] == b"https://kie/clip.mp4"
+    assert media.media_url("users/u/projects/p/a.mp4") == bucket.presigned_url("users/u/projects/p/a.mp4")
+    assert media.media_url(None) is None  # an outside URL is never handed on: it is fetched first
+    media.copy_from_url("https://kie/clip.mp4", media.clip_key("u", "p", "hook", "t1"))
+    assert bucket.objects["users/u/projects/p/broll/hook/t1.mp4"] == b"https://kie/clip.mp4"
+
+
+def test_a_project_without_an_owner_has_no_media_folder():
+    with pytest.raises(ValueError):
+        media.project_folder(None, "p")
+    assert media.in_folder("users/u/projects/p/media/a.mp3", "u", "p")
+    assert not media.in_folder("users/u/projects/p/../q/a.mp3", "u", "p")
+    assert not media.in_folder("users/u/projects/pq/a.mp3", "u", "p")
+    assert not media.in_folder("users/v/projects/p/a.mp3", "u", "p")

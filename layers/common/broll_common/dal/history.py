@@ -2,8 +2,8 @@
 
 Kept in its own table (`scene_history`, hash `scene_key` = "{projectId}#{sceneId}",
 range `at` = epoch milliseconds), not in the step-7 item: a project's scenes share one
-DynamoDB item (400 KB at most), and history only grows. Nothing here is ever deleted
-with a regenerate, so an older clip can be made current again without paying twice.
+DynamoDB item (400 KB at most), and history only grows. Nothing here is deleted
+with a regenerate (only with its project), so an older clip can be made current again without paying twice.
 """
 
 from __future__ import annotations
@@ -78,6 +78,16 @@ def entry(project_id: str, scene_id: str, entry_id: int) -> dict:
     except model.DoesNotExist as exc:
         raise NotFound(f"History entry {entry_id} was not found for scene '{scene_id}'.") from exc
     return {"id": item.at, "kind": item.kind, **plain(item.data)}
+
+
+def delete_scenes(project_id: str, scene_ids: list[str]) -> None:
+    """Every entry of these scenes (a deleted project): a later project of the same id, maybe
+    somebody else's, must not inherit them."""
+    model = _bind()
+    with model.batch_write() as batch:
+        for scene_id in scene_ids:
+            for item in model.query(_key(project_id, scene_id), attributes_to_get=["scene_key", "at"]):
+                batch.delete(item)
 
 
 class History(Protocol):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -243,17 +244,15 @@ def load_scene(project_id: str, index: int, scene_id: str) -> tuple[str | None, 
     return owner_id, index, scene
 
 
-def list_projects(owner: str) -> list[tuple[str, ProjectMeta, BrollPart]]:
-    """(projectId, meta, broll) of the owner's projects, from the sparse owner index."""
+def list_projects(owner: str) -> list[ProjectRecord]:
+    """The owner's projects, from the sparse owner index (one read of each)."""
     model = _bind()
     found = []
     for item in model.by_owner.query(owner):
-        project_id = item.project_id
         try:
-            record = load_project(project_id, owner=owner)
+            found.append(load_project(item.project_id, owner=owner))
         except NotFound:
-            continue
-        found.append((project_id, record.meta, record.broll))
+            continue  # deleted between the index and the read
     return found
 
 
@@ -262,9 +261,15 @@ def _update_broll_item(model: type[ProjectStep], project_id: str, actions: list,
     # step-7 item holds every scene; a scene write needs nothing back. The model's own
     # table connection knows the key schema but sends keys as given, unchecked: the range
     # key must already be in wire form (a number as a string, which DynamoDB insists on).
+    # Every write says when: the project list shows when each project last changed.
+    actions = [*actions, model.data["updatedAt"].set(_now())]
     model._get_connection().update_item(
         project_id, model.step_number.serialize(STEP_BROLL), actions=actions, condition=condition, return_values=NONE
     )
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -356,6 +361,69 @@ def replace_part(project_id: str, part: str, value: dict | None, *, owner: str |
         raise
 
 
+def update_meta(project_id: str, changes: dict[str, Any], *, owner: str) -> None:
+    """Set fields of the project's own record (step 0): its name."""
+    model = _bind()
+    actions = [model.data[f].set(v) for f, v in changes.items()]
+    try:
+        model._get_connection().update_item(
+            project_id, model.step_number.serialize(STEP_PROJECT), actions=actions,
+            condition=model.project_id.exists() & (model.data["ownerId"] == owner), return_values=NONE,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound(f"Project '{project_id}' was not found.") from exc
+        raise
+    _update_broll_item(model, project_id, [], model.project_id.exists())  # the list's "changed" time
+
+
+def update_step(project_id: str, step: int, changes: dict[str, Any]) -> None:
+    """Set fields of step 3, 4 or 5 (None removes one): the system's writes (a probed file taking
+    its place, a new length), made after the caller checked the owner on step 7."""
+    model = _bind()
+    target = model.data
+    actions = [target[f].set(v) if v is not None else target[f].remove() for f, v in changes.items()]
+    model._get_connection().update_item(
+        project_id, model.step_number.serialize(step), actions=actions, condition=model.project_id.exists(),
+        return_values=NONE,
+    )
+
+
+def replace_part_with_step(project_id: str, part: str, value: dict, *, generation: int, step: int,
+                           changes: dict[str, Any]) -> None:
+    """Set one map of step 7 (as replace_part, if its generation is still `generation`) and
+    fields of another step (None removes one), together or not at all (StaleScene): a file
+    never shows as ready without being in use, nor stays in use once refused."""
+    model = _bind()
+    fields = [model.data[f].set(v) if v is not None else model.data[f].remove() for f, v in changes.items()]
+    try:
+        with TransactWrite(connection=Connection(region=model.Meta.region)) as tx:
+            tx.update(model(project_id, STEP_BROLL), actions=[model.data[part].set(value), model.data["updatedAt"].set(_now())],
+                      condition=model.data[part]["generation"] == generation)
+            tx.update(model(project_id, step), actions=fields, condition=model.project_id.exists())
+    except TransactWriteError as exc:
+        reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
+        if "ConditionalCheckFailed" in reasons:
+            raise StaleScene(f"The project's {part} changed while this request was running.") from exc
+        raise
+
+
+def delete_project(project_id: str, *, owner: str) -> None:
+    """Every step of the owner's project, in one transaction (NotFound when it is not theirs)."""
+    model = _bind()
+    steps = [item.step_number for item in model.query(project_id, consistent_read=True, attributes_to_get=["step_number"])]
+    try:
+        with TransactWrite(connection=Connection(region=model.Meta.region)) as tx:
+            for step in steps:
+                condition = (model.data["ownerId"] == owner) if step in (STEP_PROJECT, STEP_BROLL) else None
+                tx.delete(model(project_id, step), condition=condition)
+    except TransactWriteError as exc:
+        reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
+        if "ConditionalCheckFailed" in reasons:
+            raise NotFound(f"Project '{project_id}' was not found.") from exc
+        raise
+
+
 def scheduled_projects() -> list[tuple[str, str | None, dict, list[Scene]]]:
     """(projectId, ownerId, schedule, scenes) of every project with a queued Generate All (the sweep)."""
     model = _bind()
@@ -435,6 +503,10 @@ __all__ = [
     "SceneWrite",
     "StaleScene",
     "create_project",
+    "delete_project",
+    "replace_part_with_step",
+    "update_meta",
+    "update_step",
     "load_broll",
     "generating_scenes",
     "list_projects",

@@ -31,7 +31,7 @@ from . import plan
 from ..dal import projects as storage
 from ..clients.workers import get_workers
 from ..dal.media import ObjectMissing, get_media
-from .media import presigned_url
+from .media import presigned_url, project_folder
 from ..models.api import DownloadView
 from ..models.domain import DownloadStatus, ExportState
 from .render import current_composite_key
@@ -105,7 +105,7 @@ def export_key(record: storage.ProjectRecord) -> tuple[str, dict, list[tuple[str
     timeline, files = manifest(record)
     script = record.script.script
     digest = hashlib.sha256(json.dumps([timeline, files, script], sort_keys=True).encode()).hexdigest()[:16]
-    return f"projects/{record.project_id}/exports/{digest}.zip", timeline, files
+    return f"{project_folder(record.owner_id, record.project_id)}exports/{digest}.zip", timeline, files
 
 
 # A build still "building" after this was lost (its worker died, or stopped at its 300 s

@@ -6,34 +6,48 @@ import re
 import time
 from datetime import datetime, timezone
 
-from . import plan, render, style
+from . import media_jobs, plan, render, style
 from ..dal import history, projects as storage
-from ..models.api import PlanEdit, Project, ProjectImport, ProjectSummary, RenderView, SceneEdit
+from ..models.api import MediaSource, PlanEdit, Project, ProjectImport, ProjectSummary, RenderView, SceneEdit
 from ..models.domain import Scene, SceneStatus
 from ..models.api import TaskStatus
 from ..models.errors import Conflict, InvalidInput
 from ..prompts import compose
-from .timeline import ranges_for, scene_id, scene_type
-from .views import project_view, scene_view
+from .media import in_folder, project_folder
+from .media_jobs import KINDS
+from .timeline import ranges_for, scene_id, scene_type, timings_cover
+from .views import project_view, scene_view, summary
 
 
-def _new_id(name: str) -> str:
+def new_project_id(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:24] or "project"
     return f"{slug}-{int(time.time() * 1000) % 10**8:08d}"
 
 
-def _check_media_keys(project_id: str, body: ProjectImport) -> None:
-    """Media keys must be the project's own: a key elsewhere in the bucket would hand its
-    importer a presigned URL to somebody else's file."""
-    folder = f"projects/{project_id}/"
-    for field, key in (("stage4.audioKey", body.stage4.audioKey), ("stage5.avatarVideoKey", body.stage5.avatarVideoKey)):
-        if key and (not key.startswith(folder) or ".." in key):
-            raise InvalidInput(f"{field} must name a file in this project's folder ({folder}...).")
+def _media_sources(project_id: str, body: ProjectImport, owner: str) -> dict[str, dict]:
+    """The voice-over's and the avatar's job at import ({kind: job}), each checked now: a key
+    must be in the caller's own folder (else it would hand its importer a presigned URL to
+    somebody else's file), a URL must be one the worker may fetch. Nothing is stored otherwise."""
+    given = {
+        "voiceover": ("stage4.audioKey", body.stage4.audioKey, "stage4.audioUrl", body.stage4.audioUrl),
+        "avatar": ("stage5.avatarVideoKey", body.stage5.avatarVideoKey, "stage5.avatarVideoUrl", body.stage5.avatarVideoUrl),
+    }
+    sources = {}
+    for kind, (key_field, key, url_field, url) in given.items():
+        if key and url:
+            raise InvalidInput(f"{key_field} and {url_field}: give the file's key or its URL, not both.")
+        if key and not in_folder(key, owner, project_id):
+            raise InvalidInput(f"{key_field} must name a file in this project's folder ({project_folder(owner, project_id)}...).")
+        if url:
+            media_jobs.check_url(url, url_field)
+        if key or url:
+            sources[kind] = media_jobs.job_for(KINDS[kind], MediaSource(key=key, url=url), owner, project_id)
+    return sources
 
 
 def import_project(body: ProjectImport, owner: str) -> Project:
-    project_id = body.projectId or _new_id(body.name)
-    _check_media_keys(project_id, body)
+    project_id = body.projectId or new_project_id(body.name)
+    sources = _media_sources(project_id, body, owner)
     edited = body.stage3.editedScenes
     ids: list[str] = []
     for index, scene in enumerate(edited):
@@ -53,12 +67,18 @@ def import_project(body: ProjectImport, owner: str) -> Project:
                 "editedScenes": [s.model_dump(exclude_none=True) | {"sceneId": i} for i, s in zip(ids, edited)],
                 "script": "\n\n".join(s.text for s in edited),
             },
+            # A key given here is in use at once (and dropped if its probe refuses it); a URL's
+            # copy only once the media worker has fetched and probed it.
             storage.STEP_AUDIO: body.stage4.model_dump(exclude_none=True),
             storage.STEP_AVATAR: body.stage5.model_dump(exclude_none=True),
-            storage.STEP_BROLL: {"scenes": [storage.scene_document(s) for s in scenes], "status": "in_progress"},
+            storage.STEP_BROLL: {
+                "scenes": [storage.scene_document(s) for s in scenes], "status": "in_progress",
+                "timingsSource": "stage4" if timings_cover(ids, body.stage4.sceneTimings) else "words",
+            } | media_jobs.initial_jobs(sources),
         },
         owner=owner,
     )
+    media_jobs.start_imported(project_id, list(sources))
     return read_project(project_id, owner)
 
 
@@ -67,10 +87,9 @@ def read_project(project_id: str, owner: str) -> Project:
 
 
 def list_summaries(owner: str) -> list[ProjectSummary]:
-    return [
-        ProjectSummary(projectId=pid, name=meta.name_or(pid), step7Status=broll.status)
-        for pid, meta, broll in storage.list_projects(owner)
-    ]
+    """The owner's projects, the most recently changed first."""
+    summaries = [summary(record) for record in storage.list_projects(owner)]
+    return sorted(summaries, key=lambda s: s.updatedAt or "", reverse=True)
 
 
 def edit_scene(project_id: str, scene_id_: str, edit: SceneEdit, owner: str) -> Scene:

@@ -46,8 +46,21 @@ def proportional_ranges(texts: list[str], duration: float) -> list[TimeRange]:
     return ranges
 
 
+def timings_cover(ids: list[str], timings: list[SceneTiming] | None) -> bool:
+    """Stage 4's timings name every scene (else the words' share is used)."""
+    named = {t.sceneId for t in timings or []}
+    return bool(timings) and all(i in named for i in ids)
+
+
 def ranges_for(ids: list[str], texts: list[str], duration: float, timings: list[SceneTiming] | None) -> list[TimeRange]:
-    by_id = {t.sceneId: t for t in timings or []}
-    if timings and all(i in by_id for i in ids):
+    if timings_cover(ids, timings):
+        by_id = {t.sceneId: t for t in timings}
         return [time_range(by_id[i].start, min(by_id[i].end, duration)) for i in ids]
     return proportional_ranges(texts, duration)
+
+
+def ranges_at(boundaries: list[float], duration: float) -> list[TimeRange]:
+    """The scenes' ranges with the person's boundaries between them (the first starts at 0,
+    the last ends with the voice-over)."""
+    edges = [0.0, *boundaries, duration]
+    return [time_range(start, end) for start, end in zip(edges, edges[1:])]

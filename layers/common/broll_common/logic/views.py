@@ -4,14 +4,15 @@ its media URLs, render, schedule and style."""
 
 from __future__ import annotations
 
+import math
 import time
 
 from . import plan, render, style
 from ..config import settings
 from ..dal import projects as storage
 from .media import media_url
-from ..models.api import AudioInfo, Project, ScheduleView, Step7, VideoInfo
-from ..models.domain import Scene, SceneStatus, SubShot
+from ..models.api import AudioInfo, MediaView, Project, ProjectSummary, ScheduleView, Step7, VideoInfo
+from ..models.domain import BrollPart, MediaState, MediaStatus, Scene, SceneStatus, SubShot
 
 
 def scene_view(scene: Scene, now: float | None = None, style_version: str | None = None) -> Scene:
@@ -19,7 +20,7 @@ def scene_view(scene: Scene, now: float | None = None, style_version: str | None
     the AI-generated flag of its clip, (given the project's style) whether it predates it,
     and its plan: the sub-shots it has, or those its next generation would make."""
     view = scene.model_copy()
-    view.videoUrl = media_url(scene.videoKey, None) if scene.status == SceneStatus.COMPLETED else None
+    view.videoUrl = media_url(scene.videoKey) if scene.status == SceneStatus.COMPLETED else None
     view.aiGenerated = view.videoUrl is not None
     if style_version is not None and scene.status == SceneStatus.COMPLETED:
         view.outOfDate = style.is_out_of_date(scene, style_version)
@@ -39,7 +40,7 @@ def _plan_view(scene: Scene) -> list[SubShot]:
     shots = [shot.model_copy() for shot in scene.plan] or plan.layout(scene, plan.count_for(scene))
     making = plan.current(scene) if scene.status == SceneStatus.GENERATING else None
     for index, shot in enumerate(shots):
-        shot.videoUrl = media_url(shot.videoKey, None)
+        shot.videoUrl = media_url(shot.videoKey)
         shot.status = "ready" if shot.videoKey else "generating" if index == making else "waiting"
     return shots
 
@@ -54,10 +55,11 @@ def project_view(record: storage.ProjectRecord) -> Project:
         name=record.name,
         script=record.script.script,
         audio=AudioInfo(
-            url=media_url(record.audio.audioKey, record.audio.audioUrl),
+            url=media_url(record.audio.audioKey),
             durationSec=float(record.audio.audioDurationSec or 0),
+            media=media_view(broll.voiceoverMedia, declared=float(record.audio.audioDurationSec or 0)),
         ),
-        avatarVideo=VideoInfo(url=media_url(record.avatar.avatarVideoKey, record.avatar.avatarVideoUrl)),
+        avatarVideo=VideoInfo(url=media_url(record.avatar.avatarVideoKey), media=media_view(broll.avatarMedia)),
         scenes=[scene_view(s, now, current_style) for s in record.scenes],
         step7=Step7(
             status=broll.status,
@@ -68,4 +70,50 @@ def project_view(record: storage.ProjectRecord) -> Project:
         render=render.view(record, now),
         schedule=ScheduleView(**broll.schedule.stored()) if broll.schedule and broll.schedule.stored() else None,
         style=project_style,
+        timingsSource=broll.timingsSource or "words",
+    )
+
+
+# A voice-over this much longer or shorter than the project says is flagged (a frame or two of
+# encoder padding is not).
+DURATION_MISMATCH_S = 0.5
+
+
+def media_view(state: MediaState | None, declared: float | None = None) -> MediaView | None:
+    if state is None:
+        return None
+    facts = state.probe if state.status == MediaStatus.READY else None
+    view = MediaView(status=state.status.value, error=state.error, source=state.source, sourceUrl=state.sourceUrl,
+                     sizeBytes=state.sizeBytes)
+    if facts:
+        view.durationSec, view.width, view.height = float(facts.durationSec), facts.width, facts.height
+        view.hasAudio, view.hasVideo = facts.hasAudio, facts.hasVideo
+        if facts.width and facts.height:
+            divisor = math.gcd(facts.width, facts.height)
+            view.aspect = f"{facts.width // divisor}:{facts.height // divisor}"
+        if declared and abs(facts.durationSec - declared) > DURATION_MISMATCH_S:
+            view.durationMismatchSec = round(float(facts.durationSec) - declared, 2)
+    return view
+
+
+def media_summary(broll: BrollPart, keys: tuple[str | None, str | None]) -> str:
+    """One word for the project list: ready, fetching (or checking), failed, or missing."""
+    states = [broll.voiceoverMedia, broll.avatarMedia]
+    if any(s and s.status == MediaStatus.FAILED for s in states):
+        return "failed"
+    if any(s and s.status in (MediaStatus.FETCHING, MediaStatus.PROBING) for s in states):
+        return "fetching"
+    return "ready" if all(keys) else "missing"
+
+
+def summary(record: storage.ProjectRecord) -> ProjectSummary:
+    scenes = record.scenes
+    ready = [s for s in scenes if s.status == SceneStatus.COMPLETED and (s.videoKey or plan.has_clips(s))]
+    first_clip = next((key for s in ready for _, _, key in plan.segments(s)), None)
+    thumbnail = first_clip or record.avatar.avatarVideoKey
+    return ProjectSummary(
+        projectId=record.project_id, name=record.name, step7Status=record.broll.status,
+        sceneCount=len(scenes), clipsReady=len(ready), updatedAt=record.broll.updatedAt,
+        thumbnailUrl=media_url(thumbnail),
+        media=media_summary(record.broll, (record.audio.audioKey, record.avatar.avatarVideoKey)),
     )

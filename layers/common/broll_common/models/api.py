@@ -24,13 +24,33 @@ from .domain import (
 )
 
 
+class MediaView(BaseModel):
+    """The voice-over's or the avatar's file on its way in, and what the probe found in it."""
+
+    status: Literal["fetching", "probing", "ready", "failed"]
+    error: str | None = None
+    source: Literal["upload", "url"] = "upload"
+    sourceUrl: str | None = None
+    durationSec: float | None = None
+    width: int | None = None
+    height: int | None = None
+    aspect: str | None = None  # "9:16"
+    hasAudio: bool | None = None
+    hasVideo: bool | None = None
+    sizeBytes: int | None = None
+    # The voice-over only: the file's length minus the project's, when they differ by over 0.5 s.
+    durationMismatchSec: float | None = None
+
+
 class AudioInfo(BaseModel):
     url: str | None = None
     durationSec: float
+    media: MediaView | None = None
 
 
 class VideoInfo(BaseModel):
     url: str | None = None
+    media: MediaView | None = None
 
 
 class Step7(BaseModel):
@@ -114,12 +134,19 @@ class Project(BaseModel):
     render: RenderView = RenderView()
     schedule: ScheduleView | None = None
     style: StyleLock = StyleLock()
+    # Where the scenes' time ranges came from: stage 4's timings, the words' share, the person.
+    timingsSource: Literal["stage4", "words", "person"] = "words"
 
 
 class ProjectSummary(BaseModel):
     projectId: str
     name: str
     step7Status: str
+    sceneCount: int = 0
+    clipsReady: int = 0
+    updatedAt: str | None = None
+    thumbnailUrl: str | None = None  # a video: the first ready clip, else the avatar
+    media: Literal["ready", "fetching", "failed", "missing"] = "missing"
 
 
 class EditedScene(Strict):
@@ -168,6 +195,56 @@ class ProjectImport(Strict):
     stage3: Stage3
     stage4: Stage4
     stage5: Stage5 = Stage5()
+
+
+class ProjectRename(Strict):
+    name: ShortText = Field(min_length=1)
+
+
+class DuplicateRequest(Strict):
+    name: ShortText | None = Field(default=None, min_length=1)
+
+
+class DeleteAnswer(BaseModel):
+    deleted: str
+    mediaObjects: int
+
+
+MediaKind = Literal["voiceover", "avatar"]
+
+
+class UploadRequest(Strict):
+    kind: MediaKind
+    contentType: Annotated[str, StringConstraints(max_length=100)]
+    size: Annotated[int, Field(strict=True, ge=1)]
+
+
+class UploadForm(BaseModel):
+    """A presigned S3 POST: send every field, then the file as `file`, to url."""
+
+    url: str
+    fields: dict[str, str]
+    key: str
+    maxBytes: int
+
+
+class MediaSource(Strict):
+    """Where the file comes from: an upload's key, a URL to fetch, or neither (try the last one again)."""
+
+    key: Annotated[str, StringConstraints(max_length=500)] | None = None
+    url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "MediaSource":
+        if self.key and self.url:
+            raise ValueError("give a key or a url, not both")
+        return self
+
+
+class TimingsRequest(Strict):
+    """The scene boundaries: one number per boundary between two scenes, in seconds."""
+
+    boundaries: list[Seconds] = Field(max_length=59)
 
 
 class SceneEdit(Strict):

@@ -57,7 +57,7 @@ def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> G
             # free 10 s after Kie *answered* their submits, so the next window is due that much later.
             window = rate_limit.WINDOW_S + rate_limit.ANSWER_S
             due = asked_at + 1 + (position // rate_limit.submits_per_window()) * window
-            pool.submit(_start_poll_loop, SceneSlot(project_id, index, scene), submit=True, first_wait=whole_seconds(due - time.time()))
+            pool.submit(_start_poll_loop, SceneSlot(project_id, index, scene, owner), submit=True, first_wait=whole_seconds(due - time.time()))
     return GenerateAllResult(started=[scene_view(scene) for _, scene in claimed], skipped=skipped)
 
 

@@ -42,7 +42,7 @@ def poll_step(state: dict) -> dict:
     """One turn of the state machine's loop: ask Kie, settle or plan the next wait."""
     project_id, task_id, generation = state["projectId"], state["taskId"], int(state["generation"])
     owner_id, index, scene = get_projects().load_scene(project_id, int(state.get("sceneIndex", 0)), state["sceneId"])
-    slot = SceneSlot(project_id, index, scene)
+    slot = SceneSlot(project_id, index, scene, owner_id)
     attempt = int(state.get("attempt", 0)) + 1
     if not _is_current(scene, task_id, generation):
         return _done(state, attempt)  # settled by a callback, cancelled or regenerated meanwhile
@@ -92,7 +92,7 @@ def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: s
     if not _is_current(scene, task_id, generation):
         return False
     kie, _ = _kie(record.owner_id, scene)
-    slot = SceneSlot(project_id, index, scene)
+    slot = SceneSlot(project_id, index, scene, record.owner_id)
     outcome = settle(slot, kie.record_info(task_id), via="callback")
     if outcome is Settled.SUBMIT_NEXT:
         # This scene's loop is watching the settled task and will stop; a new one submits.
@@ -107,7 +107,7 @@ def sweep(now: float | None = None) -> dict:
     counts = {"checked": 0, "settled": 0, "restarted": 0, "failed": 0}
     for project_id, owner_id, index, scene in get_projects().generating_scenes():
         counts["checked"] += 1
-        slot = SceneSlot(project_id, index, scene)
+        slot = SceneSlot(project_id, index, scene, owner_id)
         age = now - (scene.startedAt or 0)
         overdue = _overdue(scene, now)
         if overdue:

@@ -77,7 +77,7 @@ def settle(slot: SceneSlot, record: TaskRecord, via: str = "poll") -> Settled:
             _detected(scene, via)
         return Settled.FINISHED
     task_id = scene.taskId or record.task_id
-    key = clip_key(project_id, scene.sceneId, task_id)
+    key = clip_key(slot.owner, project_id, scene.sceneId, task_id)
     try:
         copy_from_url(record.result_urls[0], key)
     except Exception as exc:  # noqa: BLE001 - any copy failure: keep the scene, try again

@@ -88,7 +88,7 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
     index, scene, won = _claim(project_id, scene_id, regenerate, owner)
     if not won:
         return scene_view(scene)
-    slot = SceneSlot(project_id, index, scene)
+    slot = SceneSlot(project_id, index, scene, owner)
     try:
         kie, key = _kie(owner, scene)
     except secrets.NoKieKey as exc:  # the key was removed between the claim and now
