@@ -18,6 +18,28 @@ ShortText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=Tr
 ShotInstructions = Annotated[str, StringConstraints(max_length=2000)]
 PromptText = Annotated[str, StringConstraints(max_length=1800)]
 
+# The media a person may bring, per kind: content type -> (the extension our copy is named with,
+# the ffmpeg demuxer it is read with). ffmpeg is only ever told a demuxer from here (logic/media_types),
+# so a file can never make it pick one that fetches URLs (hls, concat, ...).
+MEDIA_TYPES: dict[str, dict[str, tuple[str, str]]] = {
+    "voiceover": {
+        "audio/mpeg": ("mp3", "mp3"),
+        "audio/wav": ("wav", "wav"),
+        "audio/x-wav": ("wav", "wav"),
+        "audio/wave": ("wav", "wav"),
+        "audio/mp4": ("m4a", "mov"),
+        "audio/x-m4a": ("m4a", "mov"),
+        "audio/aac": ("aac", "aac"),
+        "audio/ogg": ("ogg", "ogg"),
+        "audio/flac": ("flac", "flac"),
+    },
+    "avatar": {
+        "video/mp4": ("mp4", "mov"),
+        "video/quicktime": ("mov", "mov"),
+        "video/webm": ("webm", "matroska"),
+    },
+}
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -217,6 +239,36 @@ class ExportState(WorkerJob):
     reported: bool = False
 
 
+class MediaStatus(str, Enum):
+    FETCHING = "fetching"  # copying an outside URL into our folder
+    PROBING = "probing"  # an upload landed: checking what it is
+    READY = "ready"
+    FAILED = "failed"
+
+
+class MediaFacts(BaseModel):
+    """What the probe found in a media file, as stored."""
+
+    demuxer: str
+    durationSec: Number
+    hasVideo: bool
+    hasAudio: bool
+    width: int | None = None
+    height: int | None = None
+
+
+class MediaState(WorkerJob):
+    """Step 7's `voiceoverMedia` / `avatarMedia` map: the person's file on its way in, one
+    fetch-or-probe per generation (`key` is the file being checked, then the one in use)."""
+
+    status: MediaStatus = MediaStatus.READY
+    source: Literal["upload", "url"] = "upload"
+    sourceUrl: str | None = None
+    sizeBytes: int | None = None
+    probe: MediaFacts | None = None
+    expectedSeconds: Number = 20
+
+
 class Schedule(StoredPart):
     """Step 7's `schedule` map: a Generate All queued for later."""
 
@@ -239,6 +291,10 @@ class BrollPart(StoredPart):
     schedule: Schedule | None = None
     render: RenderState | None = None
     export: ExportState | None = None
+    voiceoverMedia: MediaState | None = None
+    avatarMedia: MediaState | None = None
+    updatedAt: str | None = None  # set by every write of this item (dal/)
+    timingsSource: Literal["stage4", "words", "person"] | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +304,7 @@ class SceneSlot:
     project_id: str
     index: int
     scene: Scene
+    owner: str | None = None  # whose project: its media folder (a settled clip is stored there)
 
     def with_scene(self, scene: Scene) -> SceneSlot:
         return replace(self, scene=scene)
