@@ -1,6 +1,8 @@
 """`broll`: B-Roll Studio from a terminal, against the local stack or a deployed API.
 
-    broll [--api URL] [--token TOKEN] projects
+    broll [--api URL] [--token TOKEN | --user NAME] projects
+    broll new FILE.json | --name NAME --scenes-file FILE [--voiceover FILE] [--avatar FILE] [--duration S]
+    broll upload PROJECT [--voiceover FILE] [--avatar FILE]
     broll status PROJECT
     broll generate-all PROJECT [--max-clips N] [--max-credits C] [--yes] [--interval S] [--timeout S]
     broll download PROJECT [DIR] [--interval S] [--timeout S]
@@ -30,10 +32,13 @@ from rich.text import Text
 
 from .client import Api, ApiError, is_local, local_token, path
 from .progress import DONE, FAILED, IDLE, WORKING, Job, JobBoard, download_bar, say
+from .uploads import add_parsers, cmd_new, cmd_upload
 
 DEFAULT_API = "http://127.0.0.1:8000"
 API_HELP = f"API base URL (env BROLL_API_URL, else {DEFAULT_API})"
 TOKEN_HELP = "bearer token (env BROLL_TOKEN; the local stack needs none)"
+DEMO_USER = "demo-user"  # whom the local stack signs in when no user is named
+USER_HELP = f"the local stack only: sign in as this user (env BROLL_USER, else {DEMO_USER})"
 OK, FAILURE, USAGE, UNAVAILABLE, INTERRUPTED = 0, 1, 2, 3, 130
 # A long watch should survive a brief blip (a deploy, a cold start) but not spin against a dead API.
 MAX_POLL_FAILURES = 5
@@ -376,6 +381,8 @@ COMMANDS = {
     "generate-all": cmd_generate_all,
     "download": cmd_download,
     "render": cmd_render,
+    "new": cmd_new,
+    "upload": cmd_upload,
 }
 
 
@@ -401,12 +408,14 @@ def build_parser() -> argparse.ArgumentParser:
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument("--api", default=argparse.SUPPRESS, help=API_HELP)
     shared.add_argument("--token", default=argparse.SUPPRESS, help=TOKEN_HELP)
+    shared.add_argument("--user", default=argparse.SUPPRESS, help=USER_HELP)
 
     parser = argparse.ArgumentParser(prog="broll", description="B-Roll Studio from the command line.",
                                      epilog="Exit codes: 0 ok, 1 failed, 2 usage, 3 API unreachable or 5xx, "
                                             "130 interrupted.")
     parser.add_argument("--api", default=None, help=API_HELP)
     parser.add_argument("--token", default=None, help=TOKEN_HELP)
+    parser.add_argument("--user", default=None, help=USER_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("projects", parents=[shared], help="list your projects")
@@ -441,10 +450,11 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--interval", type=_positive(float), default=1.0, metavar="S", help="seconds between reads")
     render.add_argument("--timeout", type=_positive(float), default=1800.0, metavar="S",
                         help="give up waiting after S seconds (default 1800)")
+    add_parsers(commands, shared, _positive)
     return parser
 
 
-def _token(api_url: str, given: str | None, err: Console, transport) -> tuple[str | None, int]:
+def _token(api_url: str, given: str | None, user: str, err: Console, transport) -> tuple[str | None, int]:
     if given:
         return given, OK
     if not is_local(api_url):
@@ -452,7 +462,7 @@ def _token(api_url: str, given: str | None, err: Console, transport) -> tuple[st
                  "its Cognito user pool (sign in on the page; only the local stack signs tokens by itself).")
         return None, USAGE
     try:
-        return local_token(api_url, transport), OK
+        return local_token(api_url, user, transport), OK
     except ApiError as exc:
         say(err, exc.message)
         return None, USAGE if exc.status is not None else UNAVAILABLE
@@ -467,7 +477,8 @@ def main(argv: list[str] | None = None, *, transport: httpx.BaseTransport | None
         return exc.code if isinstance(exc.code, int) else USAGE
     out, err = Console(), Console(stderr=True)
     api_url = (args.api or os.environ.get("BROLL_API_URL") or DEFAULT_API).rstrip("/")
-    token, code = _token(api_url, args.token or os.environ.get("BROLL_TOKEN"), err, transport)
+    user = args.user or os.environ.get("BROLL_USER") or DEMO_USER
+    token, code = _token(api_url, args.token or os.environ.get("BROLL_TOKEN"), user, err, transport)
     if token is None:
         return code
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -91,6 +92,11 @@ class Api:
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
         self._transport = transport
 
+    @property
+    def transport(self) -> httpx.BaseTransport | None:
+        """What the API's own requests go through (tests answer in-process); presigned URLs use it too."""
+        return self._transport
+
     def close(self) -> None:
         self._http.close()
 
@@ -153,22 +159,76 @@ class Api:
         return target
 
 
-def local_token(api_url: str, transport: httpx.BaseTransport | None = None) -> str:
-    """A token for the demo user from the local stack's issuer (`POST /local-auth/token`)."""
-    url = api_url.rstrip("/") + "/local-auth/token"
+class _CountedFile:
+    """A file read for an upload that reports each chunk httpx reads (its length stays known, so
+    the form goes with a Content-Length: S3 refuses a chunked POST)."""
+
+    def __init__(self, handle, on_chunk: Callable[[int], None]):
+        self._handle = handle
+        self._on_chunk = on_chunk
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._handle.read(size)
+        self._on_chunk(len(chunk))
+        return chunk
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+
+def _s3_refusal(response: httpx.Response) -> str:
+    """S3's own sentence from its XML error (`<Code>`, `<Message>`), else its status."""
+    code = re.search(r"<Code>([^<]*)</Code>", response.text)
+    message = re.search(r"<Message>([^<]*)</Message>", response.text)
+    if code and message:
+        return f"The upload was refused: {message.group(1)} ({code.group(1)})."
+    return f"The upload was refused with HTTP {response.status_code}."
+
+
+def upload_form(url: str, fields: dict, file: Path, content_type: str, on_chunk: Callable[[int], None],
+                transport: httpx.BaseTransport | None = None) -> None:
+    """Send a presigned S3 POST: the form's fields, then the file in the field "file". No bearer
+    token goes with it: the policy is the authorisation, and S3 checks the file against it."""
     try:
-        with httpx.Client(timeout=DEFAULT_TIMEOUT_S, transport=transport) as http:
-            response = http.post(url)
+        with open(file, "rb") as handle, httpx.Client(timeout=httpx.Timeout(DEFAULT_TIMEOUT_S, write=None),
+                                                      transport=transport) as plain:
+            response = plain.post(url, data=fields,
+                                  files={"file": (file.name, _CountedFile(handle, on_chunk), content_type)})
+    except httpx.HTTPError as exc:
+        raise ApiError(None, f"The upload stopped: {exc}.") from exc
+    if response.status_code >= 300:
+        raise ApiError(response.status_code, _s3_refusal(response))
+
+
+def local_token(api_url: str, user: str, transport: httpx.BaseTransport | None = None) -> str:
+    """A token for `user` from the local stack's issuer: the sign-in secret of this start from the
+    page's /config.json, then `POST /local-auth/token` with it."""
+    base = api_url.rstrip("/")
+    try:
+        with httpx.Client(base_url=base, timeout=DEFAULT_TIMEOUT_S, transport=transport) as http:
+            config = http.get("/config.json")
+            auth = config.json().get("auth") if config.status_code == 200 else None
+            if not isinstance(auth, dict) or auth.get("mode") != "local" or not auth.get("secret"):
+                raise ApiError(config.status_code, f"{api_url} has no local sign-in (its /config.json offers none): "
+                                                   "pass --token or set BROLL_TOKEN.")
+            response = http.post(auth.get("tokenUrl") or "/local-auth/token", json={"user": user},
+                                 headers={"X-Local-Auth": auth["secret"]})
     except httpx.HTTPError as exc:
         raise ApiError(None, f"Could not reach the local stack at {api_url}: {exc}. Is `scripts/dev` running?") from exc
+    except ValueError as exc:
+        raise ApiError(config.status_code, f"{api_url}/config.json is not JSON: is this the local stack?") from exc
     if response.status_code >= 400:
-        raise ApiError(response.status_code,
-                       f"{api_url} has no local sign-in ({response.status_code} from /local-auth/token): "
-                       "pass --token or set BROLL_TOKEN.")
+        raise ApiError(response.status_code, f"The local sign-in refused {user!r}: {_error_from(response).message}")
     try:
         return response.json()["token"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise ApiError(response.status_code, f"{url} answered without a token.") from exc
+        raise ApiError(response.status_code, f"{base}/local-auth/token answered without a token.") from exc
 
 
-__all__ = ["Api", "ApiError", "is_local", "local_token", "path"]
+__all__ = ["Api", "ApiError", "is_local", "local_token", "path", "upload_form"]

@@ -187,7 +187,8 @@ class FakeApi:
         self.requests: list[tuple[str, str, dict | None]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content) if request.content else None
+        is_json = request.headers.get("content-type", "").startswith("application/json")
+        body = (json.loads(request.content) if is_json else request.content) if request.content else None
         self.requests.append((request.method, request.url.path, body))
         replies = self.routes.get(f"{request.method} {request.url.path}")
         if replies is None:
@@ -195,6 +196,8 @@ class FakeApi:
         reply = replies.pop(0) if len(replies) > 1 else replies[0]
         if isinstance(reply, BaseException):
             raise reply
+        if isinstance(reply, httpx.Response):
+            return reply
         status, payload = reply if isinstance(reply, tuple) else (200, reply)
         return httpx.Response(status, json=payload)
 
@@ -334,3 +337,113 @@ def test_a_zip_still_building_at_the_timeout_exits_1_saying_it_goes_on(capsys, t
     fake = FakeApi({"GET /api/projects/p/download": [(202, {"status": "building", "progress": 5, "url": None})]})
     assert fake.run("download", "p", str(tmp_path), "--interval", "0.05", "--timeout", "0.2") == 1
     assert "still being prepared on the server" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- broll new / broll upload
+
+
+SCENES = "Hook [hook]\nNight trains are back.\n\nMain\nTwelve new sleeper routes\nlaunch this month.\n"
+FORM = {"url": "http://127.0.0.1:9/media-bucket", "key": "users/demo-user/projects/p/media/voiceover-0123456789ab.m4a",
+        "fields": {"key": "users/demo-user/projects/p/media/voiceover-0123456789ab.m4a", "policy": "e30=",
+                   "Content-Type": "audio/mp4"}, "maxBytes": 209715200}
+
+
+def media_view(kind: str, status: str, **facts) -> dict:
+    field = "audio" if kind == "voiceover" else "avatarVideo"
+    return {"projectId": "p", "name": "Trains", field: {"url": None, "media": {"status": status, "error": None} | facts}}
+
+
+@pytest.fixture
+def files(tmp_path) -> dict[str, Path]:
+    voice, avatar = demo.demo_media()
+    scenes = tmp_path / "scenes.txt"
+    scenes.write_text(SCENES)
+    return {"voice": voice, "avatar": avatar, "scenes": scenes}
+
+
+def test_new_from_files_makes_the_project_then_uploads_and_follows_each_file(capsys, files):
+    avatar_form = FORM | {"key": "users/demo-user/projects/p/media/avatar-0123456789ab.mp4"}
+    fake = FakeApi({
+        "POST /api/projects": [(201, {"projectId": "p", "name": "Trains"})],
+        "POST /api/projects/p/uploads": [FORM, avatar_form],
+        "POST /media-bucket": [httpx.Response(204)],
+        "POST /api/projects/p/media/voiceover": [(202, media_view("voiceover", "probing"))],
+        "POST /api/projects/p/media/avatar": [(202, media_view("avatar", "probing"))],
+        "GET /api/projects/p": [media_view("voiceover", "ready", durationSec=27.7),
+                                media_view("avatar", "ready", width=1080, height=1920, aspect="9:16")],
+    })
+    code = fake.run("new", "--name", "Trains", "--scenes-file", str(files["scenes"]), "--voiceover", str(files["voice"]),
+                    "--avatar", str(files["avatar"]), "--interval", "0.01")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    created = next(body for method, url, body in fake.requests if url == "/api/projects")
+    assert created == {"name": "Trains", "stage4": {"audioDurationSec": 27.7}, "stage3": {"editedScenes": [
+        {"sceneTitle": "Hook", "sceneType": "hook", "text": "Night trains are back."},
+        {"sceneTitle": "Main", "text": "Twelve new sleeper routes launch this month."}]}}
+    asks = [body for method, url, body in fake.requests if url == "/api/projects/p/uploads"]
+    assert asks == [{"kind": "voiceover", "contentType": "audio/mp4", "size": files["voice"].stat().st_size},
+                    {"kind": "avatar", "contentType": "video/mp4", "size": files["avatar"].stat().st_size}]
+    # The form: the presigned fields first, then the file, and no bearer token to S3.
+    form = next(body for method, url, body in fake.requests if url == "/media-bucket")
+    assert form.index(b'name="policy"') < form.index(b'name="file"') and form.endswith(b"--\r\n")
+    assert files["voice"].read_bytes() in form
+    told = [(url, body) for method, url, body in fake.requests if "/media/" in url]
+    assert told == [("/api/projects/p/media/voiceover", {"key": FORM["key"]}),
+                    ("/api/projects/p/media/avatar", {"key": avatar_form["key"]})]
+    assert "Voice-over: Ready · 27.7 s" in out and "Avatar video: Ready · 1080×1920 (9:16)" in out
+
+
+def test_upload_says_why_s3_or_the_probe_refused_the_file(capsys, files):
+    too_big = httpx.Response(400, text="<Error><Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the "
+                                       "maximum allowed size.</Message></Error>")
+    fake = FakeApi({"POST /api/projects/p/uploads": [FORM], "POST /media-bucket": [too_big]})
+    assert fake.run("upload", "p", "--voiceover", str(files["voice"])) == 1
+    assert "exceeds the maximum allowed size. (EntityTooLarge)" in capsys.readouterr().err
+    assert not any("/media/" in url for _, url, _ in fake.requests)
+
+    sentence = "The file is not audio ffmpeg can read."
+    fake = FakeApi({
+        "POST /api/projects/p/uploads": [FORM], "POST /media-bucket": [httpx.Response(204)],
+        "POST /api/projects/p/media/voiceover": [(202, media_view("voiceover", "probing"))],
+        "GET /api/projects/p": [media_view("voiceover", "failed") | {"audio": {"media": {"status": "failed",
+                                                                                        "error": sentence}}}],
+    })
+    assert fake.run("upload", "p", "--voiceover", str(files["voice"]), "--interval", "0.01") == 1
+    assert f"Voice-over refused: {sentence}" in capsys.readouterr().err
+
+
+def test_new_and_upload_refuse_unusable_input_before_asking_the_api(capsys, files, tmp_path):
+    fake = FakeApi({})
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    assert fake.run("upload", "p", "--avatar", str(text)) == 2
+    assert "the avatar file must end in one of .mp4, .mov, .webm" in capsys.readouterr().err
+    assert fake.run("upload", "p") == 2
+    assert fake.run("new", "--name", "Trains") == 2  # no scenes
+    assert fake.run("new", "--name", "Trains", "--scenes-file", str(text), "--duration", "20") == 2
+    assert "give a title line and then its narration" in capsys.readouterr().err
+    assert fake.run("new", "--name", "Trains", "--scenes-file", str(files["scenes"]), "--voiceover", str(text)) == 2
+    assert fake.requests == []
+
+
+def test_new_from_a_json_file_posts_it_as_it_is(capsys, tmp_path):
+    body = project_body("from-json")
+    source = tmp_path / "project.json"
+    source.write_text(json.dumps(body))
+    fake = FakeApi({"POST /api/projects": [(201, {"projectId": "from-json", "name": body["name"]})]})
+    assert fake.run("new", str(source)) == 0
+    assert fake.requests == [("POST", "/api/projects", body)]
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "from-json"
+
+
+def test_user_signs_in_to_the_local_stack_as_that_user(stack, capsys):
+    # No token: the CLI reads this start's secret from /config.json and asks the issuer for "ann".
+    pid = f"ann-{uuid.uuid4().hex[:8]}"
+    ann = httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {stack.issuer.mint('ann')}"})
+    assert ann.post("/api/projects", json=project_body(pid)).status_code == 201
+    assert main(["--api", stack.api_url, "--user", "ann", "projects"]) == 0
+    assert pid in capsys.readouterr().out
+    assert main(["--api", stack.api_url, "projects"]) == 0
+    assert pid not in capsys.readouterr().out
+    assert main(["--api", stack.api_url, "--user", "Not Valid", "projects"]) == 2
+    assert "refused" in capsys.readouterr().err
