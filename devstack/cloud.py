@@ -82,10 +82,6 @@ def install_lambda_bridge(functions: Functions) -> None:
     LambdaSimpleBackend.invoke = invoke
 
 
-# Until template.yaml gives the media bucket its own CORS rule: what the page's uploads need.
-UPLOAD_CORS_RULE = {"AllowedOrigins": ["page"], "AllowedMethods": ["GET", "HEAD", "POST"], "AllowedHeaders": ["*"]}
-
-
 def cors_rule(rule: dict, origin: str) -> dict:
     """A template CorsRule (CloudFormation's names) as put_bucket_cors takes it, for `origin`."""
     names = {"AllowedHeaders": "AllowedHeaders", "AllowedMethods": "AllowedMethods", "ExposedHeaders": "ExposeHeaders",
@@ -172,8 +168,6 @@ class LocalCloud:
         s3 = self.client("s3")
         for logical_id, props in self.template.buckets.items():
             rules = props.get("CorsConfiguration", {}).get("CorsRules")
-            if not rules and logical_id == "MediaBucket":
-                rules = [UPLOAD_CORS_RULE]
             if rules:
                 s3.put_bucket_cors(Bucket=self.names[logical_id],
                                    CORSConfiguration={"CORSRules": [cors_rule(rule, origin) for rule in rules]})

@@ -6,14 +6,17 @@ from pathlib import Path
 
 import boto3
 import httpx
+from broll_common.logic.media import project_folder
 
 from . import media
+from .auth import DEMO_USER
 from .template import ROOT
 
 CACHE = ROOT / ".cache" / "demo"
 AUDIO_SECONDS = 27.7
-AUDIO_KEY = "projects/demo/voiceover.m4a"
-AVATAR_KEY = "projects/demo/avatar.mp4"
+# In the demo user's own folder: an import may name only media inside the importer's folder.
+AUDIO_KEY = project_folder(DEMO_USER, "demo") + "voiceover.m4a"
+AVATAR_KEY = project_folder(DEMO_USER, "demo") + "avatar.mp4"
 
 DEMO_PROJECT = {
     "projectId": "demo",
