@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from devstack.kie_emulator import DEFAULT_API_KEY, KieEmulator
+from tests.media_server import MediaServer
 
 ROOT = Path(__file__).resolve().parents[2]
 MINISTACK = ROOT / ".tools" / "ministack" / "bin" / "ministack"
@@ -33,7 +34,9 @@ WEBHOOK_KEY = "webhook-hmac-key-for-the-deploy-test"
 # Waits short enough for a test, set through the template's own parameters.
 # The emulator finishes a clip in 1 s, and the loop's first look comes at 30 s (a cold Lambda on a busy
 # 2-core machine took over 10 s to answer a callback): a clip done sooner was settled by its callback.
-FAST = ["PollFirstWaitSeconds=30", "PollMaxWaitSeconds=30", "PollCallbackGraceSeconds=40", "SweepSchedule=rate(1 minute)"]
+# Uploads capped at 5 MB here, so S3's own refusal of a bigger one is cheap to show.
+UPLOAD_CAP_MB = 5
+FAST = ["AllowLoopbackMediaUrls=true", f"MediaMaxMegabytes={UPLOAD_CAP_MB}", "PollFirstWaitSeconds=30", "PollMaxWaitSeconds=30", "PollCallbackGraceSeconds=40", "SweepSchedule=rate(1 minute)"]
 
 
 def free_port() -> int:
@@ -203,13 +206,39 @@ def media(workdir) -> tuple[Path, Path, float]:
     return voice, avatar, seconds
 
 
-def import_project(deployed: Deployed, api: httpx.Client, media) -> dict:
-    """Hook 4 s, Main 12 s (two sub-shots), CTA 4 s, with the media in the deployed bucket."""
+@pytest.fixture(scope="session")
+def media_server(media):
+    voice, avatar, _ = media
+    server = MediaServer({"avatar.mp4": (avatar, "video/mp4"), "voice.m4a": (voice, "audio/mp4")})
+    yield server
+    server.stop()
+
+
+def upload_form(api: httpx.Client, project_id: str, kind: str, content_type: str, size: int) -> dict:
+    answer = api.post(f"/api/projects/{project_id}/uploads", json={"kind": kind, "contentType": content_type, "size": size})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def post_form(form: dict, content: bytes, content_type: str, **field_changes: str) -> httpx.Response:
+    """The presigned POST as a browser sends it: every field, then the file."""
+    fields = form["fields"] | field_changes
+    return httpx.post(form["url"], data=fields, files={"file": ("upload", content, content_type)}, timeout=60)
+
+
+def media_settled(api: httpx.Client, project_id: str, field: str, timeout: float = 120) -> dict:
+    def settled():
+        media = api.get(f"/api/projects/{project_id}").json()[field]["media"]
+        return media if media and media["status"] in ("ready", "failed") else None
+
+    return wait_for(settled, timeout, f"the {field} being fetched and probed")
+
+
+def import_project(deployed: Deployed, api: httpx.Client, media, media_server: MediaServer) -> dict:
+    """Hook 4 s, Main 12 s (two sub-shots), CTA 4 s. The voice-over is uploaded with the presigned
+    POST the page uses; the avatar is imported by URL and fetched by the deployed media worker."""
     voice, avatar, seconds = media
     pid = f"dep-{uuid.uuid4().hex[:8]}"
-    s3, bucket = deployed.aws("s3"), deployed.outputs["MediaBucketName"]
-    s3.upload_file(str(voice), bucket, f"projects/{pid}/voice.m4a", ExtraArgs={"ContentType": "audio/mp4"})
-    s3.upload_file(str(avatar), bucket, f"projects/{pid}/avatar.mp4", ExtraArgs={"ContentType": "video/mp4"})
     body = {
         "projectId": pid,
         "name": "Harbour cranes return to the port",
@@ -219,14 +248,24 @@ def import_project(deployed: Deployed, api: httpx.Client, media) -> dict:
              "text": "Twelve new cranes unload container ships through the night, and the port says traffic doubled."},
             {"sceneId": "cta", "sceneTitle": "CTA", "sceneType": "cta", "text": "Follow for the full story tomorrow."},
         ]},
-        "stage4": {"audioDurationSec": seconds, "audioKey": f"projects/{pid}/voice.m4a",
+        "stage4": {"audioDurationSec": seconds,
                    "sceneTimings": [{"sceneId": "hook", "start": 0, "end": 4}, {"sceneId": "main", "start": 4, "end": 16},
                                     {"sceneId": "cta", "start": 16, "end": seconds}]},
-        "stage5": {"avatarVideoKey": f"projects/{pid}/avatar.mp4"},
+        "stage5": {"avatarVideoUrl": media_server.url("avatar.mp4")},
     }
+    fetched_before = len(media_server.requests)
     answer = api.post("/api/projects", json=body)
     assert answer.status_code == 201, answer.text
-    return answer.json()
+    form = upload_form(api, pid, "voiceover", "audio/mp4", voice.stat().st_size)
+    sent = post_form(form, voice.read_bytes(), "audio/mp4")
+    assert sent.status_code in (200, 201, 204), sent.text
+    taken = api.post(f"/api/projects/{pid}/media/voiceover", json={"key": form["key"]})
+    assert taken.status_code == 202, taken.text
+    for field in ("audio", "avatarVideo"):
+        settled = media_settled(api, pid, field)
+        assert settled["status"] == "ready", (field, settled)
+    assert media_server.requests[fetched_before:] == ["/avatar.mp4"]
+    return api.get(f"/api/projects/{pid}").json()
 
 
 def generate_scene(api: httpx.Client, project_id: str, scene_id: str, regenerate: bool = False) -> dict:

@@ -17,7 +17,10 @@ import pytest
 
 from devstack.kie_emulator import DEFAULT_API_KEY
 
-from .conftest import ffprobe, generate_scene as generate, import_project, wait_for, wait_settled
+from .conftest import (
+    UPLOAD_CAP_MB, ffprobe, generate_scene as generate, import_project, post_form, upload_form, wait_for,
+    wait_settled,
+)
 
 ANN, BOB = "ann@newsroom.example", "bob@newsroom.example"
 CONTENT_POLICY = {"successFlag": 2, "errorCode": 400, "errorMessage": "Your prompt was flagged by the content policy."}
@@ -30,8 +33,8 @@ def api(deployed):
 
 
 @pytest.fixture(scope="module")
-def project(deployed, api, media) -> dict:
-    return import_project(deployed, api, media)
+def project(deployed, api, media, media_server) -> dict:
+    return import_project(deployed, api, media, media_server)
 
 
 def test_no_token_is_refused_by_the_authorizer(deployed):
@@ -62,6 +65,41 @@ def test_a_cognito_user_reads_the_imported_project(api, project):
     assert [s["sceneId"] for s in body["scenes"]] == ["hook", "main", "cta"]
     assert body["audio"]["url"] and body["avatarVideo"]["url"]
     assert [p["projectId"] for p in api.get("/api/projects").json()["projects"]] == [project["projectId"]]
+
+
+def test_the_upload_and_the_url_import_were_probed_on_the_deployed_worker(api, project, media):
+    _, _, seconds = media
+    voice, avatar = project["audio"]["media"], project["avatarVideo"]["media"]
+    assert voice["source"] == "upload" and voice["hasAudio"] and abs(voice["durationSec"] - seconds) < 0.3
+    assert avatar["source"] == "url" and avatar["hasVideo"] and avatar["aspect"] == "9:16"
+    folder = f"/projects/{project['projectId']}/media/"
+    assert folder in project["audio"]["url"] and folder in project["avatarVideo"]["url"]
+
+
+def test_s3_itself_refuses_an_upload_outside_its_form(deployed, api, project):
+    """The presigned POST's policy, as the deployed bucket enforces it: another key, another type
+    or a body over the cap is refused, and nothing is stored."""
+    pid, bucket = project["projectId"], deployed.outputs["MediaBucketName"]
+    s3 = deployed.aws("s3")
+    before = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    form = upload_form(api, pid, "avatar", "video/mp4", 1000)
+    assert form["maxBytes"] == UPLOAD_CAP_MB * 1024 * 1024
+    others = form["key"].replace(f"/projects/{pid}/", "/projects/someone-elses/")
+    refused = [
+        post_form(form, b"\0" * 1000, "video/mp4", key=others),
+        post_form(form, b"\0" * 1000, "text/html", **{"Content-Type": "text/html"}),
+        post_form(form, b"\0" * (form["maxBytes"] + 1), "video/mp4"),
+    ]
+    assert [r.status_code for r in refused] == [403, 403, 400], [r.text[:300] for r in refused]
+    assert {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])} == before
+
+
+def test_a_url_to_the_metadata_service_is_refused_at_import(api):
+    body = {"name": "Nope", "stage3": {"editedScenes": [{"sceneTitle": "Hook", "text": "Words."}]},
+            "stage4": {"audioDurationSec": 5.0}, "stage5": {"avatarVideoUrl": "http://169.254.169.254/latest/meta-data/"}}
+    answer = api.post("/api/projects", json=body)
+    assert answer.status_code == 422 and answer.json()["error"].startswith("stage5.avatarVideoUrl: "), answer.text
+    assert [p["name"] for p in api.get("/api/projects").json()["projects"]] == ["Harbour cranes return to the port"]
 
 
 def test_a_clip_found_by_the_poll_loop_alone(deployed, api, project, workdir):
@@ -164,13 +202,34 @@ def test_download_all_holds_every_file_and_each_one_plays(api, project, workdir)
 
 
 def test_another_user_gets_404_on_the_first_users_project(deployed, project):
+    pid = project["projectId"]
     with deployed.client(BOB) as bob:
         assert bob.get("/api/projects").json()["projects"] == []
         for route in ("", "/render", "/download", "/broll/estimate"):
-            answer = bob.get(f"/api/projects/{project['projectId']}{route}")
+            answer = bob.get(f"/api/projects/{pid}{route}")
             assert answer.status_code == 404, (route, answer.text)
-        answer = bob.post(f"/api/projects/{project['projectId']}/broll/generate", json={"sceneId": "hook"})
-        assert answer.status_code == 404
+        attempts = [
+            bob.post(f"/api/projects/{pid}/broll/generate", json={"sceneId": "hook"}),
+            bob.patch(f"/api/projects/{pid}", json={"name": "mine"}),
+            bob.delete(f"/api/projects/{pid}"),
+            bob.post(f"/api/projects/{pid}/duplicate", json={}),
+            bob.post(f"/api/projects/{pid}/uploads", json={"kind": "avatar", "contentType": "video/mp4", "size": 10}),
+            bob.post(f"/api/projects/{pid}/media/avatar", json={}),
+        ]
+        assert [a.status_code for a in attempts] == [404] * len(attempts), [a.text for a in attempts]
+
+
+def test_a_duplicate_is_renamed_and_deleted_with_its_files(deployed, api, project):
+    copy = api.post(f"/api/projects/{project['projectId']}/duplicate", json={"name": "Cranes, second cut"})
+    assert copy.status_code == 201, copy.text
+    twin = copy.json()
+    assert all(s["status"] == "idle" for s in twin["scenes"]) and twin["avatarVideo"]["url"]
+    assert api.patch(f"/api/projects/{twin['projectId']}", json={"name": "Cranes, third cut"}).json()["name"] == "Cranes, third cut"
+    assert api.get("/api/projects").json()["projects"][0]["name"] == "Cranes, third cut"
+    deleted = api.delete(f"/api/projects/{twin['projectId']}")
+    assert deleted.status_code == 200 and deleted.json()["mediaObjects"] == 2, deleted.text  # its voice-over and avatar
+    assert api.get(f"/api/projects/{twin['projectId']}").status_code == 404
+    assert api.get(f"/api/projects/{project['projectId']}").json()["avatarVideo"]["url"]  # the original keeps its own
 
 
 def test_the_eventbridge_sweep_runs(deployed):

@@ -33,13 +33,13 @@ def without_statement(function: str, action: str) -> str:
     return name
 
 
-def test_a_missing_statement_fails_the_run_and_names_the_denied_action(ministack, kie, workdir, media):
+def test_a_missing_statement_fails_the_run_and_names_the_denied_action(ministack, kie, workdir, media, media_server):
     stack = f"broll-iam-{uuid.uuid4().hex[:6]}"
     outputs = deploy(stack, ministack.endpoint, stack_parameters(kie), workdir,
                      template_name=without_statement("KieCallbackFunction", DENIED_ACTION))
     deployed = Deployed(stack, outputs, ministack.endpoint, kie)
     with deployed.client("iam-check@newsroom.example") as api:
-        project = import_project(deployed, api, media)
+        project = import_project(deployed, api, media, media_server)
         generate_scene(api, project["projectId"], "main")  # two sub-shots: the callback restarts the loop
         denied = wait_for(deployed.denied, 90, "the AccessDenied of the callback function")
     assert any(DENIED_ACTION in line and "KieCallbackFunction" in line for line in denied), denied

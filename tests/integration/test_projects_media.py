@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 import time
 import uuid
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -21,6 +19,7 @@ import pytest
 from devstack.auth import DEMO_USER
 from devstack.media import probe, render_avatar, render_voiceover
 from tests.integration.conftest import download_url, project_body, wait_for_scene
+from tests.media_server import MediaServer
 
 SECONDS = 6.0
 
@@ -35,55 +34,6 @@ def files(tmp_path_factory) -> dict[str, Path]:
     return {"voice": voice, "avatar": avatar, "text": text}
 
 
-class MediaServer:
-    """A server on 127.0.0.1 the media worker fetches from: files, redirects, a huge body.
-    It records every path asked for."""
-
-    def __init__(self, files: dict[str, Path]):
-        self.files, self.requests = files, []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_GET(self):
-                server.requests.append(self.path)
-                name = self.path.strip("/")
-                if name.startswith("redirect-to/"):
-                    self.send_response(302)
-                    self.send_header("Location", name[len("redirect-to/"):].replace("~", "/"))
-                    self.end_headers()
-                elif name == "huge.mp4":
-                    self.send_response(200)
-                    self.send_header("Content-Type", "video/mp4")
-                    self.end_headers()  # no Content-Length: the bytes themselves are counted
-                    chunk = b"\0" * (1 << 20)
-                    try:
-                        for _ in range(300):
-                            self.wfile.write(chunk)
-                    except (BrokenPipeError, ConnectionResetError):
-                        pass  # the fetch stopped at its cap
-                elif name in server.files:
-                    path, kind = server.files[name]
-                    body = path.read_bytes()
-                    self.send_response(200)
-                    self.send_header("Content-Type", kind)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                else:
-                    self.send_response(404)
-                    self.end_headers()
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.http.server_port}"
-
-    def url(self, name: str) -> str:
-        return f"{self.base}/{name}"
-
-
 @pytest.fixture(scope="module")
 def server(files):
     served = MediaServer({
@@ -92,7 +42,7 @@ def server(files):
         "notes.mp4": (files["text"], "video/mp4"),
     })
     yield served
-    served.http.shutdown()
+    served.stop()
 
 
 def new_project(api, **stages) -> dict:

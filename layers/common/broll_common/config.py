@@ -100,7 +100,7 @@ def settings() -> Settings:
         export_function_name=env("EXPORT_FUNCTION_NAME", ""),
         user_keys_table=env("USER_KEYS_TABLE", "user_keys"),
         user_keys_kms_key=env("USER_KEYS_KMS_KEY", ""),
-        media_max_bytes=int(_float("MEDIA_MAX_BYTES", 200 * 1024 * 1024)),
+        media_max_bytes=int(_float("MEDIA_MAX_MB", 200) * 1024 * 1024),
         media_fetch_timeout_s=_float("MEDIA_FETCH_TIMEOUT_S", 120.0),
         media_fetch_allow_loopback=env("MEDIA_FETCH_ALLOW_LOOPBACK", "false").lower() == "true",
         media_function_name=env("MEDIA_FUNCTION_NAME", ""),

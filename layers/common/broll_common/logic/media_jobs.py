@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
 
 from ..clients.fetch import FetchRefused, get_fetcher
 from ..clients.probe import NotMedia, get_prober
@@ -28,6 +29,7 @@ from ..dal.media import get_media
 from ..models.api import MediaSource, UploadForm, UploadRequest
 from ..models.domain import MediaState, MediaStatus
 from ..models.errors import Conflict, InvalidInput
+from ..observability import emit
 from . import media_types
 from .media import in_folder, project_folder
 
@@ -197,6 +199,7 @@ def run(project_id: str, kind_name: str, generation: int) -> None:
             if fetched:
                 media.upload_file(str(path), key, media_types.content_type_for_key(key))
     except (FetchRefused, NotMedia) as exc:
+        emit("MediaRefused", MetricUnit.Count, 1, Kind=kind.name)
         refused = None if fetched else state.key
         failed = {"status": MediaStatus.FAILED.value, "error": exc.message}
         if _finish(project_id, kind, generation, failed, {kind.key_field: None} if refused and refused == in_use else None):
@@ -216,6 +219,7 @@ def run(project_id: str, kind_name: str, generation: int) -> None:
         if fetched:
             media.delete(key)  # superseded meanwhile: the newer job owns the slot
         return
+    emit("MediaReady", MetricUnit.Count, 1, Kind=kind.name)
     if in_use and in_use != key and in_folder(in_use, record.owner_id or "", project_id):
         media.delete(in_use)  # the file this one replaced
 
