@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from broll_cli.app import main
+from broll_common.logic.media import project_folder
 from devstack import demo
 from devstack.auth import DEMO_USER
 
@@ -149,12 +150,12 @@ def test_render_follows_the_final_video_to_its_url(broll, api):
     # A render needs an avatar and a voice-over: copies of the demo's, in this project's folder.
     pid = f"cli-{uuid.uuid4().hex[:8]}"
     s3, bucket = boto3.client("s3"), os.environ["MEDIA_BUCKET"]
+    folder = project_folder(DEMO_USER, pid)
     for source in (demo.AUDIO_KEY, demo.AVATAR_KEY):
-        s3.copy_object(Bucket=bucket, Key=f"projects/{pid}/{source.rsplit('/', 1)[1]}",
-                       CopySource={"Bucket": bucket, "Key": source})
+        s3.copy_object(Bucket=bucket, Key=folder + source.rsplit("/", 1)[1], CopySource={"Bucket": bucket, "Key": source})
     body = project_body(pid) | {
-        "stage4": {"audioKey": f"projects/{pid}/voiceover.m4a", "audioDurationSec": demo.AUDIO_SECONDS},
-        "stage5": {"avatarVideoKey": f"projects/{pid}/avatar.mp4"},
+        "stage4": {"audioKey": f"{folder}voiceover.m4a", "audioDurationSec": demo.AUDIO_SECONDS},
+        "stage5": {"avatarVideoKey": f"{folder}avatar.mp4"},
     }
     assert api.post("/api/projects", json=body).status_code == 201
     code, out, err = broll("render", pid, *FAST)
@@ -447,3 +448,22 @@ def test_user_signs_in_to_the_local_stack_as_that_user(stack, capsys):
     assert pid not in capsys.readouterr().out
     assert main(["--api", stack.api_url, "--user", "Not Valid", "projects"]) == 2
     assert "refused" in capsys.readouterr().err
+
+
+def test_new_and_upload_against_the_local_stack(broll, api, files, tmp_path):
+    code, out, err = broll("new", "--name", "Trains from files", "--scenes-file", str(files["scenes"]),
+                           "--voiceover", str(files["voice"]), "--avatar", str(files["avatar"]), *FAST)
+    assert code == 0, err
+    pid = out.strip().splitlines()[-1]
+    project = api.get(f"/api/projects/{pid}").json()
+    assert [s["sceneTitle"] for s in project["scenes"]] == ["Hook", "Main"]
+    assert project["audio"]["media"]["status"] == "ready" and project["audio"]["media"]["source"] == "upload"
+    assert project["audio"]["media"]["durationMismatchSec"] is None  # the declared length was read from the file
+    assert project["avatarVideo"]["media"]["status"] == "ready" and project["avatarVideo"]["media"]["hasVideo"]
+    assert "Voice-over: Ready" in out and "Avatar video: Ready" in out
+
+    # A text file named .mp4 reaches storage (its type is only announced) but the server's probe refuses it.
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("not a video at all " * 20)
+    code, out, err = broll("upload", pid, "--avatar", str(fake), *FAST)
+    assert code == 1 and "Avatar video refused:" in err and "Traceback" not in err
