@@ -77,7 +77,7 @@ segments = [Segment(i * third, (i + 1) * third, render_clip(folder / f"c{i}.mp4"
             for i in range(3)]
 before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 started = time.perf_counter()
-render_composite(avatar, voice, segments, folder / "out.mp4")
+render_composite(avatar, voice, segments, folder / "out.mp4", voiceover_demuxer="mov")
 print(json.dumps({"seconds": time.perf_counter() - started,
                   "ffmpeg_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """

@@ -89,7 +89,7 @@ def avatar_colour(inputs):
 def composite(inputs, tmp_path_factory):
     out = tmp_path_factory.mktemp("composite-out") / "composite.mp4"
     segments = [Segment(0.0, 4.0, inputs["long"]), Segment(6.0, 11.0, inputs["short"])]
-    assert render_composite(inputs["avatar"], inputs["voiceover"], segments, out) == out
+    assert render_composite(inputs["avatar"], inputs["voiceover"], segments, out, voiceover_demuxer="mov") == out
     return out
 
 
@@ -139,7 +139,8 @@ def test_audio_is_the_voiceover_only_padded_to_the_avatar(inputs, tmp_path):
     # also 2 s shorter than the avatar, so the end must be padded with silence rather than cut short.
     tone = tmp_path / "tone.m4a"
     run_ffmpeg("-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100:duration=10", "-c:a", "aac", str(tone))
-    out = render_composite(inputs["avatar"], tone, [Segment(2.0, 6.0, inputs["long"])], tmp_path / "out.mp4")
+    out = render_composite(inputs["avatar"], tone, [Segment(2.0, 6.0, inputs["long"])], tmp_path / "out.mp4",
+                           voiceover_demuxer="mov")
 
     samples = audio_samples(out)
     assert len(samples) / PCM_RATE == pytest.approx(SECONDS, abs=0.2)
@@ -151,7 +152,7 @@ def test_audio_is_the_voiceover_only_padded_to_the_avatar(inputs, tmp_path):
 
 
 def test_no_segments_is_the_avatar_with_the_voiceover(inputs, avatar_colour, tmp_path):
-    out = render_composite(inputs["avatar"], inputs["voiceover"], [], tmp_path / "plain.mp4")
+    out = render_composite(inputs["avatar"], inputs["voiceover"], [], tmp_path / "plain.mp4", voiceover_demuxer="mov")
     info = media.probe(out)
     assert info["duration"] == pytest.approx(SECONDS, abs=0.2)
     assert (info["width"], info["height"]) == (W, H)
@@ -183,7 +184,7 @@ def test_silent_avatar_without_voiceover_still_gets_one_audio_stream(inputs, tmp
 def test_range_a_hair_past_the_end_is_accepted(inputs, tmp_path):
     # Scene ranges come from the voice-over's duration, which may differ from the avatar's slightly.
     out = render_composite(inputs["avatar"], inputs["voiceover"], [Segment(10.0, SECONDS + 0.1, inputs["short"])],
-                           tmp_path / "out.mp4")
+                           tmp_path / "out.mp4", voiceover_demuxer="mov")
     assert media.probe(out)["duration"] == pytest.approx(SECONDS, abs=0.2)
 
 
@@ -202,7 +203,7 @@ def test_bad_segments_are_refused_before_anything_is_written(inputs, tmp_path, r
     segments = [Segment(start, end, inputs["long"]) for start, end in ranges]
     out = tmp_path / "out.mp4"
     with pytest.raises(ValueError, match=words):
-        render_composite(inputs["avatar"], inputs["voiceover"], segments, out)
+        render_composite(inputs["avatar"], inputs["voiceover"], segments, out, voiceover_demuxer="mov")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -211,7 +212,8 @@ def test_broken_clip_raises_with_ffmpegs_message(inputs, tmp_path):
     bogus.write_text("this is not a video")
     out = tmp_path / "out.mp4"
     with pytest.raises(CompositeFailed) as failure:
-        render_composite(inputs["avatar"], inputs["voiceover"], [Segment(1.0, 3.0, bogus)], out)
+        render_composite(inputs["avatar"], inputs["voiceover"], [Segment(1.0, 3.0, bogus)], out,
+                         voiceover_demuxer="mov")
     assert "Invalid data found when processing input" in failure.value.stderr
     assert "Invalid data found" in str(failure.value)
     assert len(failure.value.stderr.splitlines()) <= 20
@@ -227,14 +229,40 @@ def test_clip_without_video_is_refused(inputs, tmp_path):
 def test_ffmpeg_failing_mid_render_raises_with_its_message(inputs, tmp_path):
     out = tmp_path / "missing-dir" / "out.mp4"
     with pytest.raises(CompositeFailed) as failure:
-        render_composite(inputs["avatar"], inputs["voiceover"], [Segment(1.0, 3.0, inputs["long"])], out)
+        render_composite(inputs["avatar"], inputs["voiceover"], [Segment(1.0, 3.0, inputs["long"])], out,
+                         voiceover_demuxer="mov")
     assert "No such file or directory" in failure.value.stderr
     assert not out.exists()
 
 
 def test_clip_of_another_shape_is_scaled_to_cover_the_frame(inputs, tmp_path):
     wide = media.render_clip(tmp_path / "wide.mp4", FIRST, seconds=2.0, width=320, height=180)
-    out = render_composite(inputs["avatar"], inputs["voiceover"], [Segment(1.0, 3.0, wide)], tmp_path / "out.mp4")
+    out = render_composite(inputs["avatar"], inputs["voiceover"], [Segment(1.0, 3.0, wide)], tmp_path / "out.mp4",
+                           voiceover_demuxer="mov")
     info = media.probe(out)
     assert (info["width"], info["height"]) == (W, H)
     assert close(media.frame_colour(out, 2.0), media.clip_colour(FIRST))
+
+
+def test_every_ffmpeg_input_is_a_local_file_with_its_demuxer_named(inputs, tmp_path, monkeypatch):
+    real, commands = subprocess.run, []
+
+    def run(args, *a, **kw):
+        commands.append(list(args))
+        return real(args, *a, **kw)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    render_composite(inputs["avatar"], inputs["voiceover"], [Segment(1.0, 3.0, inputs["short"])], tmp_path / "out.mp4",
+                     voiceover_demuxer="mov")
+    assert len(commands) == 3  # the avatar's and the clip's probe, then the render
+    for command in commands:
+        opened = [i for i, arg in enumerate(command) if arg == "-i"]
+        assert opened and all(command[i - 4:i - 1] == ["-protocol_whitelist", "file", "-f"] for i in opened), command
+    assert [commands[-1][i - 1] for i, arg in enumerate(commands[-1]) if arg == "-i"] == ["mov", "mov", "mov"]
+
+
+@pytest.mark.parametrize("demuxer", [None, "hls", "concat"])
+def test_a_voiceover_without_an_allowlisted_demuxer_is_refused_before_anything_runs(inputs, tmp_path, demuxer):
+    with pytest.raises(ValueError, match="allowlist"):
+        render_composite(inputs["avatar"], inputs["voiceover"], [], tmp_path / "out.mp4", voiceover_demuxer=demuxer)
+    assert list(tmp_path.iterdir()) == []

@@ -2,29 +2,27 @@
 
 Everything happens in ONE ffmpeg run with a filter graph, so ffmpeg streams frames from the inputs
 to the encoder and memory stays bounded whatever the length of the video (nothing is read into
-Python). Only the ffmpeg binary from the imageio-ffmpeg wheel ships to Lambda (no ffprobe), so
-inputs are described by parsing `ffmpeg -i` output. The voice-over is the only audio: Veo's own
-audio in the clips is never mapped.
+Python). Inputs are described by probe.py, and every input is opened as probe.py opens it (local
+file only, an explicit allowlisted demuxer), so no input can make ffmpeg fetch anything. The
+voice-over is the only audio: Veo's own audio in the clips is never mapped.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .probe import FfmpegProber, MediaProbe, NotMedia, input_args, stderr_tail
+
 # Scene ranges come from the voice-over's duration, which can differ from the avatar's by a few
 # audio frames; anything further out than this is a real mistake, not rounding.
 TOLERANCE_S = 0.25
-STDERR_LINES = 20
 THREADS = "2"  # Lambda gives few vCPUs; more threads mostly buy more buffered frames (memory)
-
-_DURATION_RE = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
-_VIDEO_RE = re.compile(r"Stream #\d+:\d+.*?: Video: .*?, (\d{2,5})x(\d{2,5})")
-_AUDIO_RE = re.compile(r"Stream #\d+:\d+.*?: Audio: ")
+# Our avatar copies and Kie's clips are MP4 (QuickTime family).
+VIDEO_DEMUXER = "mov"
 
 
 @dataclass(frozen=True)
@@ -43,35 +41,11 @@ class CompositeFailed(Exception):
         super().__init__(f"{message}\n{stderr}" if stderr else message)
 
 
-@dataclass(frozen=True)
-class _Media:
-    duration: float
-    width: int | None
-    height: int | None
-    has_audio: bool
-
-
-def _tail(text: str) -> str:
-    return "\n".join(text.strip().splitlines()[-STDERR_LINES:])
-
-
-def _probe(ffmpeg: str, path: Path) -> _Media:
-    # With no output file ffmpeg describes the input on stderr and exits 1; that is expected.
-    proc = subprocess.run(
-        [ffmpeg, "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, text=True, errors="replace"
-    )
-    info = proc.stderr
-    duration = _DURATION_RE.search(info)
-    if duration is None:
-        raise CompositeFailed(f"ffmpeg cannot read {path.name}.", _tail(info))
-    h, m, s = duration.groups()
-    video = _VIDEO_RE.search(info)
-    return _Media(
-        duration=int(h) * 3600 + int(m) * 60 + float(s),
-        width=int(video.group(1)) if video else None,
-        height=int(video.group(2)) if video else None,
-        has_audio=_AUDIO_RE.search(info) is not None,
-    )
+def _probe(prober: FfmpegProber, path: Path, demuxer: str) -> MediaProbe:
+    try:
+        return prober.probe(path, demuxer)
+    except NotMedia as exc:
+        raise CompositeFailed(f"ffmpeg cannot read {path.name}.", exc.stderr) from exc
 
 
 def _validate(segments: list[Segment], duration: float) -> list[Segment]:
@@ -120,17 +94,18 @@ def _clip_chain(index: int, seg: Segment, clip_duration: float, width: int, heig
 
 
 def _command(
-    ffmpeg: str, avatar: Path, avatar_info: _Media, voiceover: Path | None, segments: list[Segment],
+    ffmpeg: str, avatar: Path, avatar_info: MediaProbe, voiceover: tuple[Path, str] | None, segments: list[Segment],
     clip_durations: list[float], out: Path,
 ) -> list[str]:
-    width, height, duration = avatar_info.width, avatar_info.height, avatar_info.duration
+    width, height, duration = avatar_info.width, avatar_info.height, avatar_info.duration_s
     # -threads before an -i limits that input's decoder; every clip is open for the whole run.
-    args = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-threads", THREADS, "-i", str(avatar)]
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+            "-threads", THREADS, *input_args(avatar, VIDEO_DEMUXER)]
     if voiceover is not None:
-        args += ["-threads", THREADS, "-i", str(voiceover)]
+        args += ["-threads", THREADS, *input_args(*voiceover)]
     first_clip = 2 if voiceover is not None else 1
     for seg in segments:
-        args += ["-threads", THREADS, "-i", str(seg.clip)]
+        args += ["-threads", THREADS, *input_args(seg.clip, VIDEO_DEMUXER)]
 
     graph = ["[0:v]setpts=PTS-STARTPTS[base0]"]
     for n, (seg, clip_duration) in enumerate(zip(segments, clip_durations)):
@@ -166,39 +141,45 @@ def _command(
 
 
 def render_composite(
-    avatar: Path, voiceover: Path | None, segments: list[Segment], out: Path, ffmpeg: str | None = None
+    avatar: Path, voiceover: Path | None, segments: list[Segment], out: Path, *,
+    voiceover_demuxer: str | None = None, ffmpeg: str | None = None,
 ) -> Path:
     """Render the composite MP4 to `out` and return it.
 
-    The output has the avatar's duration and size, H.264 yuv420p video with the moov atom first,
-    and one AAC track: the voice-over, else the avatar's own audio, else silence. Raises ValueError
-    for bad segments and CompositeFailed when ffmpeg fails; in both cases `out` is not written.
+    `avatar` and the clips are MP4; `voiceover`, when there is one, is read with `voiceover_demuxer`
+    (its allowlisted demuxer: logic/media_types.demuxer_for_key). The output has the avatar's
+    duration and size, H.264 yuv420p video with the moov atom first, and one AAC track: the
+    voice-over, else the avatar's own audio, else silence. Raises ValueError for bad segments or a
+    demuxer off the allowlist and CompositeFailed when ffmpeg fails; in every case `out` is not written.
     """
     if ffmpeg is None:
         from .ffmpeg import ffmpeg_exe  # the packaged binary, made runnable; never one on PATH
 
         ffmpeg = ffmpeg_exe()
+    prober = FfmpegProber(ffmpeg)
     avatar, out = Path(avatar), Path(out)
-    voiceover = Path(voiceover) if voiceover is not None else None
+    voice = (Path(voiceover), voiceover_demuxer) if voiceover is not None else None
+    if voice is not None:
+        input_args(*voice)  # a voice-over without an allowlisted demuxer is refused before any work
 
-    avatar_info = _probe(ffmpeg, avatar)
+    avatar_info = _probe(prober, avatar, VIDEO_DEMUXER)
     if avatar_info.width is None:
         raise CompositeFailed(f"The avatar {avatar.name} has no video stream.")
-    segments = _validate(list(segments), avatar_info.duration)
+    segments = _validate(list(segments), avatar_info.duration_s)
     clip_durations = []
     for seg in segments:
-        clip = _probe(ffmpeg, seg.clip)
-        if clip.width is None or clip.duration <= 0:
+        clip = _probe(prober, seg.clip, VIDEO_DEMUXER)
+        if clip.width is None:
             raise CompositeFailed(f"The clip {seg.clip.name} has no video to show.")
-        clip_durations.append(clip.duration)
+        clip_durations.append(clip.duration_s)
 
     # Render beside the target and rename, so a failed run never leaves a half-written video.
     partial = out.with_name(f".{out.name}.partial")
-    command = _command(ffmpeg, avatar, avatar_info, voiceover, segments, clip_durations, partial)
+    command = _command(ffmpeg, avatar, avatar_info, voice, segments, clip_durations, partial)
     try:
         proc = subprocess.run(command, capture_output=True, text=True, errors="replace")
         if proc.returncode != 0:
-            raise CompositeFailed(f"ffmpeg failed with exit code {proc.returncode}.", _tail(proc.stderr))
+            raise CompositeFailed(f"ffmpeg failed with exit code {proc.returncode}.", stderr_tail(proc.stderr))
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)

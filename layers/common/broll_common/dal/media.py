@@ -6,6 +6,8 @@ Our own copies of clips, composites and ZIPs, and the presigned URLs we hand out
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from botocore.exceptions import ClientError
@@ -39,7 +41,8 @@ class Media(Protocol):
         ...
 
     def copy_from_url(self, source_url: str, key: str) -> None:
-        """Stream a file at an outside URL (a finished clip at Kie) into the bucket."""
+        """Copy a video at an outside URL (a finished clip at Kie) into the bucket, through the
+        guarded fetch (clients/fetch.py: FetchRefused when it is refused)."""
         ...
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int) -> dict:
@@ -99,12 +102,16 @@ class S3Media:
         client("s3").upload_fileobj(stream, self._bucket, key, ExtraArgs={"ContentType": content_type})
 
     def copy_from_url(self, source_url: str, key: str) -> None:
-        import httpx  # here: only the functions that copy clips pay for it at cold start
+        from ..clients.fetch import get_fetcher  # here: only the functions that copy clips pay for httpx
 
-        with httpx.stream("GET", source_url, timeout=60.0, follow_redirects=True) as response:
-            response.raise_for_status()
-            self.upload_stream(_Reader(response.iter_bytes()), key, "video/mp4")
-
+        # Through the guarded fetch (https, public addresses, the size and time caps) into /tmp,
+        # then up: the URL comes from Kie's answer, which is not ours to trust.
+        with tempfile.TemporaryDirectory(prefix="copy-") as work:
+            path = Path(work) / "clip.mp4"
+            get_fetcher().fetch_to_file(
+                source_url, path, max_bytes=settings().media_max_bytes, content_types=("video/",),
+            )
+            self.upload_file(str(path), key, "video/mp4")
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int) -> dict:
         return client("s3").generate_presigned_post(
@@ -128,26 +135,6 @@ class S3Media:
                 s3.delete_objects(Bucket=self._bucket, Delete={"Objects": keys, "Quiet": True})
                 deleted += len(keys)
         return deleted
-
-
-class _Reader:
-    """A file-like view of an httpx byte stream, so upload_fileobj streams it (bounded memory)."""
-
-    def __init__(self, chunks):
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
 
 
 get_media: Port[Media] = Port(S3Media)

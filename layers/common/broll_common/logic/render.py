@@ -24,6 +24,7 @@ from ..clients.workers import get_workers
 from ..dal.media import get_media
 from ..models.errors import Conflict
 from .media import presigned_url
+from .media_types import demuxer_for_key, key_extension
 from ..models.api import RenderView
 from ..models.domain import RenderState, RenderStatus
 
@@ -124,18 +125,23 @@ def run(project_id: str, generation: int) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="render-") as work:
             folder = Path(work)
+            # The voice-over's type comes from the allowlist, before anything is downloaded: a key
+            # off it (.m3u8, ...) fails the render, and ffmpeg is told the demuxer, never guesses it.
+            voiceover = voiceover_demuxer = None
+            if material["voiceover"]:
+                voiceover_demuxer = demuxer_for_key(material["voiceover"])
+                voiceover = folder / f"voiceover.{key_extension(material['voiceover'])}"
             avatar = folder / "avatar.mp4"
             media.download(material["avatar"], str(avatar))
-            voiceover = None
-            if material["voiceover"]:
-                voiceover = folder / ("voiceover" + Path(material["voiceover"]).suffix)
+            if voiceover is not None:
                 media.download(material["voiceover"], str(voiceover))
             segments = []
             for number, (start_s, end_s, key) in enumerate(material["clips"]):
                 clip = folder / f"clip-{number:02d}.mp4"
                 media.download(key, str(clip))
                 segments.append(Segment(start=start_s, end=end_s, clip=clip))
-            out = render_composite(avatar, voiceover, segments, folder / "composite.mp4")
+            out = render_composite(avatar, voiceover, segments, folder / "composite.mp4",
+                                   voiceover_demuxer=voiceover_demuxer)
             key = f"projects/{project_id}/renders/{material_id}.mp4"
             media.upload_file(str(out), key, "video/mp4")
     except (CompositeFailed, ValueError) as exc:
