@@ -173,7 +173,9 @@ def install(region: str, secret: str) -> None:
         if self.is_delete_keys():  # DeleteObjects: a signed API call, not a form
             return original(self, request, bucket_name)
         fields, size = _form(self, request)
-        if size is None:
+        if "key" not in self.querystring:  # moto reads only a field named exactly "key"
+            refused = Refusal(400, "InvalidArgument", "Bucket POST must contain a field named 'key'.")
+        elif size is None:
             refused = Refusal(400, "InvalidArgument", "The form must carry exactly one file, in a field named file.")
         else:
             refused = check(fields, bucket_name, size, region=region, secret=secret)

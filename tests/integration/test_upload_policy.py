@@ -62,6 +62,9 @@ def test_a_key_outside_the_signed_one_is_refused(s3, folder):
     elsewhere = "users/ben/projects/x/media/voiceover-0123456789ab.mp3"
     assert refused(send(form, form["fields"] | {"key": elsewhere}), 403, "AccessDenied")
     assert refused(send(form, form["fields"] | {"key": folder + "other.mp3"}), 403, "AccessDenied")
+    # A field moto would not read as the key (names are exact there) cannot slip past the check either.
+    renamed = {("Key" if name == "key" else name): value for name, value in form["fields"].items()}
+    assert refused(send(form, renamed), 400, "InvalidArgument")
     assert stored(s3, folder) == [] and stored(s3, "users/ben/") == []
 
 
