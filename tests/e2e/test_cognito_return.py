@@ -29,6 +29,7 @@ pytestmark = pytest.mark.e2e
 WEB = Path(__file__).resolve().parents[2] / "web"
 CLIENT_ID = "test-client"
 PROJECT = "harbour-x"
+LOCAL_SECRET = "per-start-secret"
 
 
 def _serve(handler) -> ThreadingHTTPServer:
@@ -201,7 +202,7 @@ def servers():
             body = json.dumps(answer).encode() if answer is not None else b""
             self.send_response(status)
             self.send_header("Access-Control-Allow-Origin", cognito.site)
-            self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization")
+            self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-Local-Auth")
             self.send_header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -215,6 +216,10 @@ def servers():
             api_log.append((urlsplit(self.path).path, ""))
             if urlsplit(self.path).path != "/local-auth/token":
                 return self._send(404, {"error": "Not found."})
+            # As the local stack: the per-start secret from the page config, and a named user.
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            if self.headers.get("X-Local-Auth") != LOCAL_SECRET or body.get("user") != "demo-user":
+                return self._send(403, {"error": "Refused."})
             access = "local-" + secrets.token_urlsafe(16)
             cognito.tokens.add(access)
             self._send(200, {"token": access, "expiresIn": 3600})
@@ -277,6 +282,7 @@ def test_sign_in_comes_back_to_the_project(page: Page, servers, path, shots):
     assert all(auth.removeprefix("Bearer ") in cognito.tokens for _, auth in servers.api_log)
     # The state was single-use; the token is not kept in any storage.
     assert oauth_keys(page) == []
+    expect(page.get_by_test_id("user-switch")).to_be_hidden()  # Cognito: no local user switcher
     stored = page.evaluate("JSON.stringify({...sessionStorage, ...localStorage})")
     assert not any(t in stored for t in cognito.tokens)
     page.screenshot(path=shots / f"cognito-return-{'root' if path == '/' else 'index'}.png")
@@ -339,10 +345,15 @@ def test_local_sign_in_is_unchanged(page: Page, servers):
     """auth.mode = "local" (scripts/dev): no hosted UI, the project from the URL at once."""
     saved = dict(servers.config)
     servers.config.clear()
-    servers.config.update({"apiBase": servers.api, "auth": {"mode": "local", "tokenUrl": f"{servers.api}/local-auth/token"}})
+    servers.config.update({"apiBase": servers.api, "auth": {
+        "mode": "local", "tokenUrl": f"{servers.api}/local-auth/token", "secret": LOCAL_SECRET,
+        "users": ["demo-user", "ann"]}})
     try:
         page.goto(f"/index.html?project={PROJECT}")
         expect(page.get_by_test_id("project-name")).to_have_text("Harbour cranes at dawn")
+        # Local mode only: the switcher offers the config's users, the default one chosen.
+        expect(page.get_by_test_id("user-switcher")).to_have_value("demo-user")
+        expect(page.get_by_test_id("user-switcher").locator("option")).to_have_text(["demo-user", "ann"])
     finally:
         servers.config.clear()
         servers.config.update(saved)

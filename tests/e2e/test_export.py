@@ -14,7 +14,14 @@ import boto3
 import pytest
 from playwright.sync_api import Page, expect
 
+from devstack.auth import DEMO_USER
 from devstack.demo import AUDIO_KEY, AVATAR_KEY, DEMO_PROJECT
+
+try:
+    from broll_common.logic.media import project_folder
+except ImportError:  # before owner-namespaced folders (issue 14)
+    def project_folder(owner, project_id):
+        return f"projects/{project_id}/"
 
 from .conftest import open_project
 
@@ -29,14 +36,14 @@ _ids = itertools.count(1)
 
 def demo_like_project(api) -> dict:
     """A fresh copy of the demo project: the demo's voice-over and avatar video copied into
-    its own folder, and the same scene timings."""
+    its own folder (the demo user's, as the import requires), and the same scene timings."""
     pid = f"e2ex{next(_ids)}-{uuid.uuid4().hex[:8]}"
     body = copy.deepcopy(DEMO_PROJECT)
     body["projectId"] = pid
     body["name"] = f"Export {pid}"
     s3, bucket = boto3.client("s3"), os.environ["MEDIA_BUCKET"]
     for stage, field, key in (("stage4", "audioKey", AUDIO_KEY), ("stage5", "avatarVideoKey", AVATAR_KEY)):
-        own = f"projects/{pid}/{key.rsplit('/', 1)[-1]}"
+        own = f"{project_folder(DEMO_USER, pid)}{key.rsplit('/', 1)[-1]}"
         s3.copy_object(Bucket=bucket, Key=own, CopySource={"Bucket": bucket, "Key": key})
         body[stage][field] = own
     response = api.post("/api/projects", json=body)

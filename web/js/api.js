@@ -130,4 +130,16 @@ export const api = {
   savePlan: (pid, sceneId, body) => request('PUT', `${base(pid)}/broll/scenes/${enc(sceneId)}/plan`, body),
   selectClip: (pid, sceneId, entryId) => request('POST', `${base(pid)}/broll/scenes/${enc(sceneId)}/select`, { entryId }),
   setStyle: (pid, style) => request('PUT', `${base(pid)}/style`, style),
+  // Projects and their media (issue 14).
+  listProjects: () => request('GET', '/api/projects'),
+  createProject: (body) => request('POST', '/api/projects', body),
+  renameProject: (pid, name) => request('PATCH', base(pid), { name }),
+  deleteProject: (pid) => request('DELETE', base(pid)),
+  duplicateProject: (pid, body = {}) => request('POST', `${base(pid)}/duplicate`, body),
+  // {kind, contentType, size} → {url, fields, key, maxBytes}: a presigned S3 POST (upload.js).
+  requestUpload: (pid, body) => request('POST', `${base(pid)}/uploads`, body),
+  // {key} after an upload, {url} to fetch, {} to retry the last source → 202 Project.
+  setMedia: (pid, kind, body = {}) => request('POST', `${base(pid)}/media/${enc(kind)}`, body),
+  useFileDuration: (pid) => request('POST', `${base(pid)}/media/voiceover/use-file-duration`, {}),
+  setTimings: (pid, boundaries) => request('PUT', `${base(pid)}/timings`, { boundaries }),
 };

@@ -1,5 +1,7 @@
 // Sign-in. The API takes a bearer JWT (API Gateway's JWT authorizer in the cloud, the same
-// check in the local stack). Local: the stack signs the demo user in (POST tokenUrl).
+// check in the local stack). Local: the stack signs in the user picked in the header's switcher
+// (POST tokenUrl with the per-start secret the served config carries; the choice is kept in
+// localStorage "broll.localUser" so a reload stays the same person).
 // Cloud: Cognito's hosted UI, authorization code flow with PKCE. Tokens live in memory only.
 //
 // The redirect_uri is always the one registered with the app client, the site root
@@ -123,8 +125,51 @@ async function startCognitoSignIn() {
   return new Promise(() => {}); // the page is leaving
 }
 
+const LOCAL_USER_KEY = 'broll.localUser';
+const USER_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
+/** True when the local stack signs people in by name (the user switcher is shown). */
+export function isLocalMode() {
+  return settings.mode === 'local';
+}
+
+function storedUser() {
+  try {
+    const u = localStorage.getItem(LOCAL_USER_KEY);
+    return u && USER_NAME.test(u) ? u : null;
+  } catch {
+    return null; // storage blocked: fall back to the default user
+  }
+}
+
+/** The local user this page signs in as: the stored choice, else demo-user (the stack's default). */
+export function currentLocalUser() {
+  const users = Array.isArray(settings.users) ? settings.users : [];
+  return storedUser() || (users.includes('demo-user') ? 'demo-user' : users[0] || 'demo-user');
+}
+
+/** The names the switcher offers: the stack's list plus a stored name that is not on it. */
+export function localUsers() {
+  const users = (Array.isArray(settings.users) ? settings.users : []).filter((u) => USER_NAME.test(u));
+  const current = currentLocalUser();
+  return users.includes(current) ? users : [...users, current];
+}
+
+/** Switches the local user: the old token must not be used for the new person. */
+export function setLocalUser(user) {
+  if (!USER_NAME.test(user)) return;
+  try { localStorage.setItem(LOCAL_USER_KEY, user); } catch { /* kept for this page only */ }
+  token = null;
+  expiresAt = 0;
+}
+
 async function localSignIn() {
-  const res = await fetch(settings.tokenUrl, { method: 'POST', cache: 'no-store' });
+  const res = await fetch(settings.tokenUrl, {
+    method: 'POST',
+    cache: 'no-store',
+    headers: { 'Content-Type': 'application/json', 'X-Local-Auth': String(settings.secret || '') },
+    body: JSON.stringify({ user: currentLocalUser() }),
+  });
   if (!res.ok) throw new Error('Local sign-in failed.');
   const got = await res.json();
   token = got.token;

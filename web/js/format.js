@@ -118,3 +118,37 @@ export function styleSummary(style) {
   if (style.seed != null) parts.push(`seed ${style.seed}`);
   return parts.join(' · ');
 }
+
+/* ---------- projects and their media (issue 14) ---------- */
+
+/** "just now", "5 min ago", "3 h ago", "2 days ago", then the date. */
+export function agoLabel(iso, now = Date.now()) {
+  const t = new Date(iso).getTime();
+  if (Number.isNaN(t)) return '';
+  const min = Math.floor((now - t) / 60000);
+  if (min < 1) return 'just now';
+  if (min < 60) return `${min} min ago`;
+  const h = Math.floor(min / 60);
+  if (h < 24) return `${h} h ago`;
+  const d = Math.floor(h / 24);
+  if (d < 7) return `${d} day${d === 1 ? '' : 's'} ago`;
+  return new Date(t).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
+/** A MediaView as one line: "fetching media…", "checking the file…", "✓ 6.0 s · 720×1280 · 9:16", "❌ why". */
+export function mediaLine(m) {
+  if (!m) return '';
+  switch (m.status) {
+    case 'fetching': return '⏳ Fetching media…';
+    case 'probing': return '⏳ Checking the file…';
+    case 'failed': return `❌ ${m.error || 'The file could not be used.'}`;
+    case 'ready': {
+      const parts = [];
+      if (m.durationSec != null) parts.push(seconds(m.durationSec));
+      if (m.width && m.height) parts.push(`${m.width}×${m.height}`);
+      if (m.aspect) parts.push(m.aspect);
+      return `✓ Ready${parts.length ? ` · ${parts.join(' · ')}` : ''}`;
+    }
+    default: return '';
+  }
+}

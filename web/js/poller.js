@@ -1,7 +1,8 @@
 // Polling: while a scene is generating, ask GET …/broll/status/{taskId} for it (the project
 // read while some scene is still queued for submission), with backoff
 // (1.5 s × 1.5 up to 10 s, reset by any user action). While the composite is rendering the
-// project read (it carries `render`) is repeated at the same pace. A Generate All scheduled
+// project read (it carries `render`) is repeated at the same pace, and so it is while the media
+// worker fetches or checks the voice-over or avatar (issue 14). A Generate All scheduled
 // for later is watched at a slow pace (30 s) so the page sees it start or wait for credits.
 // Stops when nothing needs watching, pauses while the tab is hidden, and after a network
 // failure keeps probing until the server answers.
@@ -9,6 +10,7 @@
 import { api } from './api.js';
 import {
   store, emit, applyStatus, generatingScenes, setConnectionLost, setProject, isRendering, scheduleState, scenes,
+  mediaPending,
 } from './state.js';
 
 const MIN_DELAY = 1500;
@@ -24,7 +26,7 @@ let nextAt = 0;
 
 /** Something changes soon: poll at the normal (backoff) pace. */
 function fastNeeded() {
-  return store.connectionLost || generatingScenes().length > 0 || isRendering()
+  return store.connectionLost || generatingScenes().length > 0 || isRendering() || mediaPending()
     || (!store.project && !store.loadError);
 }
 
@@ -70,7 +72,7 @@ async function tick() {
       // render / schedule to watch: one project read tells us everything.
       await reloadProject();
     } else {
-      const rendering = isRendering();
+      const rendering = isRendering() || mediaPending();
       let reload = false;
       let network = false;
       const all = scenes();

@@ -10,6 +10,8 @@ import { renderBottom } from './bottom.js';
 import { renderHistory } from './history.js';
 import { renderStyle } from './style.js';
 import { renderPlan, renderCoverage, shotProgress } from './plan.js';
+import { renderMedia } from './media.js';
+import { renderTiming } from './timing.js';
 
 /* ---------------- header & chrome ---------------- */
 
@@ -144,7 +146,7 @@ function renderTimeline() {
   const total = (store.project && store.project.audio && store.project.audio.durationSec)
     || all.reduce((m, s) => Math.max(m, (s.timeRange && s.timeRange.end) || 0), 0) || 1;
   const shotsSig = (s) => (s.plan || []).map((x) => x.status[0]).join('');
-  const ribbonSig = all.map((s) => `${s.sceneId}:${s.status}:${pct(s)}:${s.sceneId === store.selectedId}:${shotsSig(s)}`).join('|') + total;
+  const ribbonSig = all.map((s) => `${s.sceneId}:${s.status}:${pct(s)}:${s.sceneId === store.selectedId}:${shotsSig(s)}:${rangeLabel(s)}:${sceneDuration(s)}`).join('|') + total;
   if (ribbon.dataset.sig !== ribbonSig) {
     ribbon.dataset.sig = ribbonSig;
     ribbon.replaceChildren(...all.map((s) => {
@@ -362,5 +364,7 @@ export function render() {
   renderHistory();
   renderStyle();
   renderPlan();
+  renderMedia();
+  renderTiming();
   renderBottom();
 }

@@ -141,3 +141,13 @@ export function setConnectionLost(lost) {
   store.connectionLost = lost;
   emit();
 }
+
+/** True while the media worker is still copying or probing the voice-over or avatar (issue 14):
+ * the poller keeps reading the project until each says ready or failed. */
+export function mediaPending() {
+  const p = store.project;
+  return !!p && [p.audio, p.avatarVideo].some((part) => {
+    const m = part && part.media;
+    return !!m && (m.status === 'fetching' || m.status === 'probing');
+  });
+}
