@@ -241,6 +241,59 @@ def test_the_connection_goes_to_the_address_checked_not_a_second_answer(site, dn
     assert site.requests == [("/clip.mp4", f"media.test:{port}")]  # the host's own name in Host
 
 
+def self_signed(directory, name: str):
+    """A certificate for `name` and its key, as PEM files (made with cryptography, which moto brings)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def test_pinned_to_the_address_tls_still_checks_the_hosts_own_name(dns, loopback, tmp_path, monkeypatch):
+    import ssl
+
+    import httpx
+
+    cert, key = self_signed(tmp_path, "media.test")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.requests, httpd.sent = [], 0
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    httpd.socket = server_tls.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    trusted, client = ssl.create_default_context(cafile=str(cert)), httpx.Client
+    monkeypatch.setattr(httpx, "Client", lambda **kw: client(verify=trusted, **kw))  # trust our test CA only
+    dns["media.test"] = dns["other.test"] = [["127.0.0.1"]]
+    port = httpd.server_address[1]
+    try:
+        got = GuardedFetcher().fetch_to_file(f"https://media.test:{port}/clip.mp4", tmp_path / "a", max_bytes=10_000,
+                                             content_types=("video/",))
+        assert got.size == len(BODY)
+        # The same address under another name: its certificate does not name it, so nothing is fetched.
+        assert refused(f"https://other.test:{port}/clip.mp4", tmp_path) == "The address could not be reached."
+        assert [path for path, _ in httpd.requests] == ["/clip.mp4"]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def test_the_peer_actually_connected_is_checked_too(monkeypatch):
     class Stream:
         def get_extra_info(self, name):
