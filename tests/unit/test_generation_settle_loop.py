@@ -107,6 +107,23 @@ def test_a_clip_that_cannot_be_copied_leaves_the_scene_generating(world, monkeyp
     assert world.stored().status == SceneStatus.GENERATING and world.history.entries == []
 
 
+def test_a_clip_the_guarded_fetch_refuses_fails_the_scene_with_its_reason(world, monkeypatch):
+    from broll_common.clients.fetch import FetchRefused
+
+    s = generating()
+    world.projects.add(P, [s])
+
+    def refused(url, key):
+        raise FetchRefused("The address points into a private network, which cannot be fetched from.")
+
+    monkeypatch.setattr(world.media, "copy_from_url", refused)
+    assert settle(SceneSlot(P, 0, s, "u"), FakeKie.success("veo_1", "https://10.0.0.9/a.mp4")) is Settled.FINISHED
+    stored = world.stored()
+    assert stored.status == SceneStatus.FAILED and world.media.objects == {}
+    assert stored.error == ("Kie.ai's clip could not be fetched safely: The address points into a private network, "
+                            "which cannot be fetched from. Retry.")
+
+
 # ---------------------------------------------------------------- the poll step
 
 

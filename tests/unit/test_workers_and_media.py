@@ -131,8 +131,8 @@ def test_the_worker_cuts_the_material_from_the_bucket_and_stores_the_composite(s
     step7.audio["audioKey"] = "projects/p/voice.M4A"
     seen = {}
 
-    def fake_render(avatar, voiceover, segments, out, *, voiceover_demuxer):
-        seen.update(avatar=avatar.read_bytes(), voiceover=(voiceover.name, voiceover.read_bytes(), voiceover_demuxer),
+    def fake_render(avatar, voiceover, segments, out, *, voiceover_demuxer, avatar_demuxer):
+        seen.update(avatar=(avatar.name, avatar.read_bytes(), avatar_demuxer), voiceover=(voiceover.name, voiceover.read_bytes(), voiceover_demuxer),
                     clips=[s.clip.read_bytes() for s in segments])
         out.write_bytes(b"composite")
         return out
@@ -141,7 +141,8 @@ def test_the_worker_cuts_the_material_from_the_bucket_and_stores_the_composite(s
     render.start(PID, OWNER)
     render.run(PID, 1)
     # A fixed local name from the allowlist's extension, and the demuxer ffmpeg is told to read it with.
-    assert seen == {"avatar": b"avatar", "voiceover": ("voiceover.m4a", b"voice", "mov"), "clips": [b"clip"]}
+    assert seen == {"avatar": ("avatar.mp4", b"avatar", "mov"), "voiceover": ("voiceover.m4a", b"voice", "mov"),
+                    "clips": [b"clip"]}
     state = step7.broll["render"]
     assert state["status"] == "completed" and bucket.objects[state["key"]] == b"composite"
 

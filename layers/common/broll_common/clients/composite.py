@@ -94,13 +94,13 @@ def _clip_chain(index: int, seg: Segment, clip_duration: float, width: int, heig
 
 
 def _command(
-    ffmpeg: str, avatar: Path, avatar_info: MediaProbe, voiceover: tuple[Path, str] | None, segments: list[Segment],
-    clip_durations: list[float], out: Path,
+    ffmpeg: str, avatar: tuple[Path, str], avatar_info: MediaProbe, voiceover: tuple[Path, str] | None,
+    segments: list[Segment], clip_durations: list[float], out: Path,
 ) -> list[str]:
     width, height, duration = avatar_info.width, avatar_info.height, avatar_info.duration_s
     # -threads before an -i limits that input's decoder; every clip is open for the whole run.
     args = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-            "-threads", THREADS, *input_args(avatar, VIDEO_DEMUXER)]
+            "-threads", THREADS, *input_args(*avatar)]
     if voiceover is not None:
         args += ["-threads", THREADS, *input_args(*voiceover)]
     first_clip = 2 if voiceover is not None else 1
@@ -142,12 +142,12 @@ def _command(
 
 def render_composite(
     avatar: Path, voiceover: Path | None, segments: list[Segment], out: Path, *,
-    voiceover_demuxer: str | None = None, ffmpeg: str | None = None,
+    voiceover_demuxer: str | None = None, avatar_demuxer: str = VIDEO_DEMUXER, ffmpeg: str | None = None,
 ) -> Path:
     """Render the composite MP4 to `out` and return it.
 
-    `avatar` and the clips are MP4; `voiceover`, when there is one, is read with `voiceover_demuxer`
-    (its allowlisted demuxer: logic/media_types.demuxer_for_key). The output has the avatar's
+    The clips are MP4; `avatar` is read with `avatar_demuxer` (MP4's by default) and `voiceover`,
+    when there is one, with `voiceover_demuxer` (their allowlisted demuxers: logic/media_types.demuxer_for_key). The output has the avatar's
     duration and size, H.264 yuv420p video with the moov atom first, and one AAC track: the
     voice-over, else the avatar's own audio, else silence. Raises ValueError for bad segments or a
     demuxer off the allowlist and CompositeFailed when ffmpeg fails; in every case `out` is not written.
@@ -159,10 +159,11 @@ def render_composite(
     prober = FfmpegProber(ffmpeg)
     avatar, out = Path(avatar), Path(out)
     voice = (Path(voiceover), voiceover_demuxer) if voiceover is not None else None
+    input_args(avatar, avatar_demuxer)  # an input without an allowlisted demuxer is refused before any work
     if voice is not None:
-        input_args(*voice)  # a voice-over without an allowlisted demuxer is refused before any work
+        input_args(*voice)
 
-    avatar_info = _probe(prober, avatar, VIDEO_DEMUXER)
+    avatar_info = _probe(prober, avatar, avatar_demuxer)
     if avatar_info.width is None:
         raise CompositeFailed(f"The avatar {avatar.name} has no video stream.")
     segments = _validate(list(segments), avatar_info.duration_s)
@@ -175,7 +176,7 @@ def render_composite(
 
     # Render beside the target and rename, so a failed run never leaves a half-written video.
     partial = out.with_name(f".{out.name}.partial")
-    command = _command(ffmpeg, avatar, avatar_info, voice, segments, clip_durations, partial)
+    command = _command(ffmpeg, (avatar, avatar_demuxer), avatar_info, voice, segments, clip_durations, partial)
     try:
         proc = subprocess.run(command, capture_output=True, text=True, errors="replace")
         if proc.returncode != 0:

@@ -23,7 +23,7 @@ from ..dal import projects as storage
 from ..clients.workers import get_workers
 from ..dal.media import get_media
 from ..models.errors import Conflict
-from .media import presigned_url
+from .media import presigned_url, project_folder
 from .media_types import demuxer_for_key, key_extension
 from ..models.api import RenderView
 from ..models.domain import RenderState, RenderStatus
@@ -125,13 +125,14 @@ def run(project_id: str, generation: int) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="render-") as work:
             folder = Path(work)
-            # The voice-over's type comes from the allowlist, before anything is downloaded: a key
-            # off it (.m3u8, ...) fails the render, and ffmpeg is told the demuxer, never guesses it.
+            # The avatar's and voice-over's types come from the allowlist, before anything is downloaded:
+            # a key off it (.m3u8, ...) fails the render, and ffmpeg is told the demuxer, never guesses it.
             voiceover = voiceover_demuxer = None
             if material["voiceover"]:
                 voiceover_demuxer = demuxer_for_key(material["voiceover"])
                 voiceover = folder / f"voiceover.{key_extension(material['voiceover'])}"
-            avatar = folder / "avatar.mp4"
+            avatar_demuxer = demuxer_for_key(material["avatar"])
+            avatar = folder / f"avatar.{key_extension(material['avatar'])}"
             media.download(material["avatar"], str(avatar))
             if voiceover is not None:
                 media.download(material["voiceover"], str(voiceover))
@@ -141,8 +142,8 @@ def run(project_id: str, generation: int) -> None:
                 media.download(key, str(clip))
                 segments.append(Segment(start=start_s, end=end_s, clip=clip))
             out = render_composite(avatar, voiceover, segments, folder / "composite.mp4",
-                                   voiceover_demuxer=voiceover_demuxer)
-            key = f"projects/{project_id}/renders/{material_id}.mp4"
+                                   voiceover_demuxer=voiceover_demuxer, avatar_demuxer=avatar_demuxer)
+            key = f"{project_folder(record.owner_id, project_id)}renders/{material_id}.mp4"
             media.upload_file(str(out), key, "video/mp4")
     except (CompositeFailed, ValueError) as exc:
         logger.warning("render failed", extra={"projectId": project_id, "error": str(exc)[:2000]})

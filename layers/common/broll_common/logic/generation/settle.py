@@ -11,6 +11,7 @@ from enum import Enum
 from aws_lambda_powertools import Logger
 
 from .. import plan, policy
+from ...clients.fetch import FetchRefused
 from ...clients.kie import KieError, KieRejected, KieUnavailable, TaskRecord, TaskState
 from ...dal import projects as storage
 from ...dal.history import get_history
@@ -80,7 +81,11 @@ def settle(slot: SceneSlot, record: TaskRecord, via: str = "poll") -> Settled:
     key = clip_key(slot.owner, project_id, scene.sceneId, task_id)
     try:
         copy_from_url(record.result_urls[0], key)
-    except Exception as exc:  # noqa: BLE001 - any copy failure: keep the scene, try again
+    except FetchRefused as exc:  # an address or file the guarded fetch refuses: trying again cannot help
+        if _fail_if_current(slot, f"Kie.ai's clip could not be fetched safely: {exc.message} Retry.", "kie_error"):
+            _detected(scene, via)
+        return Settled.FINISHED
+    except Exception as exc:  # noqa: BLE001 - any other copy failure: keep the scene, try again
         emit("ClipCopyFailed", MetricUnit.Count, 1)
         raise ClipCopyFailed(str(exc)) from exc
     changes, sub_shot = _clip_changes(scene, task_id, key)
