@@ -1,8 +1,8 @@
-"""The render worker's package as `sam build` leaves it, checked before it is deployed.
+"""The ffmpeg workers' packages as `sam build` leaves them, checked before they are deployed.
 
 Given the build directory in BROLL_BUILD_DIR (`sam build --build-dir DIR`: one folder per function
 with its requirements unpacked, and the layer under CommonLayer/python/), this asserts that
-RenderWorkerFunction carries imageio-ffmpeg's ffmpeg binary, that the binary runs on the python3.11
+RenderWorkerFunction and MediaWorkerFunction (the render, the probe) each carry imageio-ffmpeg's ffmpeg binary, that the binary runs on the python3.11
 Lambda runtime's Amazon Linux 2 (glibc 2.26: static, or no GLIBC_ symbol newer than 2.26), that
 the wheel it came from is tagged manylinux2014 (manylinux_2_17) or older, and that the worker's
 `broll_common.clients.ffmpeg.ffmpeg_exe()` makes it run `-version` with no ffmpeg on PATH, although the
@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-FUNCTION = "RenderWorkerFunction"
+FUNCTIONS = ("RenderWorkerFunction", "MediaWorkerFunction")
 LAYER = "CommonLayer"
 RUNTIME_GLIBC = (2, 26)  # python3.11 on Lambda = Amazon Linux 2
 MAX_MANYLINUX = (2, 17)  # what pip accepts for --platform manylinux2014_<arch>
@@ -74,9 +74,9 @@ def _resource_dir(build_dir: Path, template: dict, name: str, uri_key: str) -> P
     return path
 
 
-@pytest.fixture(scope="module")
-def function_dir(build_dir, built_template) -> Path:
-    return _resource_dir(build_dir, built_template, FUNCTION, "CodeUri")
+@pytest.fixture(scope="module", params=FUNCTIONS)
+def function_dir(request, build_dir, built_template) -> Path:
+    return _resource_dir(build_dir, built_template, request.param, "CodeUri")
 
 
 @pytest.fixture(scope="module")
@@ -89,14 +89,14 @@ def layer_python_dir(build_dir, built_template) -> Path:
 @pytest.fixture(scope="module")
 def dist_info(function_dir) -> Path:
     found = sorted(function_dir.glob("imageio_ffmpeg-*.dist-info"))
-    assert len(found) == 1, f"{FUNCTION} should hold exactly one imageio_ffmpeg-*.dist-info, has {found}"
+    assert len(found) == 1, f"{function_dir.name} should hold exactly one imageio_ffmpeg-*.dist-info, has {found}"
     return found[0]
 
 
 @pytest.fixture(scope="module")
 def binary(function_dir) -> Path:
     found = sorted(p for p in (function_dir / "imageio_ffmpeg" / "binaries").glob("ffmpeg-*") if p.is_file())
-    assert len(found) == 1, f"{FUNCTION} should hold one imageio-ffmpeg ffmpeg binary, has {found}"
+    assert len(found) == 1, f"{function_dir.name} should hold one imageio-ffmpeg ffmpeg binary, has {found}"
     assert found[0].stat().st_size > 10_000_000, f"{found[0]} is too small to be ffmpeg"
     return found[0]
 
