@@ -184,8 +184,9 @@ def test_the_form_refuses_missing_and_invalid_fields_beside_each_field(page: Pag
     page.get_by_test_id("np-duration").fill("6")
     page.get_by_test_id("np-voiceover-url").fill("https://169.254.169.254/latest/meta-data/voice.mp3")
     page.get_by_test_id("np-create").click()
-    expect(page.get_by_test_id("np-voiceover-url-error")).not_to_be_empty()
+    expect(page.get_by_test_id("np-voiceover-url-error")).to_have_text(re.compile(r"^(?!stage4).+"))
     expect(dialog).to_be_visible()
+    snap(page, shots, "41-new-project-url-refused", at=page.get_by_test_id("np-voiceover-url"))
 
     # Paste JSON: the API's 422 details listed field by field.
     page.get_by_test_id("np-tab-json").click()
@@ -222,7 +223,7 @@ def test_a_project_from_the_form_with_uploads_renders_exports_and_stays_private(
         # The length is read in the browser from the file's metadata.
         expect(page.get_by_test_id("np-duration")).to_have_value(re.compile(r"^(5\.9\d*|6(\.\d+)?)$"))
         page.get_by_test_id("np-avatar-file").set_input_files(str(media["avatar"]))
-        snap(page, shots, "43-new-project-form")
+        snap(page, shots, "43-new-project-form", at=page.get_by_test_id("np-avatar-file"))
 
         page.get_by_test_id("np-create").click()
         expect(page).to_have_url(re.compile(r"\?project=[A-Za-z0-9_-]+$"), timeout=30_000)
@@ -350,6 +351,7 @@ def test_media_cards_flag_a_length_mismatch_refuse_a_fake_file_and_nudge_a_bound
     expect(page.get_by_test_id("timing-save")).to_have_text("✓ Saved")
     expect(first.locator(".time-range")).to_have_text("0:00–0:02")
     expect(page.get_by_test_id("timeline-ribbon").locator(".seg").first).to_have_text("0:00–0:02")
+    expect(page.get_by_test_id("script").locator(".script-tag").first).to_have_text("0:00–0:02")
     expect(end).to_have_value("2.5")
     last = page.locator(".scene-card").last
     page.get_by_test_id("scene-select").select_option(last.get_attribute("data-scene-id"))

@@ -201,7 +201,8 @@ function showApiErrors(err) {
   }
   if (!details.length) {
     const input = inputForSentence(err.message);
-    if (input) fieldError(input, err.message); else formError(err.message);
+    // "stage4.audioUrl: The address …": beside its field the sentence needs no field name.
+    if (input) fieldError(input, err.message.replace(/^stage\d\.\w+:\s*/, '')); else formError(err.message);
   } else if (placed) {
     formError('Some fields need fixing (shown beside each).');
   }

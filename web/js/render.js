@@ -181,7 +181,7 @@ function renderScript() {
   const el = $('script');
   const script = (p && p.script) || '';
   const all = scenes();
-  const sig = `${script}\u0000${all.map((s) => s.sceneId + s.text).join('|')}`;
+  const sig = `${script}\u0000${all.map((s) => s.sceneId + s.text + rangeLabel(s)).join('|')}`; // times move with a nudge
   if (el.dataset.sig !== sig) {
     el.dataset.sig = sig;
     el.replaceChildren();
