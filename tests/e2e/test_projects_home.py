@@ -384,9 +384,12 @@ def test_rename_duplicate_and_delete_from_the_list(page: Page, stack, shots):
     page.get_by_test_id("rename-input").fill("Renamed")
     page.get_by_test_id("confirm-ok").click()
     expect(page.get_by_test_id(f"project-link-{pid}")).to_have_text("Renamed")
+    expect(card.get_by_role("button", name="Rename “Renamed”")).to_be_focused()
 
     page.get_by_role("button", name="Duplicate “Renamed”").click()
     expect(page.locator(".project-card")).to_have_count(2)
+    for facts in page.locator(".project-facts").all():
+        expect(facts).not_to_contain_text("1970")  # an unknown change time is left out, not "1970"
     snap(page, shots, "51-home-duplicated")
 
     page.get_by_test_id(f"project-card-{pid}").get_by_role("button", name="Delete “Renamed”").click()

@@ -123,6 +123,7 @@ export function styleSummary(style) {
 
 /** "just now", "5 min ago", "3 h ago", "2 days ago", then the date. */
 export function agoLabel(iso, now = Date.now()) {
+  if (!iso) return ''; // unknown (new Date(null) would say 1970)
   const t = new Date(iso).getTime();
   if (Number.isNaN(t)) return '';
   const min = Math.floor((now - t) / 60000);

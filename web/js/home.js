@@ -148,6 +148,12 @@ async function load() {
 
 const byId = (id) => (projects || []).find((p) => p.projectId === id);
 
+/** After a reload rebuilt the card, focus goes back to the button that was used. */
+function focusAction(pid, action) {
+  const btn = document.querySelector(`[data-testid="project-card-${CSS.escape(pid)}"] [data-action="${action}"]`);
+  if (btn) btn.focus();
+}
+
 async function rename(p) {
   const field = document.createElement('label');
   field.className = 'field';
@@ -176,6 +182,7 @@ async function rename(p) {
     toast(`Could not rename the project: ${e.message}`);
   }
   await load();
+  focusAction(p.projectId, 'rename');
 }
 
 async function duplicate(p) {
@@ -186,6 +193,7 @@ async function duplicate(p) {
     toast(`Could not duplicate the project: ${e.message}`);
   }
   await load();
+  focusAction(p.projectId, 'duplicate');
 }
 
 async function remove(p) {
