@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
+import time
 import uuid
 import zipfile
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -44,6 +48,26 @@ def media(tmp_path_factory) -> dict[str, Path]:
             "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(avatar))
     fake.write_text("this is not audio\n" * 20)
     return {"voice": voice, "avatar": avatar, "fake": fake}
+
+
+class _SlowFiles(SimpleHTTPRequestHandler):
+    """Serves the test media, a second late, so the page has time to show "Fetching media…"."""
+
+    def do_GET(self):
+        time.sleep(1.0)
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def media_site(media):
+    """A loopback web server for the media (the local stack may fetch from loopback over http)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_SlowFiles, directory=str(media["avatar"].parent)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
 
 
 def fresh_user(prefix: str) -> str:
@@ -405,3 +429,43 @@ def test_rename_duplicate_and_delete_from_the_list(page: Page, stack, shots):
     expect(page.locator(".project-card")).to_have_count(1)
     with user_api(stack, user) as client:
         assert client.get(f"/api/projects/{pid}").status_code == 404
+
+
+def test_media_from_urls_are_fetched_while_the_page_says_so(page: Page, media_site, shots):
+    """The form's address fields: the server copies both files; the studio shows the fetch, then what the probe found."""
+    as_user(page, fresh_user("url"))
+    page.get_by_test_id("new-project-empty").click()
+    page.get_by_test_id("np-name").fill("From addresses")
+    page.get_by_test_id("np-scene-0-sceneTitle").fill("Hook")
+    page.get_by_test_id("np-scene-0-text").fill("Words from a TTS service.")
+    page.get_by_test_id("np-voiceover-url").fill(f"{media_site}/voice.mp3")
+    page.get_by_test_id("np-voiceover-url").blur()
+    # The length is read from the address too (an <audio> element needs no CORS for it).
+    expect(page.get_by_test_id("np-duration")).not_to_have_value("", timeout=15_000)
+    page.get_by_test_id("np-avatar-url").fill(f"{media_site}/avatar.mp4")
+    page.get_by_test_id("np-create").click()
+    expect(page.locator(".workspace")).to_have_attribute("aria-busy", "false", timeout=30_000)
+    avatar = page.get_by_test_id("media-status-avatar")
+    expect(avatar).to_have_text(re.compile(r"^⏳ (Fetching media|Checking the file)…$"))
+    snap(page, shots, "53-studio-fetching", at=page.get_by_test_id("avatar-card"))
+    expect(avatar).to_have_text(re.compile(r"^✓ Ready · 6\.\d s · 720×1280 · 9:16$"), timeout=MEDIA_TIMEOUT)
+    expect(page.get_by_test_id("media-status-voiceover")).to_have_text(re.compile(r"^✓ Ready · 6\.\d s"))
+    expect(page.get_by_test_id("avatar-video")).to_have_attribute("src", re.compile(r"/media/avatar-"))
+
+
+def test_the_list_badges_media_still_fetching_or_failed(page: Page, shots):
+    """What the list says about each project's media (the list answer is stubbed to hold all cases)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 300))
+    rows = [{"projectId": f"p{i}", "name": name, "step7Status": status, "sceneCount": 3, "clipsReady": ready,
+             "updatedAt": now, "thumbnailUrl": None, "media": m}
+            for i, (name, status, ready, m) in enumerate([
+                ("Fetching its avatar", "in_progress", 0, "fetching"), ("A refused address", "in_progress", 1, "failed"),
+                ("All done", "completed", 3, "ready")])]
+    page.route("**/api/projects", lambda route: route.fulfill(json={"projects": rows}))
+    as_user(page, fresh_user("bdg"))
+    expect(page.get_by_test_id("project-media-p0")).to_have_text("fetching media…")
+    expect(page.get_by_test_id("project-media-p1")).to_have_text("media failed")
+    expect(page.get_by_test_id("project-media-p2")).to_have_count(0)
+    expect(page.get_by_test_id("project-facts-p0")).to_have_text("0 of 3 clips ready · In progress · changed 5 min ago")
+    expect(page.get_by_test_id("project-facts-p2")).to_have_text("3 of 3 clips ready · ✅ Completed · changed 5 min ago")
+    snap(page, shots, "54-home-media-badges")
