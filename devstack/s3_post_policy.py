@@ -1,17 +1,18 @@
 """Check a browser upload's POST policy locally, as S3 does, before moto stores anything.
 
 The upload route hands out a presigned S3 POST (boto3 generate_presigned_post): a policy that
-fixes the key, the Content-Type and a content-length-range, signed with SigV4. Real S3 (and
-MiniStack, which the deploy test runs: ministack/services/s3.py _enforce_signed_post_policy)
-refuse a form that breaks it, and that refusal is the product's only guard on what a person
-uploads. moto 5.2.5 checks none of it (moto/s3/responses.py _bucket_response_post stores any
-form), so without this the local stack and its tests would accept a key outside the project's
-folder, a body over the cap or another type. Hand-written because no library checks a POST
-policy on the receiving side; it follows AWS's PostObject rules for the parts the product uses:
-SigV4 or SigV2 (boto3 signs a POST with SigV2 unless its client says s3v4) with the local
-secret, expiration, eq / starts-with on every
-field, content-length-range, no field the policy does not cover, and no form without a policy
-(the bucket is private).
+fixes the key, the Content-Type and a content-length-range, signed with the stack's secret.
+Real S3 (and MiniStack, which the deploy test runs: ministack/services/s3.py
+_enforce_signed_post_policy) refuse a form that breaks it, and that refusal is the product's only
+guard on what a person uploads. moto 5.2.5 checks none of it (moto/s3/responses.py
+_bucket_response_post stores any form), so without this the local stack and its tests would
+accept a key outside the project's folder, a body over the cap or another type.
+
+Hand-written because no library checks a POST policy on the receiving side. It follows AWS's
+PostObject rules for what the product uses: a SigV4 or SigV2 signature (boto3 signs a POST with
+SigV2 unless its client asks for s3v4) with the local secret, the expiration, eq / starts-with on
+every named field, content-length-range against the file part, no field the policy does not
+cover, and no form without a policy (the bucket is private).
 """
 
 from __future__ import annotations

@@ -67,7 +67,8 @@ def _wait_for_media(ctx: Context, pid: str, kind: str, project: dict) -> int:
     if mismatch:
         longer = "longer" if mismatch > 0 else "shorter"
         say(ctx.err, f"The voice-over file is {abs(mismatch):g} s {longer} than the project's declared length; the "
-                     "scene timings follow the declared one until the file's duration is taken (on the page).", "yellow")
+                     "scene timings follow the declared one until the file's duration is taken (on the page).",
+            "yellow")
     return OK
 
 
@@ -116,7 +117,12 @@ def cmd_new(ctx: Context) -> int:
     pid = project["projectId"]
     say(ctx.out, f"Created {pid}: {project.get('name', '')}")
     for kind, file in files:
-        code = upload(ctx, pid, kind, file)
+        try:
+            code = upload(ctx, pid, kind, file)
+        except ApiError as exc:
+            for line in exc.lines():
+                say(ctx.err, line)
+            code = exc.exit_code
         if code != OK:
             say(ctx.err, f"The project {pid} was made; `broll upload {pid} --{kind} FILE` tries the {kind} again.")
             return code

@@ -152,7 +152,8 @@ def test_render_follows_the_final_video_to_its_url(broll, api):
     s3, bucket = boto3.client("s3"), os.environ["MEDIA_BUCKET"]
     folder = project_folder(DEMO_USER, pid)
     for source in (demo.AUDIO_KEY, demo.AVATAR_KEY):
-        s3.copy_object(Bucket=bucket, Key=folder + source.rsplit("/", 1)[1], CopySource={"Bucket": bucket, "Key": source})
+        s3.copy_object(Bucket=bucket, Key=folder + source.rsplit("/", 1)[1],
+                       CopySource={"Bucket": bucket, "Key": source})
     body = project_body(pid) | {
         "stage4": {"audioKey": f"{folder}voiceover.m4a", "audioDurationSec": demo.AUDIO_SECONDS},
         "stage5": {"avatarVideoKey": f"{folder}avatar.mp4"},
@@ -351,7 +352,8 @@ FORM = {"url": "http://127.0.0.1:9/media-bucket", "key": "users/demo-user/projec
 
 def media_view(kind: str, status: str, **facts) -> dict:
     field = "audio" if kind == "voiceover" else "avatarVideo"
-    return {"projectId": "p", "name": "Trains", field: {"url": None, "media": {"status": status, "error": None} | facts}}
+    media = {"status": status, "error": None} | facts
+    return {"projectId": "p", "name": "Trains", field: {"url": None, "media": media}}
 
 
 @pytest.fixture
@@ -373,8 +375,8 @@ def test_new_from_files_makes_the_project_then_uploads_and_follows_each_file(cap
         "GET /api/projects/p": [media_view("voiceover", "ready", durationSec=27.7),
                                 media_view("avatar", "ready", width=1080, height=1920, aspect="9:16")],
     })
-    code = fake.run("new", "--name", "Trains", "--scenes-file", str(files["scenes"]), "--voiceover", str(files["voice"]),
-                    "--avatar", str(files["avatar"]), "--interval", "0.01")
+    code = fake.run("new", "--name", "Trains", "--scenes-file", str(files["scenes"]),
+                    "--voiceover", str(files["voice"]), "--avatar", str(files["avatar"]), "--interval", "0.01")
     out = capsys.readouterr().out
     assert code == 0, out
     created = next(body for method, url, body in fake.requests if url == "/api/projects")
@@ -411,6 +413,17 @@ def test_upload_says_why_s3_or_the_probe_refused_the_file(capsys, files):
     })
     assert fake.run("upload", "p", "--voiceover", str(files["voice"]), "--interval", "0.01") == 1
     assert f"Voice-over refused: {sentence}" in capsys.readouterr().err
+
+
+def test_new_says_the_project_exists_when_an_upload_is_refused(capsys, files):
+    fake = FakeApi({
+        "POST /api/projects": [(201, {"projectId": "p", "name": "Trains"})],
+        "POST /api/projects/p/uploads": [(400, {"error": "This file is 300 MB; the voice-over may be at most 200 MB"})],
+    })
+    assert fake.run("new", "--name", "Trains", "--scenes-file", str(files["scenes"]),
+                    "--voiceover", str(files["voice"])) == 1
+    err = capsys.readouterr().err
+    assert "may be at most 200 MB" in err and "`broll upload p --voiceover FILE`" in err
 
 
 def test_new_and_upload_refuse_unusable_input_before_asking_the_api(capsys, files, tmp_path):

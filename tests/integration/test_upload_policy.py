@@ -96,7 +96,8 @@ def test_a_tampered_signature_or_policy_is_refused(s3, folder):
     assert refused(send(form, fields | {name: bad}), 403, "SignatureDoesNotMatch")
     # A wider policy under the old signature: the signature no longer matches it.
     policy = json.loads(base64.b64decode(fields["policy"]))
-    policy["conditions"] = [c for c in policy["conditions"] if not (isinstance(c, list) and c[0] == "content-length-range")]
+    policy["conditions"] = [c for c in policy["conditions"]
+                            if not (isinstance(c, list) and c[0] == "content-length-range")]
     wider = base64.b64encode(json.dumps(policy).encode()).decode()
     assert refused(send(form, fields | {"policy": wider}), 403, "SignatureDoesNotMatch")
     assert stored(s3, folder) == []
