@@ -82,12 +82,12 @@ def install_lambda_bridge(functions: Functions) -> None:
     LambdaSimpleBackend.invoke = invoke
 
 
-def cors_rule(rule: dict, origin: str) -> dict:
-    """A template CorsRule (CloudFormation's names) as put_bucket_cors takes it, for `origin`."""
+def cors_rule(rule: dict, origins: list[str]) -> dict:
+    """A template CorsRule (CloudFormation's names) as put_bucket_cors takes it, for `origins`."""
     names = {"AllowedHeaders": "AllowedHeaders", "AllowedMethods": "AllowedMethods", "ExposedHeaders": "ExposeHeaders",
              "MaxAge": "MaxAgeSeconds", "Id": "ID"}
     translated = {names[key]: value for key, value in rule.items() if key in names}
-    return translated | {"AllowedOrigins": [origin]}
+    return translated | {"AllowedOrigins": origins}
 
 
 class LocalCloud:
@@ -162,7 +162,7 @@ class LocalCloud:
             )["stateMachineArn"]
             self.names[logical_id] = arn
 
-    def allow_page_origin(self, origin: str) -> None:
+    def allow_page_origins(self, origins: list[str]) -> None:
         """Each bucket's template CORS rules, with the deployed page's origin (CloudFront's domain,
         not made here) replaced by the local page's, so the page can POST uploads to moto itself."""
         s3 = self.client("s3")
@@ -170,7 +170,7 @@ class LocalCloud:
             rules = props.get("CorsConfiguration", {}).get("CorsRules")
             if rules:
                 s3.put_bucket_cors(Bucket=self.names[logical_id],
-                                   CORSConfiguration={"CORSRules": [cors_rule(rule, origin) for rule in rules]})
+                                   CORSConfiguration={"CORSRules": [cors_rule(rule, origins) for rule in rules]})
 
     def _create_functions(self) -> None:
         iam = self.client("iam")

@@ -72,7 +72,8 @@ class LocalStack:
         }
         self.cloud.create_resources(self.functions, parameters)
         self.api_url = self.gateway.start(port=self.options.api_port)
-        self.cloud.allow_page_origin(self.api_url)
+        # The page may be opened under either loopback name; its uploads reach moto from that origin.
+        self.cloud.allow_page_origins([self.api_url, self.api_url.replace("//127.0.0.1:", "//localhost:")])
         self.issuer = LocalIssuer(f"{self.api_url}/local-auth")
         self.gateway.issuer = self.issuer
         self._configure_environment(real_key, parameters)

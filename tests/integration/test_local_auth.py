@@ -107,8 +107,13 @@ def test_moto_allows_no_foreign_origin(stack):
     assert "access-control-allow-origin" not in answer.headers
 
 
-def test_the_page_origin_may_upload_to_the_media_bucket(stack):
-    answer = preflight(f"{stack.cloud.endpoint}/{os.environ['MEDIA_BUCKET']}", stack.api_url)
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost"])
+def test_the_page_origin_may_upload_to_the_media_bucket(stack, name):
+    page = stack.api_url.replace("127.0.0.1", name)
+    answer = preflight(f"{stack.cloud.endpoint}/{os.environ['MEDIA_BUCKET']}", page)
     assert answer.status_code == 200
-    assert answer.headers["access-control-allow-origin"] == stack.api_url
+    assert answer.headers["access-control-allow-origin"] == page
     assert "POST" in answer.headers["access-control-allow-methods"]
+    # Only the media bucket takes uploads from the page.
+    web_bucket = f"{stack.cloud.endpoint}/{stack.cloud.names['WebBucket']}"
+    assert "access-control-allow-origin" not in preflight(web_bucket, page).headers
