@@ -118,6 +118,8 @@ def test_a_text_file_uploaded_as_mp4_is_refused_and_not_kept(api, files):
     assert media["error"].endswith(".")
     assert stored_keys(pid) == []  # the refused file was deleted
     assert api.get(f"/api/projects/{pid}").json()["avatarVideo"]["url"] is None
+    again = api.post(f"/api/projects/{pid}/media/avatar", json={})  # Retry: the file is gone, say what to do
+    assert again.status_code == 409 and "upload the file again" in again.json()["error"], again.text
 
 
 @pytest.mark.parametrize("request_body, words", [

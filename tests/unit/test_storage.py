@@ -226,7 +226,8 @@ def test_update_broll_and_list_projects(table):
     assert [record.project_id for record in listed] == ["demo-1", "demo-2"]
     assert listed[0].name == "One" and listed[0].broll.status == "completed"
     assert listed[1].broll.status == "in_progress"
-    assert listed[0].broll.updatedAt is not None and listed[1].broll.updatedAt is None  # only writes set it
+    # Set at creation, then by every write: demo-1 was written after demo-2 was made.
+    assert listed[1].broll.updatedAt is not None and listed[0].broll.updatedAt >= listed[1].broll.updatedAt
     assert len(load_project("demo-1", owner=OWNER).scenes) == 3
 
 

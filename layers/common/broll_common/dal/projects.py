@@ -172,6 +172,7 @@ def _check_owner(record: ProjectRecord, owner: str | None) -> ProjectRecord:
 def create_project(project_id: str, items: dict[int, dict], owner: str) -> None:
     model = _bind()
     items[STEP_PROJECT]["ownerId"] = items[STEP_BROLL]["ownerId"] = owner
+    items[STEP_BROLL]["updatedAt"] = _now()
     try:
         with TransactWrite(connection=Connection(region=model.Meta.region)) as tx:
             for step, data in items.items():

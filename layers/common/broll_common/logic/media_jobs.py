@@ -115,10 +115,12 @@ def start(project_id: str, kind_name: str, source: MediaSource, owner: str) -> N
     if not (source.key or source.url):
         if state is None or state.status != MediaStatus.FAILED:
             raise Conflict(f"The {kind.label} has not failed, so there is nothing to try again.")
-        job = {"status": MediaStatus.FETCHING.value, "source": "url", "sourceUrl": state.sourceUrl} if state.source == "url" \
-            else {"status": MediaStatus.PROBING.value, "source": "upload", "key": state.key}
-        if job.get("key") is None and job.get("sourceUrl") is None:
-            raise Conflict(f"The {kind.label} has nothing to try again: upload it or give its URL.")
+        if state.source == "url" and state.sourceUrl:
+            job = {"status": MediaStatus.FETCHING.value, "source": "url", "sourceUrl": state.sourceUrl}
+        elif state.key and get_media().exists(state.key):  # the worker failed, not the file
+            job = {"status": MediaStatus.PROBING.value, "source": "upload", "key": state.key}
+        else:
+            raise Conflict(f"The refused {kind.label} was not kept, so there is nothing to try again: upload the file again.")
     else:
         job = job_for(kind, source, owner, project_id)
     begin(project_id, kind, job, state, owner)
