@@ -27,6 +27,7 @@ from moto.moto_server import werkzeug_app  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from . import atomic_dynamodb, s3_post_policy  # noqa: E402
+from .auth import is_loopback_host  # noqa: E402
 from .lambdas import Functions  # noqa: E402
 from .template import Template  # noqa: E402
 
@@ -90,6 +91,20 @@ def cors_rule(rule: dict, origins: list[str]) -> dict:
     return translated | {"AllowedOrigins": origins}
 
 
+def loopback_only(app):
+    """A page of another site can reach 127.0.0.1 under a name of its own (DNS rebinding) and then
+    call local AWS as a same-origin page, CORS or not: answer only requests that name a loopback host."""
+
+    def guarded(environ, start_response):
+        if is_loopback_host(environ.get("HTTP_HOST")):
+            return app(environ, start_response)
+        start_response("403 Forbidden", [("Content-Type", "application/xml")])
+        return [b"<Error><Code>AccessDenied</Code><Message>Local AWS answers only 127.0.0.1, localhost or [::1]."
+                b"</Message></Error>"]
+
+    return guarded
+
+
 class LocalCloud:
     def __init__(self, template: Template, port: int = 0):
         self.template = template
@@ -101,6 +116,8 @@ class LocalCloud:
         atomic_dynamodb.install()
         s3_post_policy.install(REGION, SECRET_ACCESS_KEY)
         self.server.start()
+        # moto's ThreadedMotoServer keeps its werkzeug server here; the request handler reads .app per request.
+        self.server._server.app = loopback_only(self.server._server.app)
         host, port = self.server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         os.environ.update(

@@ -107,6 +107,13 @@ def test_moto_allows_no_foreign_origin(stack):
     assert "access-control-allow-origin" not in answer.headers
 
 
+def test_moto_answers_no_foreign_host(stack):
+    # Another site's page that made its name resolve to 127.0.0.1 (DNS rebinding) is same-origin: no CORS needed.
+    aws = stack.cloud.endpoint
+    assert httpx.get(f"{aws}/", headers={"Host": "evil.example"}).status_code == 403
+    assert httpx.get(f"{aws}/{os.environ['MEDIA_BUCKET']}", headers={"Host": "localhost"}).status_code == 200
+
+
 @pytest.mark.parametrize("name", ["127.0.0.1", "localhost"])
 def test_the_page_origin_may_upload_to_the_media_bucket(stack, name):
     page = stack.api_url.replace("127.0.0.1", name)
