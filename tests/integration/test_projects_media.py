@@ -115,7 +115,7 @@ def test_a_text_file_uploaded_as_mp4_is_refused_and_not_kept(api, files):
     assert upload(api, pid, "avatar", files["text"], "video/mp4").status_code == 202
     media = settled_media(api, pid, "avatarVideo")["avatarVideo"]["media"]
     assert media["status"] == "failed" and "video" in media["error"].lower()
-    assert media["error"].endswith(".")
+    assert media["error"].endswith(".") and not media["canRetry"]
     assert stored_keys(pid) == []  # the refused file was deleted
     assert api.get(f"/api/projects/{pid}").json()["avatarVideo"]["url"] is None
     again = api.post(f"/api/projects/{pid}/media/avatar", json={})  # Retry: the file is gone, say what to do
@@ -216,7 +216,8 @@ def test_a_300_mb_body_and_a_text_file_are_refused_by_the_fetch(api, server):
 def test_a_failed_fetch_can_be_retried(api, server, files):
     server.files["late.mp4"] = (files["text"], "video/mp4")  # first it is not a video
     pid = new_project(api, stage5={"avatarVideoUrl": server.url("late.mp4")})["projectId"]
-    assert settled_media(api, pid, "avatarVideo")["avatarVideo"]["media"]["status"] == "failed"
+    failed = settled_media(api, pid, "avatarVideo")["avatarVideo"]["media"]
+    assert failed["status"] == "failed" and failed["canRetry"]
     server.files["late.mp4"] = (files["avatar"], "video/mp4")  # the source is fixed
     assert api.post(f"/api/projects/{pid}/media/avatar", json={}).status_code == 202
     assert settled_media(api, pid, "avatarVideo")["avatarVideo"]["media"]["status"] == "ready"

@@ -36,10 +36,16 @@ def test_a_voice_over_half_a_second_off_the_projects_length_is_flagged(file_s, d
 
 def test_a_failed_or_running_job_shows_no_facts():
     failed = MediaState.model_validate({"status": "failed", "error": "The file has no sound in it.", "generation": 2,
+                                        "key": "users/u/projects/p/media/voiceover-1.mp3",
                                         "probe": ready(3.0).probe.model_dump()})
     view = media_view(failed, declared=9.0)
     assert view.status == "failed" and view.error == "The file has no sound in it."
     assert view.durationSec is None and view.durationMismatchSec is None
+    assert view.canRetry  # its upload is still kept (the worker failed, not the file)
+    refused = failed.model_copy(update={"key": None})
+    assert not media_view(refused).canRetry  # a refused upload is deleted: only a new one helps
+    fetch = MediaState.model_validate({"status": "failed", "source": "url", "sourceUrl": "https://cdn.example/a.mp4"})
+    assert media_view(fetch).canRetry and not media_view(ready(3.0)).canRetry
 
 
 def test_the_list_says_in_one_word_how_the_media_stand():

@@ -99,7 +99,8 @@ export function renderMedia() {
     setText(status, line);
     status.className = `media-status${m ? ` is-${m.status}` : ''}`;
     const uploading = progress[kind] !== null;
-    setHidden($(`media-retry-${kind}`), !(m && m.status === 'failed') || uploading);
+    // A refused upload is gone: only Replace helps then (the server says canRetry).
+    setHidden($(`media-retry-${kind}`), !(m && m.status === 'failed' && m.canRetry) || uploading);
     setDisabled($(`media-retry-${kind}`), isBusy(`media:${kind}`));
     const up = $(`media-upload-${kind}`);
     setText(up, uploading ? `Uploading… ${Math.round(progress[kind])} %`

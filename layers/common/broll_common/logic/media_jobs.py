@@ -203,7 +203,7 @@ def run(project_id: str, kind_name: str, generation: int) -> None:
     except (FetchRefused, NotMedia) as exc:
         emit("MediaRefused", MetricUnit.Count, 1, Kind=kind.name)
         refused = None if fetched else state.key
-        failed = {"status": MediaStatus.FAILED.value, "error": exc.message}
+        failed = {"status": MediaStatus.FAILED.value, "error": exc.message} | ({"key": None} if refused else {})
         if _finish(project_id, kind, generation, failed, {kind.key_field: None} if refused and refused == in_use else None):
             if refused:
                 media.delete(refused)  # a refused upload is not kept

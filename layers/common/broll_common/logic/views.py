@@ -84,7 +84,8 @@ def media_view(state: MediaState | None, declared: float | None = None) -> Media
         return None
     facts = state.probe if state.status == MediaStatus.READY else None
     view = MediaView(status=state.status.value, error=state.error, source=state.source, sourceUrl=state.sourceUrl,
-                     sizeBytes=state.sizeBytes)
+                     sizeBytes=state.sizeBytes,
+                     canRetry=state.status == MediaStatus.FAILED and bool(state.sourceUrl if state.source == "url" else state.key))
     if facts:
         view.durationSec, view.width, view.height = float(facts.durationSec), facts.width, facts.height
         view.hasAudio, view.hasVideo = facts.hasAudio, facts.hasVideo

@@ -38,6 +38,7 @@ class MediaView(BaseModel):
     hasAudio: bool | None = None
     hasVideo: bool | None = None
     sizeBytes: int | None = None
+    canRetry: bool = False  # failed, and trying the same source again can help (a URL; an upload still kept)
     # The voice-over only: the file's length minus the project's, when they differ by over 0.5 s.
     durationMismatchSec: float | None = None
 
