@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from broll_common.clients.composite import CompositeFailed, Segment, render_composite
+from broll_common.clients.composite import CompositeFailed, RenderReport, Segment, render_composite
 from devstack import media
 
 W, H, SECONDS = 360, 640, 12.0
@@ -58,6 +58,13 @@ def grey_frame(path, at_seconds) -> bytes:
     return pixels
 
 
+def render(avatar, voiceover, cuts, out, **kw):
+    """render_composite, for the tests that look at the video: the path it wrote."""
+    report = render_composite(avatar, voiceover, cuts, out, **kw)
+    assert isinstance(report, RenderReport)
+    return out
+
+
 def difference(a: bytes, b: bytes) -> float:
     return sum(abs(x - y) for x, y in zip(a, b)) / len(a)
 
@@ -89,7 +96,8 @@ def avatar_colour(inputs):
 def composite(inputs, tmp_path_factory):
     out = tmp_path_factory.mktemp("composite-out") / "composite.mp4"
     segments = [Segment(0.0, 4.0, inputs["long"]), Segment(6.0, 11.0, inputs["short"])]
-    assert render_composite(inputs["avatar"], inputs["voiceover"], segments, out, voiceover_demuxer="mov") == out
+    report = render_composite(inputs["avatar"], inputs["voiceover"], segments, out, voiceover_demuxer="mov")
+    assert report.problems == [] and (report.width, report.height) == (W, H)
     return out
 
 
@@ -139,7 +147,7 @@ def test_audio_is_the_voiceover_only_padded_to_the_avatar(inputs, tmp_path):
     # also 2 s shorter than the avatar, so the end must be padded with silence rather than cut short.
     tone = tmp_path / "tone.m4a"
     run_ffmpeg("-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100:duration=10", "-c:a", "aac", str(tone))
-    out = render_composite(inputs["avatar"], tone, [Segment(2.0, 6.0, inputs["long"])], tmp_path / "out.mp4",
+    out = render(inputs["avatar"], tone, [Segment(2.0, 6.0, inputs["long"])], tmp_path / "out.mp4",
                            voiceover_demuxer="mov")
 
     samples = audio_samples(out)
@@ -152,7 +160,7 @@ def test_audio_is_the_voiceover_only_padded_to_the_avatar(inputs, tmp_path):
 
 
 def test_no_segments_is_the_avatar_with_the_voiceover(inputs, avatar_colour, tmp_path):
-    out = render_composite(inputs["avatar"], inputs["voiceover"], [], tmp_path / "plain.mp4", voiceover_demuxer="mov")
+    out = render(inputs["avatar"], inputs["voiceover"], [], tmp_path / "plain.mp4", voiceover_demuxer="mov")
     info = media.probe(out)
     assert info["duration"] == pytest.approx(SECONDS, abs=0.2)
     assert (info["width"], info["height"]) == (W, H)
@@ -162,7 +170,7 @@ def test_no_segments_is_the_avatar_with_the_voiceover(inputs, avatar_colour, tmp
 
 
 def test_without_voiceover_the_avatars_audio_is_kept(inputs, tmp_path):
-    out = render_composite(inputs["avatar"], None, [Segment(1.0, 3.0, inputs["short"])], tmp_path / "out.mp4")
+    out = render(inputs["avatar"], None, [Segment(1.0, 3.0, inputs["short"])], tmp_path / "out.mp4")
     samples = audio_samples(out)
     assert len(samples) / PCM_RATE == pytest.approx(SECONDS, abs=0.2)
     assert rms(window(samples, 0.5, 3.0)) > 1000
@@ -172,18 +180,21 @@ def test_silent_avatar_without_voiceover_still_gets_one_audio_stream(inputs, tmp
     mute = tmp_path / "mute.mp4"
     run_ffmpeg("-i", str(inputs["avatar"]), "-an", "-c", "copy", str(mute))
     assert not media.probe(mute)["has_audio"]
-    out = render_composite(mute, None, [], tmp_path / "out.mp4")
+    out = tmp_path / "out.mp4"
+    report = render_composite(mute, None, [], out)
     info = media.probe(out)
     assert info["audio_codec"] == "aac" and describe(out).count(": Audio: ") == 1
     assert info["duration"] == pytest.approx(SECONDS, abs=0.2)
     samples = audio_samples(out)
     assert len(samples) / PCM_RATE == pytest.approx(SECONDS, abs=0.2)
     assert rms(samples) < 1
+    # Silence cannot be brought to -14 LUFS: the self-check says so, the caller fails the render.
+    assert report.problems == ["The output's audio is silent."]
 
 
 def test_range_a_hair_past_the_end_is_accepted(inputs, tmp_path):
     # Scene ranges come from the voice-over's duration, which may differ from the avatar's slightly.
-    out = render_composite(inputs["avatar"], inputs["voiceover"], [Segment(10.0, SECONDS + 0.1, inputs["short"])],
+    out = render(inputs["avatar"], inputs["voiceover"], [Segment(10.0, SECONDS + 0.1, inputs["short"])],
                            tmp_path / "out.mp4", voiceover_demuxer="mov")
     assert media.probe(out)["duration"] == pytest.approx(SECONDS, abs=0.2)
 
@@ -237,7 +248,7 @@ def test_ffmpeg_failing_mid_render_raises_with_its_message(inputs, tmp_path):
 
 def test_clip_of_another_shape_is_scaled_to_cover_the_frame(inputs, tmp_path):
     wide = media.render_clip(tmp_path / "wide.mp4", FIRST, seconds=2.0, width=320, height=180)
-    out = render_composite(inputs["avatar"], inputs["voiceover"], [Segment(1.0, 3.0, wide)], tmp_path / "out.mp4",
+    out = render(inputs["avatar"], inputs["voiceover"], [Segment(1.0, 3.0, wide)], tmp_path / "out.mp4",
                            voiceover_demuxer="mov")
     info = media.probe(out)
     assert (info["width"], info["height"]) == (W, H)
@@ -254,11 +265,14 @@ def test_every_ffmpeg_input_is_a_local_file_with_its_demuxer_named(inputs, tmp_p
     monkeypatch.setattr(subprocess, "run", run)
     render_composite(inputs["avatar"], inputs["voiceover"], [Segment(1.0, 3.0, inputs["short"])], tmp_path / "out.mp4",
                      voiceover_demuxer="mov")
-    assert len(commands) == 3  # the avatar's and the clip's probe, then the render
+    # The avatar's, the voice-over's and the clip's probe, the loudness measure, the render, the
+    # output's probe and its check.
+    assert len(commands) == 7
     for command in commands:
         opened = [i for i, arg in enumerate(command) if arg == "-i"]
         assert opened and all(command[i - 4:i - 1] == ["-protocol_whitelist", "file", "-f"] for i in opened), command
-    assert [commands[-1][i - 1] for i, arg in enumerate(commands[-1]) if arg == "-i"] == ["mov", "mov", "mov"]
+    render_command = next(c for c in commands if "libx264" in c)
+    assert [render_command[i - 1] for i, arg in enumerate(render_command) if arg == "-i"] == ["mov", "mov", "mov"]
 
 
 @pytest.mark.parametrize("demuxer", [None, "hls", "concat"])
