@@ -130,6 +130,8 @@ export const api = {
   savePlan: (pid, sceneId, body) => request('PUT', `${base(pid)}/broll/scenes/${enc(sceneId)}/plan`, body),
   selectClip: (pid, sceneId, entryId) => request('POST', `${base(pid)}/broll/scenes/${enc(sceneId)}/select`, { entryId }),
   setStyle: (pid, style) => request('PUT', `${base(pid)}/style`, style),
+  // LayoutSettings fields, each optional (issue 15) → 200 Project.
+  setLayout: (pid, body) => request('PUT', `${base(pid)}/layout`, body),
   // Projects and their media (issue 14).
   listProjects: () => request('GET', '/api/projects'),
   createProject: (body) => request('POST', '/api/projects', body),

@@ -6,6 +6,7 @@ import {
 } from './state.js';
 import { $, setText, setHidden, setDisabled, setTitle, setProgress } from './dom.js';
 import { scheduleLabel } from './format.js';
+import { checksLine } from './layout.js';
 
 const NO_AVATAR = 'This project has no avatar video to cut the clips into, so there is nothing to render.';
 
@@ -37,6 +38,13 @@ function renderSchedule() {
   setDisabled(cancel, isBusy('schedule'));
 }
 
+/** Why the render failed: its self-check's problems as sentences, else the error. */
+function failure(r) {
+  const problems = (r.checks && Array.isArray(r.checks.problems) ? r.checks.problems : []).filter(Boolean);
+  if (problems.length) return `The video failed its own check: ${problems.join(' ')}`;
+  return r.error || 'The render failed.';
+}
+
 function renderComposite() {
   const r = renderState();
   const box = $('render-status');
@@ -47,13 +55,18 @@ function renderComposite() {
   if (status === 'rendering') text = `⏳ Rendering… ${Math.round(Number(r.progress) || 0)} %`;
   else if (status === 'completed' && r.outOfDate) { state = 'stale'; text = '⚠ Out of date — render again'; }
   else if (status === 'completed') text = '✅ Composite ready';
-  else if (status === 'failed') text = `❌ ${r.error || 'The render failed.'}`;
+  else if (status === 'failed') text = `❌ ${failure(r)}`;
   const cls = `render-status is-${state}`;
   if (box.className !== cls) box.className = cls;
   setText($('render-text'), text);
+  // The self-check's figures (duration, size, loudness, true peak), once a render finished.
+  const figures = status === 'completed' || status === 'failed' ? checksLine(r.checks) : '';
+  const checksEl = $('render-checks');
+  setText(checksEl, figures ? `${status === 'failed' ? 'Measured: ' : ''}${figures}` : '');
+  setHidden(checksEl, !figures);
   // Screen readers hear each change of state, not every percent.
-  setText($('render-announce'), status === 'rendering' ? 'Rendering the composite video…' : status === 'idle' ? '' : text);
-  setTitle(box, status === 'failed' ? r.error || '' : state === 'stale' ? 'Clips changed since this render: render again to include them.' : '');
+  setText($('render-announce'), status === 'rendering' ? 'Rendering the composite video…' : status === 'idle' ? '' : `${text} ${figures}`.trim());
+  setTitle(box, status === 'failed' ? failure(r) : state === 'stale' ? 'Clips changed since this render: render again to include them.' : '');
   const bar = $('render-progress');
   setHidden(bar, status !== 'rendering');
   setProgress(bar, r.progress, 'Render progress');
@@ -78,7 +91,7 @@ function renderButtons() {
   setText(rbtn, isBusy('render') ? '⏳ Starting…' : rendering ? '⏳ Rendering…' : r.status === 'completed' ? '🎞 Render Again' : '🎞 Render Video');
   setDisabled(rbtn, !p || !hasAvatar || rendering || isBusy('render'));
   setTitle(rbtn, !p ? '' : !hasAvatar ? NO_AVATAR : rendering ? 'A render is under way.'
-    : 'Makes one video: the avatar with every ready clip cut in over its scene.');
+    : 'Choose the layout and captions, then render one video: the avatar with the ready clips cut in.');
 
   setDisabled($('save-screenshot'), !p || isBusy('shot'));
   const done = isCompleted();

@@ -1,12 +1,13 @@
-// "Render video": one composite — the avatar video with every ready clip cut in over its
-// scene — rendered by the API in the background. The poller follows it through the project
-// read (it carries `render`); ▶ plays the result in the fullscreen video modal.
+// "Render video": one composite — the avatar video with the ready clips cut in by the chosen
+// layout (renderdialog.js) — rendered by the API in the background. The poller follows it
+// through the project read (it carries `render`); ▶ plays the result in the fullscreen modal.
 
 import { api } from './api.js';
 import { store, renderState, setRender } from './state.js';
 import { guarded } from './actions.js';
 import { openVideoModal } from './modal.js';
 import { kick } from './poller.js';
+import { toast } from './toast.js';
 
 export function startRender() {
   return guarded('render', async () => {
@@ -15,6 +16,16 @@ export function startRender() {
     kick();
     return res;
   }, { label: 'Could not render the video' });
+}
+
+/** "Render Video": the render dialog (its module is fetched on the first click). */
+export async function openRender(opener) {
+  try {
+    const { openRenderDialog } = await import('./renderdialog.js');
+    openRenderDialog(opener);
+  } catch (err) {
+    toast(`Could not open the render settings: ${err.message}`, 'error');
+  }
 }
 
 export function playComposite(opener) {

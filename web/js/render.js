@@ -12,6 +12,7 @@ import { renderStyle } from './style.js';
 import { renderPlan, renderCoverage, shotProgress } from './plan.js';
 import { renderMedia } from './media.js';
 import { renderTiming } from './timing.js';
+import { renderSceneLayout } from './layout.js';
 
 /* ---------------- header & chrome ---------------- */
 
@@ -46,6 +47,8 @@ function buildCard(scene) {
         <span class="time-range"></span>
         <span class="time-dur"></span>
       </div>
+      <video class="card-thumb" data-testid="scene-thumb-${scene.sceneId}" muted playsinline preload="metadata"
+        tabindex="-1" aria-hidden="true" hidden></video>
     </div>
     <p class="scene-text"></p>
     <div class="coverage" aria-hidden="true"></div>
@@ -112,6 +115,12 @@ function updateCard(li, scene) {
   const stale = state === 'completed' && !!scene.outOfDate;
   setHidden(li.querySelector('.stale-hint'), !stale);
   setDisabled(li.querySelector('.stale-hint .scene-action'), genBusy);
+
+  // The ready clip's frame at 1 s as the card's thumbnail (the media fragment seeks there).
+  const thumb = li.querySelector('.card-thumb');
+  const thumbUrl = state === 'completed' && scene.videoUrl ? `${scene.videoUrl}#t=1` : '';
+  setMediaSrc(thumb, thumbUrl);
+  setHidden(thumb, !thumbUrl);
 
   const [btn, btn2] = li.querySelectorAll('.card-actions .scene-action');
   applyCardButton(btn, primary, scene);
@@ -366,5 +375,6 @@ export function render() {
   renderPlan();
   renderMedia();
   renderTiming();
+  renderSceneLayout();
   renderBottom();
 }

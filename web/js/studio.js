@@ -7,7 +7,8 @@ import { initModals } from './modal.js';
 import { startPolling, reloadProject, kick } from './poller.js';
 import * as act from './actions.js';
 import { generateAll, cancelSchedule } from './batch.js';
-import { startRender, playComposite } from './composite.js';
+import { startRender, playComposite, openRender } from './composite.js';
+import { initSceneLayout } from './layout.js';
 import { trackBarHeight } from './bottom.js';
 import { initHistory } from './history.js';
 import { initStyle } from './style.js';
@@ -79,7 +80,7 @@ function wireSettings() {
 
 function wireBottom() {
   $('generate-all').addEventListener('click', () => generateAll());
-  $('render-video').addEventListener('click', () => startRender());
+  $('render-video').addEventListener('click', (e) => openRender(e.currentTarget));
   $('render-retry').addEventListener('click', () => startRender());
   $('render-play').addEventListener('click', (e) => playComposite(e.currentTarget));
   $('cancel-schedule').addEventListener('click', () => cancelSchedule());
@@ -115,6 +116,7 @@ export async function startStudio(projectId) {
   initPlan();
   initMedia();
   initTiming();
+  initSceneLayout();
   trackBarHeight();
   wirePreviewAutoplay();
   // Don't lose typed shot instructions when the page goes away mid-debounce.
