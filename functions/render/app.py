@@ -1,12 +1,13 @@
-"""The composite video: POST /api/projects/{id}/render starts it, GET shows how it stands."""
+"""The composite video: POST /api/projects/{id}/render starts it, GET shows how it stands, PUT
+…/layout sets how it cuts the B-roll in and its captions."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from broll_common.logic import projects, render
+from broll_common.logic import layout_settings, projects, render
 from broll_common.api import ProjectId, lambda_entry, make_resolver, user_id
-from broll_common.models.api import EmptyBody, RenderAnswer
+from broll_common.models.api import EmptyBody, LayoutBody, Project, RenderAnswer
 
 app = make_resolver()
 
@@ -22,6 +23,11 @@ def start_render(project_id: ProjectId, body: Annotated[EmptyBody, Body()]):
 @app.get("/api/projects/<project_id>/render")
 def render_status(project_id: ProjectId) -> RenderAnswer:
     return RenderAnswer(render=projects.render_status(project_id, user_id(app)))
+
+
+@app.put("/api/projects/<project_id>/layout")
+def set_layout(project_id: ProjectId, body: Annotated[LayoutBody, Body()]) -> Project:
+    return layout_settings.set_layout(project_id, body, user_id(app))
 
 
 @lambda_entry

@@ -121,8 +121,8 @@ class FakeMedia:
     def __init__(self, objects: dict[str, bytes] | None = None):
         self.objects = dict(objects or {})
 
-    def presigned_url(self, key):
-        return f"https://media.example/{key}?signed"
+    def presigned_url(self, key, filename=None):
+        return f"https://media.example/{key}?signed" + (f"&as={filename}" if filename else "")
 
     def exists(self, key):
         return key in self.objects

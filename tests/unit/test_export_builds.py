@@ -72,7 +72,8 @@ def test_the_request_starts_one_build_joins_it_and_answers_the_url_once_made(clo
     assert ready.status == DownloadStatus.READY and ready.url
     key = state()["key"]
     archive = zipfile.ZipFile(io.BytesIO(cloud.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
-    assert archive.namelist() == ["script.txt", "timeline.json", "01-hook.mp4"]
+    assert archive.namelist() == ["script.txt", "timeline.json", "captions.ass", "captions.srt", "01-hook.mp4"]
+    assert "response-content-disposition=attachment" in ready.url and "zip.zip" in ready.url
     assert len(worker.invoked) == 1  # the same content again: nothing rebuilt
 
 

@@ -131,11 +131,12 @@ def test_the_worker_cuts_the_material_from_the_bucket_and_stores_the_composite(s
     step7.audio["audioKey"] = "projects/p/voice.M4A"
     seen = {}
 
-    def fake_render(avatar, voiceover, segments, out, *, voiceover_demuxer, avatar_demuxer):
+    def fake_render(avatar, voiceover, cuts, out, *, voiceover_demuxer, avatar_demuxer, **options):
         seen.update(avatar=(avatar.name, avatar.read_bytes(), avatar_demuxer), voiceover=(voiceover.name, voiceover.read_bytes(), voiceover_demuxer),
-                    clips=[s.clip.read_bytes() for s in segments])
+                    clips=[s.clip.read_bytes() for s in cuts])
         out.write_bytes(b"composite")
-        return out
+        return composite.RenderReport(duration_s=4.0, width=1080, height=1920, loudness_lufs=-14.0,
+                                      true_peak_dbtp=-1.5, problems=[])
 
     monkeypatch.setattr(composite, "render_composite", fake_render)
     render.start(PID, OWNER)
@@ -185,7 +186,7 @@ def test_a_zip_of_the_current_content_is_answered_at_once_without_a_build(step7,
     key, _, _ = export.export_key(step7.record())
     bucket.objects[key] = b"zip"
     shown = export.request(PID, OWNER)
-    assert shown.url == bucket.presigned_url(key) and workers.started == []
+    assert shown.url == bucket.presigned_url(key, "p.zip") and workers.started == []  # named after the project
 
 
 def test_the_export_worker_streams_the_files_into_a_zip_and_a_missing_one_fails_it(step7, workers, bucket):
@@ -204,7 +205,7 @@ def test_the_export_worker_streams_the_files_into_a_zip_and_a_missing_one_fails_
     done = step7.broll["export"]
     assert done["status"] == "completed"
     names = zipfile.ZipFile(io.BytesIO(bucket.objects[done["key"]])).namelist()
-    assert names == ["script.txt", "timeline.json", "avatar.mp4", "01-hook.mp4"]
+    assert names == ["script.txt", "timeline.json", "captions.ass", "captions.srt", "avatar.mp4", "01-hook.mp4"]
 
 
 # -- the adapters' own calls ---------------------------------------------------------------

@@ -24,7 +24,9 @@ class ObjectMissing(Exception):
 
 
 class Media(Protocol):
-    def presigned_url(self, key: str) -> str: ...
+    def presigned_url(self, key: str, filename: str | None = None) -> str:
+        """A GET URL for the key; with `filename`, the browser saves it under that name."""
+        ...
 
     def exists(self, key: str) -> bool: ...
 
@@ -70,10 +72,12 @@ class S3Media:
     def _bucket(self) -> str:
         return settings().media_bucket
 
-    def presigned_url(self, key: str) -> str:
-        return client("s3").generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=settings().presign_ttl_s,
-        )
+    def presigned_url(self, key: str, filename: str | None = None) -> str:
+        params = {"Bucket": self._bucket, "Key": key}
+        if filename:
+            # Our own names only (a slug): nothing in it needs quoting in the header.
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        return client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=settings().presign_ttl_s)
 
     def exists(self, key: str) -> bool:
         try:

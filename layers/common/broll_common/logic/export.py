@@ -27,24 +27,42 @@ from datetime import datetime, timezone
 
 from aws_lambda_powertools import Logger
 
-from . import plan
+from . import captions, plan
 from ..dal import projects as storage
 from ..clients.workers import get_workers
 from ..dal.media import ObjectMissing, get_media
 from .media import presigned_url, project_folder
 from ..models.api import DownloadView
 from ..models.domain import DownloadStatus, ExportState
-from .render import current_composite_key
+from .render import caption_lines, current_composite_key, settings_of
 
 logger = Logger(child=True)
 
 CHUNK = 1024 * 1024
-COMPOSITE_NAME = "composite.mp4"
+CAPTIONS_ASS, CAPTIONS_SRT = "captions.ass", "captions.srt"
 AI_DISCLOSURE = "Clips marked aiGenerated are AI-generated video (Google Veo 3 via Kie.ai), not recorded footage."
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "scene"
+def _slug(text: str, default: str = "scene") -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80].strip("-") or default
+
+
+def friendly_name(record: storage.ProjectRecord) -> str:
+    """The project's files are named after it: `night-trains-are-back-in-europe`."""
+    return _slug(record.name, default=_slug(record.project_id, default="project"))
+
+
+def generated(record: storage.ProjectRecord) -> list[tuple[str, str]]:
+    """The files the archive writes from the project itself: the captions when they are on (the
+    .ass at the composite's size when there is one, else 1080x1920; libass scales it)."""
+    settings = settings_of(record).captions
+    if not settings.enabled:
+        return []
+    lines = caption_lines(record)
+    checks = getattr(record.render, "checks", None) or {}
+    width, height = (checks.get("width"), checks.get("height")) if current_composite_key(record) else (None, None)
+    ass = captions.ass_document(lines, settings, width or 1080, height or 1920)
+    return [(CAPTIONS_ASS, ass), (CAPTIONS_SRT, captions.srt_document(lines))]
 
 
 def manifest(record: storage.ProjectRecord) -> tuple[dict, list[tuple[str, str]]]:
@@ -85,14 +103,16 @@ def manifest(record: storage.ProjectRecord) -> tuple[dict, list[tuple[str, str]]
     ]
     files = [(name, key) for name, key in media if key] + files
     composite = current_composite_key(record)
+    composite_name = f"{friendly_name(record)}.mp4"
     if composite:
-        files.append((COMPOSITE_NAME, composite))
+        files.append((composite_name, composite))
     timeline = {
         "projectId": record.project_id,
         "name": record.name,
         "audioDurationSec": record.audio.audioDurationSec,
         # The avatar with every clip cut in: present once rendered from exactly these clips.
-        "composite": COMPOSITE_NAME if composite else None,
+        "composite": composite_name if composite else None,
+        "captions": [name for name, _ in generated(record)],
         # Disclosure travels with the footage: every clip marked aiGenerated (and a composite
         # that contains any) is AI-generated video.
         "aiDisclosure": AI_DISCLOSURE,
@@ -104,7 +124,8 @@ def manifest(record: storage.ProjectRecord) -> tuple[dict, list[tuple[str, str]]
 def export_key(record: storage.ProjectRecord) -> tuple[str, dict, list[tuple[str, str]]]:
     timeline, files = manifest(record)
     script = record.script.script
-    digest = hashlib.sha256(json.dumps([timeline, files, script], sort_keys=True).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(
+        json.dumps([timeline, files, script, generated(record)], sort_keys=True).encode()).hexdigest()[:16]
     return f"{project_folder(record.owner_id, record.project_id)}exports/{digest}.zip", timeline, files
 
 
@@ -123,6 +144,8 @@ def build_archive(record: storage.ProjectRecord, timeline: dict, files: list[tup
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("script.txt", record.script.script + "\n")
         archive.writestr("timeline.json", json.dumps(timeline, indent=2, ensure_ascii=False))
+        for name, text in generated(record):
+            archive.writestr(name, text)
         for name, key in files:
             try:
                 body = media.open(key)
@@ -133,8 +156,8 @@ def build_archive(record: storage.ProjectRecord, timeline: dict, files: list[tup
                 shutil.copyfileobj(body, entry, CHUNK)
 
 
-def _ready(key: str) -> DownloadView:
-    return DownloadView(status=DownloadStatus.READY, url=presigned_url(key))
+def _ready(key: str, record: storage.ProjectRecord) -> DownloadView:
+    return DownloadView(status=DownloadStatus.READY, url=presigned_url(key, f"{friendly_name(record)}.zip"))
 
 
 def _view(state: ExportState, now: float) -> DownloadView:
@@ -155,7 +178,7 @@ def request(project_id: str, owner: str) -> DownloadView:
     state = record.export
     now = time.time()
     if get_media().exists(key):
-        return _ready(key)  # already made of exactly this content: no build
+        return _ready(key, record)  # already made of exactly this content: no build
     status = state.status
     if state.key == key and status in ("building", "failed") and not state.reported:
         if status == "building" and now - state.startedAt < EXPORT_STALE_S:

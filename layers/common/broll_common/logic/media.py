@@ -25,8 +25,9 @@ def in_folder(key: str, owner: str, project_id: str) -> bool:
     return key.startswith(project_folder(owner, project_id)) and ".." not in key.split("/")
 
 
-def presigned_url(key: str) -> str:
-    return get_media().presigned_url(key)
+def presigned_url(key: str, filename: str | None = None) -> str:
+    """Our presigned GET URL; with `filename` (a slug of ours), downloaded under that name."""
+    return get_media().presigned_url(key, filename) if filename else get_media().presigned_url(key)
 
 
 def media_url(key: str | None) -> str | None:

@@ -4,7 +4,12 @@ how the API shows it.
 A render is one asynchronous Lambda invocation per `generation` of step 7's `render`
 map; the worker writes its outcome only if that generation is still current, so a
 second request never lets two workers overwrite each other. A render of exactly the
-same material (avatar, voice-over, every clip and its time range) is never made twice.
+same material (avatar, voice-over, the cut list the layout gives, the captions' settings
+and text) is never made twice.
+
+The engine checks its own output (duration, 9:16, sound, a frame per cut, loudness): a
+composite that fails the check is marked failed with the check's sentences, and its
+figures (`checks`) are shown either way.
 """
 
 from __future__ import annotations
@@ -18,15 +23,15 @@ from pathlib import Path
 
 from aws_lambda_powertools import Logger
 
-from . import plan
+from . import captions, layout
 from ..dal import projects as storage
 from ..clients.workers import get_workers
 from ..dal.media import get_media
 from ..models.errors import Conflict
 from .media import presigned_url, project_folder
 from .media_types import demuxer_for_key, key_extension
-from ..models.api import RenderView
-from ..models.domain import RenderState, RenderStatus
+from ..models.api import RenderChecks, RenderView
+from ..models.domain import LayoutSettings, RenderState, RenderStatus
 
 logger = Logger(child=True)
 
@@ -34,13 +39,28 @@ logger = Logger(child=True)
 RENDER_STALE_S = 20 * 60
 
 
+def settings_of(record: storage.ProjectRecord) -> LayoutSettings:
+    """The project's layout and caption settings (the defaults when none were saved)."""
+    return record.broll.layout or LayoutSettings()
+
+
+def caption_lines(record: storage.ProjectRecord) -> list[captions.CaptionLine]:
+    """The captions' lines (none when captions are off)."""
+    if not settings_of(record).captions.enabled:
+        return []
+    return captions.caption_lines(record.scenes, record.audio.wordTimings)
+
+
 def _material(record: storage.ProjectRecord) -> dict:
     """Everything the composite is made of; its hash names the render."""
+    settings = settings_of(record)
     return {
         "avatar": record.avatar.avatarVideoKey,
         "voiceover": record.audio.audioKey,
-        # A scene covered by several sub-shots contributes each over its own part, in order.
-        "clips": [list(segment) for s in record.scenes for segment in plan.segments(s)],
+        # What the layout makes of the clips: each cut's range, clip and frame, in order.
+        "cuts": [[c.start, c.end, c.clip_key, c.frame] for c in layout.cuts(record.scenes, settings)],
+        "captions": settings.captions.model_dump(mode="json") | {
+            "lines": captions.caption_text(caption_lines(record))} if settings.captions.enabled else None,
     }
 
 
@@ -60,6 +80,11 @@ def view(record: storage.ProjectRecord, now: float | None = None) -> RenderView:
         result.progress = 100
         result.videoUrl = presigned_url(state.key)
         result.outOfDate = state.material != material_hash(record)
+        poster = getattr(state, "posterKey", None)
+        result.posterUrl = presigned_url(poster) if poster else None
+    checks = getattr(state, "checks", None)
+    if checks and status in (RenderStatus.COMPLETED, RenderStatus.FAILED):
+        result.checks = RenderChecks.model_validate(checks)
     return result
 
 
@@ -112,16 +137,45 @@ def _finish(project_id: str, generation: int, outcome: dict) -> None:
         logger.info("render outcome for a superseded generation ignored", extra={"projectId": project_id})
 
 
+def _checks(report) -> dict:
+    return RenderChecks(
+        durationSec=report.duration_s, width=report.width, height=report.height,
+        loudnessLufs=report.loudness_lufs, truePeakDbtp=report.true_peak_dbtp, problems=list(report.problems),
+    ).model_dump(mode="json")
+
+
+def _output_size(record: storage.ProjectRecord, avatar: Path, demuxer: str) -> tuple[int, int]:
+    """The composite's size (the captions are laid out at it): from the avatar's probe as stored,
+    else probing the downloaded file."""
+    from ..clients.frames import output_size
+    from ..clients.probe import FfmpegProber
+
+    facts = record.broll.avatarMedia.probe if record.broll.avatarMedia else None
+    if facts is not None and facts.width and facts.height and record.broll.avatarMedia.key in (
+            None, record.avatar.avatarVideoKey):
+        return output_size(facts.width, facts.height)
+    from ..clients.ffmpeg import ffmpeg_exe
+
+    info = FfmpegProber(ffmpeg_exe()).probe(avatar, demuxer)
+    if not info.width or not info.height:
+        raise ValueError("The avatar video has no picture.")
+    return output_size(info.width, info.height)
+
+
 def run(project_id: str, generation: int) -> None:
-    """The worker: fetch the material to /tmp, cut the composite with ffmpeg, store it."""
-    from ..clients.composite import CompositeFailed, Segment, render_composite  # only the worker needs ffmpeg
+    """The worker: fetch the material to /tmp, cut the composite with ffmpeg, check it, store it."""
+    from ..clients.composite import CompositeFailed, CutInput, render_composite  # only the worker needs ffmpeg
+    from ..clients.probe import NotMedia
+    from ..fonts import fonts_dir
 
     record = storage.load_project(project_id, owner=None)
     state = record.render
     if state.generation != generation or state.status != RenderStatus.RENDERING:
         return
     material, material_id = _material(record), material_hash(record)
+    settings, lines = settings_of(record), caption_lines(record)
     media = get_media()
+    folder_key = f"{project_folder(record.owner_id, project_id)}renders/{material_id}"
     try:
         with tempfile.TemporaryDirectory(prefix="render-") as work:
             folder = Path(work)
@@ -136,16 +190,41 @@ def run(project_id: str, generation: int) -> None:
             media.download(material["avatar"], str(avatar))
             if voiceover is not None:
                 media.download(material["voiceover"], str(voiceover))
-            segments = []
-            for number, (start_s, end_s, key) in enumerate(material["clips"]):
-                clip = folder / f"clip-{number:02d}.mp4"
-                media.download(key, str(clip))
-                segments.append(Segment(start=start_s, end=end_s, clip=clip))
-            out = render_composite(avatar, voiceover, segments, folder / "composite.mp4",
-                                   voiceover_demuxer=voiceover_demuxer, avatar_demuxer=avatar_demuxer)
-            key = f"{project_folder(record.owner_id, project_id)}renders/{material_id}.mp4"
-            media.upload_file(str(out), key, "video/mp4")
-    except (CompositeFailed, ValueError) as exc:
+            local: dict[str, Path] = {}  # each clip downloaded once, whatever its number of cuts
+            cuts = []
+            for start_s, end_s, key, frame in material["cuts"]:
+                if key not in local:
+                    local[key] = folder / f"clip-{len(local):02d}.mp4"
+                    media.download(key, str(local[key]))
+                cuts.append(CutInput(start=start_s, end=end_s, clip=local[key], frame=frame))
+            captions_ass = None
+            if lines:
+                width, height = _output_size(record, avatar, avatar_demuxer)
+                captions_ass = folder / "captions.ass"
+                captions_ass.write_text(captions.ass_document(lines, settings.captions, width, height), encoding="utf-8")
+            poster = folder / "poster.jpg"
+            expected = float(record.audio.audioDurationSec) if voiceover is not None and record.audio.audioDurationSec else None
+            report = render_composite(
+                avatar, voiceover, cuts, folder / "composite.mp4",
+                voiceover_demuxer=voiceover_demuxer, avatar_demuxer=avatar_demuxer,
+                captions_ass=captions_ass, fonts_dir=fonts_dir() if captions_ass else None,
+                poster=poster, expected_duration_s=expected,
+            )
+            checks = _checks(report)
+            if report.problems:
+                logger.warning("render failed its self-check", extra={"projectId": project_id, "checks": checks})
+                _finish(project_id, generation, {
+                    "status": RenderStatus.FAILED.value, "checks": checks,
+                    "error": "The composite failed its own check: " + " ".join(_sentence(p) for p in report.problems),
+                })
+                return
+            key = f"{folder_key}.mp4"
+            media.upload_file(str(folder / "composite.mp4"), key, "video/mp4")
+            poster_key = None
+            if poster.is_file() and poster.stat().st_size:
+                poster_key = f"{folder_key}.jpg"
+                media.upload_file(str(poster), poster_key, "image/jpeg")
+    except (CompositeFailed, NotMedia, ValueError) as exc:
         logger.warning("render failed", extra={"projectId": project_id, "error": str(exc)[:2000]})
         _finish(project_id, generation, {"status": RenderStatus.FAILED.value, "error": f"The composite could not be made: {_first_line(exc)}"})
         return
@@ -154,8 +233,14 @@ def run(project_id: str, generation: int) -> None:
         _finish(project_id, generation, {"status": RenderStatus.FAILED.value, "error": "The composite could not be made. Try again."})
         return
     completed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    outcome = {"status": RenderStatus.COMPLETED.value, "key": key, "material": material_id, "completedAt": completed_at}
+    outcome = {"status": RenderStatus.COMPLETED.value, "key": key, "material": material_id, "completedAt": completed_at,
+               "checks": checks, "posterKey": poster_key}
     _finish(project_id, generation, outcome)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _first_line(exc: Exception) -> str:

@@ -1,6 +1,6 @@
 """Views: the domain as the API shows it (the page's read model). A scene gets our presigned clip
 URLs, a progress estimate, its AI-generated and out-of-date flags and its plan; a project gets
-its media URLs, render, schedule and style."""
+its media URLs, render (with its self-check's figures), schedule, style and layout."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def project_view(record: storage.ProjectRecord) -> Project:
         schedule=ScheduleView(**broll.schedule.stored()) if broll.schedule and broll.schedule.stored() else None,
         style=project_style,
         timingsSource=broll.timingsSource or "words",
+        layout=render.settings_of(record),
     )
 
 

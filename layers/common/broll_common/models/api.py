@@ -11,8 +11,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringCons
 
 from .domain import (
     MAX_SUB_SHOTS,
+    CaptionSettings,
     DownloadStatus,
     Ident,
+    LayoutSettings,
     PromptText,
     RenderStatus,
     Scene,
@@ -98,8 +100,20 @@ class SelectClip(Strict):
     entryId: Annotated[int, Field(ge=0)]
 
 
+class RenderChecks(BaseModel):
+    """The render's self-check of its output: what was measured, and what failed (sentences;
+    empty when it passed)."""
+
+    durationSec: float
+    width: int
+    height: int
+    loudnessLufs: float | None = None
+    truePeakDbtp: float | None = None
+    problems: list[str] = []
+
+
 class RenderView(BaseModel):
-    """The composite video: the avatar with every scene's clip cut in over its time range."""
+    """The composite video: the avatar with every scene's clip cut in as the project's layout says."""
 
     status: RenderStatus = RenderStatus.IDLE
     progress: int = 0
@@ -109,6 +123,9 @@ class RenderView(BaseModel):
     outOfDate: bool = False
     startedAt: str | None = None
     completedAt: str | None = None
+    # The self-check's figures: when completed, or failed by the self-check.
+    checks: RenderChecks | None = None
+    posterUrl: str | None = None  # the composite's first frame (JPEG), when completed
 
 
 class RenderAnswer(BaseModel):
@@ -137,6 +154,8 @@ class Project(BaseModel):
     style: StyleLock = StyleLock()
     # Where the scenes' time ranges came from: stage 4's timings, the words' share, the person.
     timingsSource: Literal["stage4", "words", "person"] = "words"
+    # How the composite cuts the B-roll in and its captions (defaults filled).
+    layout: LayoutSettings = LayoutSettings()
 
 
 class ProjectSummary(BaseModel):
@@ -178,11 +197,33 @@ class SceneTiming(Strict):
         return self
 
 
+class WordTiming(Strict):
+    """One spoken word of the voice-over and when it is said (the captions' timing)."""
+
+    word: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+    start: Seconds
+    end: Seconds
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "WordTiming":
+        if self.end < self.start:
+            raise ValueError("a word must not end before it starts")
+        return self
+
+
 class Stage4(Strict):
     audioUrl: Annotated[str, StringConstraints(max_length=2000)] | None = None
     audioKey: Annotated[str, StringConstraints(max_length=500)] | None = None
     audioDurationSec: Annotated[float, Field(strict=True, ge=0.5, le=3600), AfterValidator(lambda v: round(v, 3))]
     sceneTimings: list[SceneTiming] | None = None
+    wordTimings: Annotated[list[WordTiming], Field(max_length=20000)] | None = None
+
+    @model_validator(mode="after")
+    def _words_in_order(self) -> "Stage4":
+        words = self.wordTimings or []
+        if any(b.start < a.start for a, b in zip(words, words[1:])):
+            raise ValueError("wordTimings must be in spoken order (each word starts at or after the one before)")
+        return self
 
 
 class Stage5(Strict):
@@ -246,6 +287,30 @@ class TimingsRequest(Strict):
     """The scene boundaries: one number per boundary between two scenes, in seconds."""
 
     boundaries: list[Seconds] = Field(max_length=59)
+
+
+LayoutChoice = Literal["cutaway", "split", "pip", "full"]
+
+
+class CaptionBody(Strict):
+    """The captions' settings to change (a field left out keeps its value)."""
+
+    enabled: bool | None = None
+    position: Literal["lower", "centre"] | None = None
+    size: Literal["small", "medium", "large"] | None = None
+    highlight: bool | None = None
+
+
+class LayoutBody(Strict):
+    """The project's layout settings to change (a field left out keeps its value; `overrides`
+    given replaces them all: sceneId -> a layout or "presenter")."""
+
+    layout: LayoutChoice | None = None
+    share: Annotated[float, Field(strict=True, ge=0.2, le=1.0)] | None = None
+    minSceneSec: Annotated[float, Field(strict=True, ge=0, le=30)] | None = None
+    overrides: Annotated[dict[Ident, Literal["cutaway", "split", "pip", "full", "presenter"]],
+                         Field(max_length=60)] | None = None
+    captions: CaptionBody | None = None
 
 
 class SceneEdit(Strict):

@@ -196,6 +196,8 @@ class AudioPart(StoredPart):
     audioKey: str | None = None
     audioUrl: str | None = None
     audioDurationSec: Number | None = None
+    # Stage 4's word timings ([{word, start, end}], seconds), when it gave them: the captions' timing.
+    wordTimings: list[dict] | None = None
 
 
 class AvatarPart(StoredPart):
@@ -278,6 +280,34 @@ class Schedule(StoredPart):
     note: str | None = None
 
 
+LayoutName = Literal["cutaway", "split", "pip", "full"]
+
+
+class CaptionSettings(BaseModel):
+    """The burned-in captions (logic/captions.py): on or off, where, how big, and whether the
+    spoken word is lit (karaoke)."""
+
+    enabled: bool = True
+    position: Literal["lower", "centre"] = "lower"  # the lower third, or the middle (split's seam)
+    size: Literal["small", "medium", "large"] = "medium"
+    highlight: bool = True
+
+
+class LayoutSettings(StoredPart):
+    """Step 7's `layout` map: how the composite cuts the B-roll in (logic/layout.py).
+
+    cutaway: per scene the presenter first, then the B-roll for `share` of the scene; split:
+    B-roll top, presenter bottom; pip: B-roll full frame, the presenter in a corner; full: the
+    B-roll over the whole scene. `overrides` gives a scene (by id) its own layout, or
+    "presenter" (no B-roll)."""
+
+    layout: LayoutName = "cutaway"
+    share: float = 0.6  # cutaway: the B-roll's share of each scene, 0.2-1.0
+    minSceneSec: float = 2.0  # cutaway: a scene shorter than this stays on the presenter (unless overridden)
+    overrides: dict[str, Literal["cutaway", "split", "pip", "full", "presenter"]] = Field(default_factory=dict)
+    captions: CaptionSettings = Field(default_factory=CaptionSettings)
+
+
 class BrollPart(StoredPart):
     """Step 7: the scenes (raw: dal/ parses them) and the project's B-roll state."""
 
@@ -291,6 +321,7 @@ class BrollPart(StoredPart):
     schedule: Schedule | None = None
     render: RenderState | None = None
     export: ExportState | None = None
+    layout: LayoutSettings | None = None
     voiceoverMedia: MediaState | None = None
     avatarMedia: MediaState | None = None
     updatedAt: str | None = None  # set by every write of this item (dal/)
