@@ -241,3 +241,110 @@ def test_the_cold_start_makes_the_packaged_ffmpeg_run_with_none_on_path(
     assert seen["returncode"] == 0, seen["stderr"]
     assert seen["stdout"].startswith("ffmpeg version"), seen["stdout"][:200]
     assert binary.stat().st_mode == before  # the package itself is never changed
+
+
+# --- captions, fonts and loudness in the package --------------------------------------------------
+
+def _host_machine() -> str:
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(os.uname().machine.lower(), os.uname().machine.lower())
+
+
+def _run_packaged(binary: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """The packaged binary run as the worker runs it: a 0755 copy when the package's has lost its mode,
+    under qemu for the other architecture."""
+    sys.path.insert(0, str(ROOT / "layers" / "common"))
+    try:
+        from broll_common.clients.ffmpeg import ffmpeg_exe
+    finally:
+        sys.path.pop(0)
+    exe = ffmpeg_exe(binary, tmp_path / "exe")
+    machine, runner = elf_facts(binary)["machine"], []
+    if machine != _host_machine():
+        qemu = shutil.which(f"qemu-{machine}-static")
+        assert qemu, f"the package is built for {machine}: install qemu-user-static to run it on {_host_machine()}"
+        runner = [qemu]
+    return subprocess.run([*runner, exe, "-hide_banner", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_the_packaged_ffmpeg_has_the_ass_and_loudnorm_filters_and_libass(binary, tmp_path):
+    filters = _run_packaged(binary, tmp_path, "-filters")
+    assert filters.returncode == 0, filters.stderr[-2000:]
+    names = {line.split()[1] for line in filters.stdout.splitlines() if len(line.split()) > 2}
+    for needed in ("ass", "loudnorm", "alphamerge", "geq", "overlay", "select"):
+        assert needed in names, f"{binary.name} has no {needed} filter"
+    buildconf = _run_packaged(binary, tmp_path, "-buildconf")
+    assert buildconf.returncode == 0, buildconf.stderr[-2000:]
+    for needed in ("--enable-libass", "--enable-libfreetype", "--enable-fontconfig", "--enable-libx264"):
+        assert needed in buildconf.stdout, f"{binary.name} was built without {needed}"
+
+
+def test_the_layer_holds_the_caption_font_and_its_licence(layer_python_dir):
+    fonts = layer_python_dir / "broll_common" / "fonts"
+    font = fonts / "DejaVuSans-Bold.ttf"
+    assert font.is_file(), f"the layer has no {font.relative_to(layer_python_dir)}: rebuild it (sam build)"
+    assert font.read_bytes() == (ROOT / "layers/common/broll_common/fonts/DejaVuSans-Bold.ttf").read_bytes()
+    assert "Bitstream Vera" in (fonts / "LICENSE").read_text()
+    assert (fonts / "__init__.py").is_file()
+
+
+_RENDER_IT = r"""
+import json, os, sys
+from pathlib import Path
+from broll_common.clients import ffmpeg
+from broll_common.clients.composite import CutInput, render_composite
+from broll_common.fonts import fonts_dir
+d = Path(sys.argv[1])
+exe = ffmpeg.ffmpeg_exe(ffmpeg.packaged_ffmpeg())
+reports = {}
+for name, captions in (("captioned", d / "captions.ass"), ("plain", None)):
+    report = render_composite(d / "avatar.mp4", d / "vo.m4a", [CutInput(0.5, 2.0, d / "clip.mp4", "split"),
+                              CutInput(2.0, 3.5, d / "clip.mp4", "pip")], d / f"{name}.mp4", voiceover_demuxer="mov",
+                              captions_ass=captions, poster=d / f"{name}.jpg", expected_duration_s=4.0, ffmpeg=exe)
+    reports[name] = report.__dict__
+print(json.dumps({"reports": reports, "fonts": str(fonts_dir())}))
+"""
+
+
+def test_the_package_renders_captions_with_its_font_and_normalises_loudness(
+    binary, function_dir, layer_python_dir, tmp_path
+):
+    """The worker's render as on Lambda: the packaged ffmpeg and layer only, no fonts but the layer's."""
+    if function_dir.name != "RenderWorkerFunction":
+        pytest.skip("only the render worker renders")
+    if elf_facts(binary)["machine"] != _host_machine():
+        pytest.skip("rendering under qemu is too slow; the filters and libass are checked above")
+    sys.path.insert(0, str(ROOT))
+    try:
+        from devstack import media
+    finally:
+        sys.path.pop(0)
+    d = tmp_path / "media"
+    d.mkdir()
+    voiceover = media.render_voiceover(d / "vo.m4a", seconds=4.0)
+    media.render_avatar(d / "avatar.mp4", voiceover, seconds=4.0, width=180, height=320)
+    media.render_clip(d / "clip.mp4", "deploy-clip", seconds=2.0, width=180, height=320)
+    (d / "captions.ass").write_text(
+        "[Script Info]\nScriptType: v4.00+\nPlayResX: 180\nPlayResY: 320\n\n[V4+ Styles]\n"
+        "Format: Name, Fontname, Fontsize, PrimaryColour, OutlineColour, Bold, BorderStyle, Outline, Alignment, MarginV\n"
+        "Style: Default,DejaVu Sans,28,&H00FFFFFF,&H00000000,1,1,3,2,20\n\n[Events]\n"
+        "Format: Layer, Start, End, Style, Text\nDialogue: 0,0:00:00.00,0:00:04.00,Default,NEWS\n")
+    empty_bin, lambda_tmp = tmp_path / "bin", tmp_path / "tmp"
+    empty_bin.mkdir()
+    lambda_tmp.mkdir()
+    env = {"PATH": str(empty_bin), "TMPDIR": str(lambda_tmp), "HOME": str(tmp_path), "LANG": "C.UTF-8",
+           "PYTHONPATH": os.pathsep.join([str(function_dir), str(layer_python_dir)])}
+    proc = subprocess.run([sys.executable, "-c", _RENDER_IT, str(d)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout)
+    assert Path(seen["fonts"]).is_relative_to(layer_python_dir)
+    for name, report in seen["reports"].items():
+        assert report["problems"] == [], name
+        assert (report["width"], report["height"]) == (180, 320)
+        assert abs(report["loudness_lufs"] + 14) <= 1 and report["true_peak_dbtp"] <= -1, report
+    band = []
+    for name in ("captioned", "plain"):
+        band.append(subprocess.run(
+            [media.ffmpeg_exe(), "-v", "error", "-ss", "1", "-i", str(d / f"{name}.mp4"), "-frames:v", "1",
+             "-vf", "crop=180:60:0:240", "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True).stdout)
+    assert sum(abs(a - b) for a, b in zip(*band)) / len(band[0]) > 10, "the captions drew nothing"
