@@ -55,6 +55,14 @@ def card_button(page: Page, scene_id: str, name: str):
     return page.get_by_test_id(f"scene-card-{scene_id}").get_by_role("button", name=name, exact=True)
 
 
+def start_render(page: Page) -> None:
+    """Render Video opens the render dialog (issue 15); its Render saves the settings and starts."""
+    page.get_by_test_id("render-video").click()
+    expect(page.get_by_test_id("render-dialog")).to_be_visible()
+    page.get_by_test_id("render-start").click()
+    expect(page.get_by_test_id("render-dialog")).to_be_hidden()
+
+
 def run_sweep(stack) -> None:
     """The scheduled sweep, now (the test stack's own timer is an hour)."""
     sweeper = next(f for f in stack.template.functions.values() if f.schedules)
@@ -228,7 +236,7 @@ def test_render_reaches_composite_ready_and_plays_the_avatars_length(page: Page,
 
     button = page.get_by_test_id("render-video")
     expect(button).to_be_enabled()
-    button.click()
+    start_render(page)
     expect(status).to_contain_text(re.compile(r"Rendering… \d{1,3} %"))
     expect(page.get_by_test_id("render-progress")).to_be_visible()
     expect(button).to_be_disabled()
@@ -267,7 +275,7 @@ def test_render_reaches_composite_ready_and_plays_the_avatars_length(page: Page,
     expect(status).to_contain_text("⚠ Out of date — render again")
     expect(page.get_by_test_id("render-play")).to_be_visible()
     page.screenshot(path=shots / "16-composite-out-of-date.png")
-    button.click()
+    start_render(page)
     expect(status).to_contain_text("✅ Composite ready", timeout=RENDER_TIMEOUT)
 
 

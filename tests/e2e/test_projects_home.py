@@ -272,6 +272,7 @@ def test_a_project_from_the_form_with_uploads_renders_exports_and_stays_private(
         scene.get_by_role("button", name="Generate B-Roll", exact=True).click()
         expect(page.get_by_test_id(f"scene-status-{sid}")).to_have_text("✅ Ready", timeout=CLIP_TIMEOUT)
         page.get_by_test_id("render-video").click()
+        page.get_by_test_id("render-start").click()  # the render dialog's Render (issue 15)
         expect(page.get_by_test_id("render-status")).to_contain_text("✅ Composite ready", timeout=RENDER_TIMEOUT)
         with page.expect_download(timeout=60_000) as info:
             page.get_by_test_id("download-all").click()
