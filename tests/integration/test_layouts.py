@@ -1,0 +1,174 @@
+"""Issue 15 on the local stack: each layout renders; cutaway gives the presenter its share of
+every scene (sampled frames against the avatar's and the clips'); split and pip frames show
+both; the captions' .srt lines lie inside their scenes; PUT …/layout refuses bad settings.
+
+Short, small media (270x480, 9 s): the machine's cores are shared."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import time
+import zipfile
+
+import httpx
+import pytest
+
+from devstack.media import ffmpeg_exe, frame_colour, render_avatar, render_voiceover
+from tests.integration.conftest import download_url, import_with_media, wait_for_scene
+
+SECONDS = 9.0  # three scenes of 3 s (equal words)
+SAMPLES = 10  # frames sampled per scene
+
+
+@pytest.fixture(scope="module")
+def small_media(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("layouts")
+    voice = render_voiceover(folder / "voice.m4a", seconds=SECONDS)
+    avatar = render_avatar(folder / "avatar.mp4", voice, seconds=SECONDS, width=270, height=480)
+    return voice, avatar
+
+
+@pytest.fixture(scope="module")
+def ready_project(stack, small_media, tmp_path_factory):
+    """A project with every scene's clip ready, and the clips downloaded (sceneId -> path)."""
+    from tests.integration.conftest import client_for
+    from devstack.auth import DEMO_USER
+
+    with client_for(stack, DEMO_USER) as api:
+        project = import_with_media(api, "layout", *small_media, SECONDS)
+        pid = project["projectId"]
+        assert api.post(f"/api/projects/{pid}/broll/generate-all", json={}).status_code == 202
+        folder = tmp_path_factory.mktemp("clips")
+        clips = {}
+        for scene_id in ("hook", "main", "cta"):
+            scene = wait_for_scene(api, pid, scene_id, lambda s: s["status"] == "completed")
+            clips[scene_id] = folder / f"{scene_id}.mp4"
+            clips[scene_id].write_bytes(httpx.get(scene["videoUrl"]).content)
+        return api.get(f"/api/projects/{pid}").json(), clips
+
+
+def _render(api, pid: str, settings: dict, tmp_path) -> tuple[dict, object]:
+    answer = api.put(f"/api/projects/{pid}/layout", json=settings)
+    assert answer.status_code == 200, answer.text
+    assert api.post(f"/api/projects/{pid}/render", json={}).status_code == 202
+    deadline = time.monotonic() + 180
+    while True:
+        render = api.get(f"/api/projects/{pid}/render").json()["render"]
+        if render["status"] != "rendering" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert render["status"] == "completed", render
+    video = tmp_path / f"composite-{settings.get('layout', 'x')}.mp4"
+    video.write_bytes(httpx.get(render["videoUrl"]).content)
+    return render, video
+
+
+def _distance(a, b) -> float:
+    return sum((x - y) ** 2 for x, y in zip(a, b)) ** 0.5
+
+
+def _region_colour(path, at: float, x: float, y: float, w: float, h: float) -> tuple[int, int, int]:
+    """Mean RGB of a region of the frame at `at` (the region as shares of the frame)."""
+    crop = f"crop=iw*{w}:ih*{h}:iw*{x}:ih*{y},scale=1:1:flags=area"
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{at:.3f}", "-i", str(path),
+                           "-frames:v", "1", "-vf", crop, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True)
+    assert proc.returncode == 0 and len(proc.stdout) == 3, proc.stderr[-300:]
+    return tuple(proc.stdout)
+
+
+def _checks_pass(render: dict, width=270, height=480):
+    checks = render["checks"]
+    assert checks["problems"] == [] and (checks["width"], checks["height"]) == (width, height)
+    assert abs(checks["durationSec"] - SECONDS) <= 0.1
+    assert -15 <= checks["loudnessLufs"] <= -13 and checks["truePeakDbtp"] <= -1.0
+    assert render["posterUrl"]
+
+
+def test_cutaway_gives_the_presenter_its_share_of_every_scene(api, ready_project, small_media, tmp_path):
+    project, clips = ready_project
+    render, video = _render(api, project["projectId"], {"layout": "cutaway", "share": 0.6}, tmp_path)
+    _checks_pass(render)
+    avatar = small_media[1]
+    for scene in project["scenes"]:
+        start, end = scene["timeRange"]["start"], scene["timeRange"]["end"]
+        clip_colour = frame_colour(clips[scene["sceneId"]], 1.0)
+        presenter = 0
+        for n in range(SAMPLES):
+            at = start + (n + 0.5) * (end - start) / SAMPLES
+            seen = frame_colour(video, at)
+            presenter += _distance(seen, frame_colour(avatar, at)) < _distance(seen, clip_colour)
+        assert abs(presenter / SAMPLES - 0.4) <= 0.1, (scene["sceneId"], presenter)
+    # The video opens on the presenter.
+    assert _distance(frame_colour(video, 0.1), frame_colour(avatar, 0.1)) < 30
+
+
+def test_split_and_pip_frames_show_both_the_broll_and_the_presenter(api, ready_project, tmp_path):
+    project, clips = ready_project
+    pid, main = project["projectId"], project["scenes"][1]
+    middle = (main["timeRange"]["start"] + main["timeRange"]["end"]) / 2
+    clip_colour = frame_colour(clips["main"], 1.0)
+    render, video = _render(api, pid, {"layout": "split", "captions": {"enabled": False}}, tmp_path)
+    _checks_pass(render)
+    # B-roll on top (cover-cropped: the clip's bars pass through the middle of the top half)
+    assert _distance(_region_colour(video, middle, 0, 0, 1, 0.05), clip_colour) < 30
+    assert _distance(_region_colour(video, middle, 0, 0.6, 1, 0.3), clip_colour) > 60  # the presenter below
+    render, video = _render(api, pid, {"layout": "pip"}, tmp_path)
+    _checks_pass(render)
+    assert _distance(_region_colour(video, middle, 0.5, 0, 0.5, 0.2), clip_colour) < 30  # B-roll full frame
+    assert _distance(_region_colour(video, middle, 0.12, 0.58, 0.24, 0.12), clip_colour) > 60  # the presenter's box
+    render, video = _render(api, pid, {"layout": "full"}, tmp_path)
+    _checks_pass(render)
+    assert _distance(frame_colour(video, middle), clip_colour) < 30  # the B-roll over the whole scene
+    start = main["timeRange"]["start"]
+    assert _distance(frame_colour(video, start + 0.1), clip_colour) < 30  # from its start (no presenter part)
+
+
+def test_captions_srt_lines_lie_inside_their_scenes_and_the_zip_is_named_after_the_project(api, ready_project, tmp_path):
+    project, _ = ready_project
+    pid = project["projectId"]
+    render, video = _render(api, pid, {"layout": "cutaway", "captions": {"enabled": True, "size": "large"}}, tmp_path)
+    _checks_pass(render)
+    url = download_url(api, pid)
+    slug = project["name"].lower().replace(" ", "-")
+    assert f"{slug}.zip" in httpx.URL(url).params["response-content-disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(url).content))
+    names = archive.namelist()
+    assert {"captions.ass", "captions.srt", f"{slug}.mp4"} <= set(names), names
+    ranges = [(s["timeRange"]["start"], s["timeRange"]["end"]) for s in project["scenes"]]
+    blocks = archive.read("captions.srt").decode().strip().split("\n\n")
+    assert len(blocks) >= len(ranges)
+    for block in blocks:
+        number, times, text = block.splitlines()
+        start, end = (_srt_seconds(t) for t in times.split(" --> "))
+        assert any(a - 0.001 <= start < end <= b + 0.001 for a, b in ranges), block
+        assert 1 <= len(text.split()) <= 4
+    assert "PlayResX: 270" in archive.read("captions.ass").decode()
+
+
+def _srt_seconds(text: str) -> float:
+    clock, millis = text.split(",")
+    h, m, s = (int(p) for p in clock.split(":"))
+    return h * 3600 + m * 60 + s + int(millis) / 1000
+
+
+@pytest.mark.parametrize("body", [{"share": 0.1}, {"share": "half"}, {"layout": "mosaic"}, {"overrides": {"hook": "zoom"}},
+                                  {"overrides": {"nope": "full"}}, {"captions": {"colour": "red"}}, {"speed": 2}])
+def test_bad_layout_settings_are_refused_and_change_nothing(api, project, body):
+    pid = project["projectId"]
+    answer = api.put(f"/api/projects/{pid}/layout", json=body)
+    assert answer.status_code == 422 and answer.json()["error"], answer.text
+    assert api.get(f"/api/projects/{pid}").json()["layout"]["share"] == 0.6
+
+
+def test_layout_settings_merge_and_show_in_the_project(api, other_api, project):
+    pid = project["projectId"]
+    assert api.get(f"/api/projects/{pid}").json()["layout"] == {
+        "layout": "cutaway", "share": 0.6, "minSceneSec": 2.0, "overrides": {},
+        "captions": {"enabled": True, "position": "lower", "size": "medium", "highlight": True},
+    }
+    api.put(f"/api/projects/{pid}/layout", json={"share": 0.5, "overrides": {"main": "presenter"}})
+    shown = api.put(f"/api/projects/{pid}/layout", json={"captions": {"position": "centre"}}).json()["layout"]
+    assert shown["share"] == 0.5 and shown["overrides"] == {"main": "presenter"}
+    assert shown["captions"] == {"enabled": True, "position": "centre", "size": "medium", "highlight": True}
+    assert other_api.put(f"/api/projects/{pid}/layout", json={"share": 0.5}).status_code == 404
