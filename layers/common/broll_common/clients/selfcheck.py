@@ -20,6 +20,7 @@ SAMPLE_W, SAMPLE_H = 72, 128
 # Median luma (0-255; video black is 16) at or under which a region counts as black.
 BLACK_LUMA = 24
 DURATION_TOLERANCE_S = 0.1
+MIN_SAMPLE_GAP_S = 0.15  # samples are taken at least this far apart (more than a frame at 24 fps and up)
 ASPECT = 9 / 16
 THREADS = "2"
 
