@@ -1,4 +1,4 @@
-"""`.venv/bin/python -m bench [--compression 5] [--batch 20] [--only detection,generate-all,api,page,cold-start,export]`
+"""`.venv/bin/python -m bench [--compression 5] [--batch 20] [--only detection,generate-all,api,page,cold-start,export,render]`
 
 Starts the whole local stack in this process (random ports), measures, prints a table and
 writes bench/RESULTS.md. About 9 minutes at the default compression."""
@@ -9,11 +9,11 @@ import argparse
 import sys
 import time
 
-from . import (api_load, baseline, cold_start, detection, export, flow, generate_all, kie_calls, page, report,
+from . import (api_load, baseline, cold_start, detection, export, flow, generate_all, kie_calls, page, render, report,
                transitions)
 from .common import Context, InvocationTimer, Scale, log, start_stack
 
-PARTS = ["detection", "generate-all", "api", "page", "cold-start", "export"]
+PARTS = ["detection", "generate-all", "api", "page", "cold-start", "export", "render"]
 
 
 def main(argv=None) -> int:
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
         "Other processes on the machine (e.g. test runs) share the CPU: see the load average.",
     ]
     began = time.monotonic()
-    if set(parts) - {"cold-start", "export"}:
+    if set(parts) - {"cold-start", "export", "render"}:
         log("starting the local stack")
         ctx.stack = start_stack(ctx.scale)
         ctx.data["timer"] = InvocationTimer(ctx.stack)
@@ -70,6 +70,8 @@ def main(argv=None) -> int:
         cold_start.run(ctx)
     if "export" in parts:
         export.run(ctx)
+    if "render" in parts:
+        render.run(ctx)  # 1080x1920 at 30 s and 60 s: a few minutes on 2 cores
     elapsed = time.monotonic() - began
     if args.no_write:
         print(report.text_table(report.table(ctx)))
