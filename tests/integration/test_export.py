@@ -77,11 +77,12 @@ def test_the_composite_cuts_each_clip_in_over_its_scene_and_joins_download_all(a
     again = api.post(f"/api/projects/{pid}/render", json={}).json()["render"]
     assert again["status"] == "completed" and again["videoUrl"].split("?")[0] == render["videoUrl"].split("?")[0]
     archive = zipfile.ZipFile(io.BytesIO(httpx.get(download_url(api, pid)).content))
+    composite = f"test-{pid}.mp4"  # named after the project ("Test media-…")
     assert archive.namelist() == [
-        "script.txt", "timeline.json", "voiceover.m4a", "avatar.mp4",
-        "01-hook.mp4", "02-main.mp4", "03-cta.mp4", "composite.mp4",
+        "script.txt", "timeline.json", "captions.ass", "captions.srt", "voiceover.m4a", "avatar.mp4",
+        "01-hook.mp4", "02-main.mp4", "03-cta.mp4", composite,
     ]
-    assert json.loads(archive.read("timeline.json"))["composite"] == "composite.mp4"
+    assert json.loads(archive.read("timeline.json"))["composite"] == composite
     for name in archive.namelist():  # every media file in it is a valid, playable file
         if name.endswith((".mp4", ".m4a")):
             (tmp_path / name).write_bytes(archive.read(name))
@@ -94,7 +95,7 @@ def test_the_composite_cuts_each_clip_in_over_its_scene_and_joins_download_all(a
     wait_for_scene(api, pid, "main", lambda s: s["status"] == "completed")
     assert api.get(f"/api/projects/{pid}").json()["render"]["outOfDate"] is True
     archive = zipfile.ZipFile(io.BytesIO(httpx.get(download_url(api, pid)).content))
-    assert "composite.mp4" not in archive.namelist()
+    assert composite not in archive.namelist()
 
 
 def test_download_all_builds_in_the_background_and_answers_the_url_once_built(api, project):
@@ -103,7 +104,7 @@ def test_download_all_builds_in_the_background_and_answers_the_url_once_built(ap
     assert first.status_code == 202, first.text
     assert first.json()["status"] == "building" and first.json()["url"] is None and first.json()["startedAt"]
     url = download_url(api, pid)
-    assert zipfile.ZipFile(io.BytesIO(httpx.get(url).content)).namelist() == ["script.txt", "timeline.json"]
+    assert zipfile.ZipFile(io.BytesIO(httpx.get(url).content)).namelist() == ["script.txt", "timeline.json", "captions.ass", "captions.srt"]
     ready = api.get(f"/api/projects/{pid}/download")  # the same content: at once, the same archive
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     assert ready.json()["url"].split("?")[0] == url.split("?")[0]

@@ -177,7 +177,8 @@ def test_generate_all_then_complete_then_download(api, project):
     assert done["step7"]["scenesWithClips"] == ["hook", "main", "cta"]
     url = download_url(api, pid)
     archive = zipfile.ZipFile(io.BytesIO(httpx.get(url).content))
-    assert archive.namelist() == ["script.txt", "timeline.json", "01-hook.mp4", "02-main.mp4", "03-cta.mp4"]
+    assert archive.namelist() == ["script.txt", "timeline.json", "captions.ass", "captions.srt",
+                                  "01-hook.mp4", "02-main.mp4", "03-cta.mp4"]
     timeline = json.loads(archive.read("timeline.json"))
     assert [s["clip"] for s in timeline["scenes"]] == ["01-hook.mp4", "02-main.mp4", "03-cta.mp4"]
     assert all(s["aiGenerated"] for s in timeline["scenes"])

@@ -83,6 +83,8 @@ def test_a_twenty_second_scene_gets_three_sub_shots_each_generated_and_cut_in_in
     ]
     assert all(h["current"] for h in clips)
 
+    # The full layout: each sub-shot over its own part of the scene (cutaway squeezes them into its share).
+    assert api.put(f"/api/projects/{pid}/layout", json={"layout": "full"}).status_code == 200
     api.post(f"/api/projects/{pid}/render", json={})
     render = _wait(api, f"/api/projects/{pid}/render", lambda b: b["render"]["status"] != "rendering", 120)["render"]
     assert render["status"] == "completed", render
