@@ -104,7 +104,8 @@ def test_download_all_builds_in_the_background_and_answers_the_url_once_built(ap
     assert first.status_code == 202, first.text
     assert first.json()["status"] == "building" and first.json()["url"] is None and first.json()["startedAt"]
     url = download_url(api, pid)
-    assert zipfile.ZipFile(io.BytesIO(httpx.get(url).content)).namelist() == ["script.txt", "timeline.json", "captions.ass", "captions.srt"]
+    names = zipfile.ZipFile(io.BytesIO(httpx.get(url).content)).namelist()
+    assert names == ["script.txt", "timeline.json", "captions.ass", "captions.srt"]
     ready = api.get(f"/api/projects/{pid}/download")  # the same content: at once, the same archive
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     assert ready.json()["url"].split("?")[0] == url.split("?")[0]

@@ -201,9 +201,12 @@ def run(project_id: str, generation: int) -> None:
             if lines:
                 width, height = _output_size(record, avatar, avatar_demuxer)
                 captions_ass = folder / "captions.ass"
-                captions_ass.write_text(captions.ass_document(lines, settings.captions, width, height), encoding="utf-8")
+                document = captions.ass_document(lines, settings.captions, width, height)
+                captions_ass.write_text(document, encoding="utf-8")
             poster = folder / "poster.jpg"
-            expected = float(record.audio.audioDurationSec) if voiceover is not None and record.audio.audioDurationSec else None
+            # The composite lasts as long as the voice-over (the self-check holds it to 0.1 s).
+            declared = record.audio.audioDurationSec
+            expected = float(declared) if voiceover is not None and declared else None
             report = render_composite(
                 avatar, voiceover, cuts, folder / "composite.mp4",
                 voiceover_demuxer=voiceover_demuxer, avatar_demuxer=avatar_demuxer,
