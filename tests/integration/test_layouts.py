@@ -59,6 +59,7 @@ def _render(api, pid: str, settings: dict, tmp_path) -> tuple[dict, object]:
             break
         time.sleep(0.5)
     assert render["status"] == "completed", render
+    tmp_path.mkdir(parents=True, exist_ok=True)
     video = tmp_path / f"composite-{settings.get('layout', 'x')}.mp4"
     video.write_bytes(httpx.get(render["videoUrl"]).content)
     return render, video
@@ -144,6 +145,21 @@ def test_captions_srt_lines_lie_inside_their_scenes_and_the_zip_is_named_after_t
         assert any(a - 0.001 <= start < end <= b + 0.001 for a, b in ranges), block
         assert 1 <= len(text.split()) <= 4
     assert "PlayResX: 270" in archive.read("captions.ass").decode()
+    # The caption region of a frame at a caption's time differs from the same frame rendered without captions.
+    at = next(_srt_seconds(b.splitlines()[1].split(" --> ")[0]) for b in blocks
+              if _srt_seconds(b.splitlines()[1].split(" --> ")[0]) > 0.5) + 0.2
+    _, plain = _render(api, pid, {"layout": "cutaway", "captions": {"enabled": False}}, tmp_path / "plain")
+    band = (0.05, 0.55, 0.85, 0.22)  # the lower third, where the captions sit
+    assert _distance(_region_colour(video, at, *band), _region_colour(plain, at, *band)) > 12
+    assert _distance(_region_colour(video, at, 0, 0, 1, 0.2), _region_colour(plain, at, 0, 0, 1, 0.2)) < 12
+    _still(video, at, tmp_path / "captions-on.png")  # to be looked at (pytest's tmp folder)
+    _still(plain, at, tmp_path / "captions-off.png")
+
+
+def _still(video, at: float, target) -> None:
+    """The frame at `at` as PNG."""
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-ss", f"{at:.3f}", "-i", str(video),
+                    "-frames:v", "1", str(target)], check=True)
 
 
 def _srt_seconds(text: str) -> float:
