@@ -325,7 +325,8 @@ def test_the_package_renders_captions_with_its_font_and_normalises_loudness(
     media.render_clip(d / "clip.mp4", "deploy-clip", seconds=2.0, width=180, height=320)
     (d / "captions.ass").write_text(
         "[Script Info]\nScriptType: v4.00+\nPlayResX: 180\nPlayResY: 320\n\n[V4+ Styles]\n"
-        "Format: Name, Fontname, Fontsize, PrimaryColour, OutlineColour, Bold, BorderStyle, Outline, Alignment, MarginV\n"
+        "Format: Name, Fontname, Fontsize, PrimaryColour, OutlineColour, Bold, BorderStyle, Outline, Alignment, "
+        "MarginV\n"
         "Style: Default,DejaVu Sans,28,&H00FFFFFF,&H00000000,1,1,3,2,20\n\n[Events]\n"
         "Format: Layer, Start, End, Style, Text\nDialogue: 0,0:00:00.00,0:00:04.00,Default,NEWS\n")
     empty_bin, lambda_tmp = tmp_path / "bin", tmp_path / "tmp"

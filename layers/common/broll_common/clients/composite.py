@@ -6,9 +6,9 @@ Python). Around it: a quick audio-only run measures the loudness (loudness.py, t
 loudnorm's two passes), and one decode of the output checks it (selfcheck.py) and makes the poster.
 Each cut's frame (frames.py): "full" = the B-roll over the whole frame; "split" = the B-roll in the
 top half, the presenter in the bottom half; "pip" = the B-roll full frame, the presenter in a
-rounded box in the lower-left corner. Inputs are described by probe.py, and every input is opened as probe.py opens it (local
-file only, an explicit allowlisted demuxer), so no input can make ffmpeg fetch anything. The
-voice-over is the only audio: Veo's own audio in the clips is never mapped.
+rounded box in the lower-left corner. Inputs are described by probe.py, and every input is opened
+as probe.py opens it (local file only, an explicit allowlisted demuxer), so no input can make
+ffmpeg fetch anything. The voice-over is the only audio: Veo's own audio in the clips is never mapped.
 """
 
 from __future__ import annotations

@@ -72,7 +72,8 @@ def inspect(ffmpeg: str, output: Path, samples: list[Sample], *, poster: Path | 
     proc = subprocess.run(command, capture_output=True)
     stderr = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
-        raise CheckFailed(f"ffmpeg could not read the composite back (exit code {proc.returncode}).", stderr_tail(stderr))
+        raise CheckFailed(f"ffmpeg could not read the composite back (exit code {proc.returncode}).",
+                          stderr_tail(stderr))
     size = SAMPLE_W * SAMPLE_H
     frames = [proc.stdout[i:i + size] for i in range(0, len(proc.stdout) - size + 1, size)]
     return frames, loudness.parse(stderr) if has_audio else None
