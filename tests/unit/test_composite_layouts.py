@@ -250,3 +250,23 @@ def test_a_captions_path_the_filter_graph_would_misread_is_refused(inputs, tmp_p
     with pytest.raises(ValueError, match="escaped"):
         render_composite(inputs["avatar"], None, [], tmp_path / "out.mp4", captions_ass=odd)
     assert sorted(p.name for p in tmp_path.iterdir()) == [odd.name]
+
+
+def test_frame_problems_name_the_black_region_of_each_frame():
+    sw, sh = selfcheck.SAMPLE_W, selfcheck.SAMPLE_H
+    black, bright = bytes([16]) * (sw * sh), bytes([120]) * (sw * sh)
+    top_only = bytes([120]) * (sw * sh // 2) + bytes([16]) * (sw * sh // 2)
+    samples = [selfcheck.Sample(1.0, "split", "one"), selfcheck.Sample(2.0, "pip", "two"),
+               selfcheck.Sample(3.0, "full", "three"), selfcheck.Sample(4.0, "split", "four")]
+    assert selfcheck.frame_problems(samples, [top_only, black, bright], W, H) == [
+        "The presenter is black at 1.0 s (one).",
+        "The B-roll is black at 2.0 s (two).",
+        "The presenter is black at 2.0 s (two).",
+        "The composite has no frame at 4.0 s (four).",
+    ]
+    # A caption over a black region lifts a few cells, not the region's median.
+    captioned = bytearray(black)
+    for y in range(90, 110):
+        captioned[y * sw:(y + 1) * sw] = bytes([235]) * sw
+    assert selfcheck.frame_problems([selfcheck.Sample(1.0, "full", "c")], [bytes(captioned)], W, H) == [
+        "The B-roll is black at 1.0 s (c)."]
