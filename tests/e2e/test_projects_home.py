@@ -280,8 +280,9 @@ def test_a_project_from_the_form_with_uploads_renders_exports_and_stays_private(
         with zipfile.ZipFile(target) as z:
             names = z.namelist()
         base = {n.rsplit("/", 1)[-1] for n in names}
-        # The uploaded voice-over and avatar travel with the clip and the composite.
-        assert {"voiceover.mp3", "avatar.mp4", "composite.mp4"} <= base, names
+        # The uploaded voice-over and avatar travel with the clip and the composite, which is named
+        # after the project (issue 15), with the captions beside it.
+        assert {"voiceover.mp3", "avatar.mp4", "harbour-at-dawn.mp4", "captions.ass", "captions.srt"} <= base, names
         assert any(re.fullmatch(r"01-.+\.mp4", n) for n in base), names
         snap(page, shots, "45-studio-rendered", at=page.get_by_test_id("timeline"))
 
