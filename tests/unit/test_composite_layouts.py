@@ -270,3 +270,16 @@ def test_frame_problems_name_the_black_region_of_each_frame():
         captioned[y * sw:(y + 1) * sw] = bytes([235]) * sw
     assert selfcheck.frame_problems([selfcheck.Sample(1.0, "full", "c")], [bytes(captioned)], W, H) == [
         "The B-roll is black at 1.0 s (c)."]
+
+
+def test_captions_are_drawn_with_the_given_fonts_only(inputs, uncaptioned, tmp_path):
+    """As on Lambda, which has no fonts: with a fonts folder that holds none, nothing is drawn (the
+    machine's own fonts are never used), so the shipped font is what the captions above are drawn in."""
+    empty = tmp_path / "no-fonts"
+    empty.mkdir()
+    out = tmp_path / "out.mp4"
+    render_composite(inputs["avatar"], inputs["voiceover"], cut_inputs(inputs), out, voiceover_demuxer="mov",
+                     captions_ass=inputs["captions"], fonts_dir=empty)
+    a, b = pixels(out, 1.2, *CAPTION_BAND), pixels(uncaptioned, 1.2, *CAPTION_BAND)
+    assert sum(abs(x - y) for x, y in zip(a, b)) / len(a) < 3
+    assert list(empty.iterdir()) == []

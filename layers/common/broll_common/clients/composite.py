@@ -262,14 +262,14 @@ def _graph_path(path: Path, what: str) -> Path:
     return path
 
 
-def _fontconfig_env(fonts: Path, conf: Path) -> dict[str, str]:
-    """fontconfig told of our fonts folder only, with its cache in /tmp: the same on Lambda (no fonts,
-    no writable home) as on a laptop (whose own fonts are never used)."""
+def _fontconfig_env(conf: Path) -> dict[str, str]:
+    """fontconfig with no font folder and its cache in /tmp, so libass finds faces only in the
+    `fontsdir` the ass filter is given: the same on Lambda (no fonts, no writable home) as on a laptop
+    (whose own fonts are never used). No <dir>: fontconfig would write a .uuid into the folder."""
     FONTCONFIG_CACHE.mkdir(parents=True, exist_ok=True)
     conf.write_text(
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
-        f"  <dir>{escape(str(fonts))}</dir>\n  <cachedir>{escape(str(FONTCONFIG_CACHE))}</cachedir>\n"
-        "</fontconfig>\n"
+        f"  <cachedir>{escape(str(FONTCONFIG_CACHE))}</cachedir>\n</fontconfig>\n"
     )
     return {**os.environ, "FONTCONFIG_FILE": str(conf)}
 
@@ -340,7 +340,7 @@ def render_composite(
     command = _render_command(ffmpeg, (avatar, avatar_demuxer), avatar_info, voice, segments, clip_durations,
                               partial, size, audio_filter, captions)
     try:
-        env = _fontconfig_env(captions[1], conf) if captions is not None else None
+        env = _fontconfig_env(conf) if captions is not None else None
         proc = subprocess.run(command, capture_output=True, text=True, errors="replace", env=env)
         if proc.returncode != 0:
             raise CompositeFailed(f"ffmpeg failed with exit code {proc.returncode}.", stderr_tail(proc.stderr))
