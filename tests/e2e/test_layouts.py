@@ -61,7 +61,12 @@ def test_layout_and_captions_save_and_a_reload_shows_them(page: Page, api, shots
     fits(page, DESKTOP["width"])
     page.get_by_test_id("render-dialog").screenshot(path=shots / "60-render-dialog-desktop.png")
 
-    # Keyboard: the arrows move along the layouts; the share is only for cutaway.
+    # Keyboard: Tab stays inside the dialog, a radio group is one stop; the arrows move along
+    # the layouts; the share is only for cutaway.
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_test_id("render-start")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(cutaway).to_be_focused()
     page.keyboard.press("ArrowRight")
     expect(page.get_by_test_id("layout-split")).to_be_checked()
     expect(page.get_by_test_id("layout-share")).to_be_disabled()
@@ -117,6 +122,11 @@ def test_layout_and_captions_save_and_a_reload_shows_them(page: Page, api, shots
     assert layout["layout"] == "split" and layout["captions"]["enabled"] is False, layout
     page.keyboard.press("Enter")  # the focused Render Video opens it again
     expect(page.get_by_test_id("layout-split")).to_be_checked()
+    expect(page.get_by_test_id("layout-split")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_test_id("render-start")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("layout-split")).to_be_focused()
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("render-dialog")).to_be_hidden()
 

@@ -6,7 +6,11 @@ const FOCUSABLE = 'button:not([disabled]), [href], video[controls], input:not([d
 
 export function trapTab(dialog, e) {
   if (e.key !== 'Tab') return;
-  const items = [...dialog.querySelectorAll(FOCUSABLE)].filter((el) => el.offsetParent !== null || el === document.activeElement);
+  // A radio group is one Tab stop: its checked radio (or its first when none is checked).
+  const tabStop = (el) => el.type !== 'radio' || el.checked
+    || !(el.form || dialog).querySelector(`input[type="radio"][name="${el.name}"]:checked`);
+  const items = [...dialog.querySelectorAll(FOCUSABLE)]
+    .filter((el) => (el.offsetParent !== null || el === document.activeElement) && tabStop(el));
   if (!items.length) return;
   const first = items[0];
   const last = items[items.length - 1];
