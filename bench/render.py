@@ -1,7 +1,7 @@
 """9. The composite render at the worker's real size: a 1080x1920 avatar, 30 s and 60 s, the cutaway
 layout (presenter, then B-roll for 60 % of each 5 s scene), captions burned in, two-pass loudness,
 poster and self-check: wall-clock seconds of render_composite and the peak memory of its ffmpeg
-runs, against the render worker's 2048 MB and 900 s.
+runs, against the render worker's 4096 MB and 900 s.
 
 The media are made first in one process; the render runs in a fresh one, so its
 getrusage(RUSAGE_CHILDREN).ru_maxrss is the largest of the render's own ffmpeg runs only.
@@ -21,7 +21,7 @@ from .common import ROOT, Context, Figure, log
 WIDTH, HEIGHT = 1080, 1920
 CLIP_SIZE = (720, 1280)  # Veo's clips
 SCENE_S, SHARE = 5.0, 0.6
-WORKER_MB, WORKER_S = 2048, 900
+WORKER_MB, WORKER_S = 4096, 900
 LENGTHS = (30.0, 60.0)
 
 MAKE = r"""
@@ -111,7 +111,7 @@ def figures(seconds: float, found: dict) -> list[Figure]:
                f"{found['seconds']:.1f} s, ffmpeg peak {found['ffmpeg_peak_mb']:.0f} MB",
                f"≤ {WORKER_S} s, ≤ {WORKER_MB} MB", ok,
                note=f"{found['cuts']} cuts, {found['bytes'] / 2**20:.1f} MB; {os.cpu_count()} cores here "
-                    f"(-threads 2; Lambda at 2048 MB has about 1.2 vCPU)"),
+                    f"(-threads 2; Lambda at 4096 MB has about 2.3 vCPU)"),
         Figure("9 render", f"self-check of the {seconds:g} s composite",
                f"{report['duration_s']:.2f} s, {report['width']}x{report['height']}, "
                f"{report['loudness_lufs']:.1f} LUFS, {report['true_peak_dbtp']:.1f} dBTP",

@@ -116,6 +116,18 @@ def test_a_render_started_by_another_request_meanwhile_is_joined(step7, workers,
     assert workers.started == []
 
 
+def test_a_render_of_more_cuts_than_the_worker_holds_is_refused_with_a_sentence(step7, workers, bucket):
+    scenes = [Scene(sceneId=f"s{i}", sceneTitle=f"S{i}", timeRange=TimeRange(start=3 * i, end=3 * i + 3, label=""),
+                    status="completed", videoKey=f"projects/p/clip{i}.mp4") for i in range(render.MAX_CUTS + 1)]
+    step7.broll["scenes"] = [storage.scene_document(s) for s in scenes]
+    with pytest.raises(Conflict) as refused:
+        render.start(PID, OWNER)
+    assert f"{render.MAX_CUTS + 1} times" in refused.value.message and workers.started == []
+    step7.broll["scenes"] = step7.broll["scenes"][:render.MAX_CUTS]
+    render.start(PID, OWNER)  # at the limit it starts
+    assert len(workers.started) == 1
+
+
 def test_without_an_avatar_there_is_nothing_to_render(step7, workers, bucket):
     step7.avatar = {}
     with pytest.raises(Conflict):

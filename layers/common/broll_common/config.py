@@ -128,6 +128,11 @@ def secret_source(name: str) -> tuple[str, str]:
     return os.environ.get(arn_variable, ""), os.environ.get(plain_variable, "")
 
 
+def child_environment(**extra: str) -> dict[str, str]:
+    """The environment a child process (ffmpeg) runs with: this process's, plus `extra`."""
+    return {**os.environ, **extra}
+
+
 def reset_settings() -> None:
     """Forget cached settings (tests change the environment between cases)."""
     settings.cache_clear()

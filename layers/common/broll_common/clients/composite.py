@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from ..config import child_environment
 from . import loudness, selfcheck
 from .frames import FRAMES, PIP_BORDER, PIP_RADIUS, PRESENTER_Y_BIAS, Box, Frame, even, output_size, pip_box, split_rows
 from .probe import FfmpegProber, MediaProbe, NotMedia, input_args, stderr_tail
@@ -271,7 +272,7 @@ def _fontconfig_env(conf: Path) -> dict[str, str]:
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
         f"  <cachedir>{escape(str(FONTCONFIG_CACHE))}</cachedir>\n</fontconfig>\n"
     )
-    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+    return child_environment(FONTCONFIG_FILE=str(conf))
 
 
 def render_composite(

@@ -42,6 +42,8 @@ def duplicate(project_id: str, body: DuplicateRequest, owner: str) -> Project:
                    "timingsSource": record.broll.timingsSource or "words"}
     if record.broll.style:
         broll["style"] = record.broll.style
+    if record.broll.layout:
+        broll["layout"] = record.broll.layout.stored()
     for kind, part, key_field in (("voiceover", audio, "audioKey"), ("avatar", avatar, "avatarVideoKey")):
         key = part.get(key_field)
         if not key:

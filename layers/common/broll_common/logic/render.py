@@ -35,6 +35,11 @@ from ..models.domain import LayoutSettings, RenderState, RenderStatus
 
 logger = Logger(child=True)
 
+# The one-run render keeps every clip's decoder open: about 360 MB plus 75 MB per cut at 1080p
+# (bench/render.py). With the worker's 4096 MB, more cuts than this would run it out of memory,
+# so such a render is refused with a sentence instead of dying half-way.
+MAX_CUTS = 40
+
 # A render still "rendering" after this is taken as lost (its worker died): it may start again.
 RENDER_STALE_S = 20 * 60
 
@@ -100,6 +105,10 @@ def start(project_id: str, owner: str) -> RenderView:
     record = storage.load_project(project_id, owner=owner)
     if not record.avatar.avatarVideoKey:
         raise Conflict("This project has no avatar video to cut the clips into, so there is nothing to render.")
+    planned = len(layout.cuts(record.scenes, settings_of(record)))
+    if planned > MAX_CUTS:
+        raise Conflict(f"This layout cuts to B-roll {planned} times; one render takes at most {MAX_CUTS} cuts. "
+                       "Put some scenes on the presenter, or use fewer sub-shots, and render again.")
     state = record.render
     material = material_hash(record)
     running = state.status == RenderStatus.RENDERING and time.time() - state.startedAt < RENDER_STALE_S
