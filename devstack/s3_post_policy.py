@@ -118,8 +118,7 @@ def _condition_refusal(condition: object, values: dict[str, str], size: int, cov
     return None
 
 
-def check(fields: dict[str, str], bucket: str, size: int, *, region: str, secret: str,
-          now: dt.datetime | None = None) -> Refusal | None:
+def check(fields: dict[str, str], bucket: str, size: int, *, region: str, secret: str) -> Refusal | None:
     """Why S3 would refuse this form (field names lower-cased, the file's `size` in bytes), or None."""
     if not fields.get("policy"):
         return Refusal(403, "AccessDenied", "Access Denied: the bucket takes only forms with a signed policy.")
@@ -134,7 +133,7 @@ def check(fields: dict[str, str], bucket: str, size: int, *, region: str, secret
         return _invalid_policy()
     if not isinstance(conditions, list) or expires.tzinfo is None:
         return _invalid_policy()
-    if (now or dt.datetime.now(dt.timezone.utc)) >= expires:
+    if dt.datetime.now(dt.timezone.utc) >= expires:
         return _denied("Policy expired.")
     values = fields | {"bucket": bucket}
     covered: set[str] = set()

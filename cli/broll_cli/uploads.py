@@ -30,7 +30,7 @@ def _media_of(project: dict, kind: str) -> dict | None:
     return (project.get(VIEW_FIELDS[kind]) or {}).get("media")
 
 
-def _ready_label(kind: str, media: dict) -> str:
+def _ready_label(media: dict) -> str:
     facts = []
     if media.get("durationSec") is not None:
         facts.append(f"{media['durationSec']:g} s")
@@ -42,7 +42,7 @@ def _ready_label(kind: str, media: dict) -> str:
 def _media_job(kind: str, media: dict | None) -> Job:
     media = media or {}
     return Job(kind, TITLES[kind], MEDIA_KINDS.get(media.get("status"), WORKING), error=media.get("error"),
-               working_label="Checking the file…", done_label=_ready_label(kind, media))
+               working_label="Checking the file…", done_label=_ready_label(media))
 
 
 def _wait_for_media(ctx: Context, pid: str, kind: str, project: dict) -> int:
