@@ -110,11 +110,17 @@ def caption_text(lines: list[CaptionLine]) -> list:
 # -- ASS (burned in by ffmpeg's ass filter) ---------------------------------------------------
 
 
+def _clock(seconds: float, per_second: int) -> tuple[int, int, int, int]:
+    """(hours, minutes, seconds, fraction in 1/per_second) of a non-negative time."""
+    ticks = max(0, round(seconds * per_second))
+    hours, rest = divmod(ticks, 3600 * per_second)
+    minutes, rest = divmod(rest, 60 * per_second)
+    secs, fraction = divmod(rest, per_second)
+    return hours, minutes, secs, fraction
+
+
 def _ass_time(seconds: float) -> str:
-    centis = max(0, round(seconds * 100))
-    hours, rest = divmod(centis, 360000)
-    minutes, rest = divmod(rest, 6000)
-    secs, cs = divmod(rest, 100)
+    hours, minutes, secs, cs = _clock(seconds, 100)
     return f"{hours}:{minutes:02d}:{secs:02d}.{cs:02d}"
 
 
@@ -182,10 +188,7 @@ def ass_document(lines: list[CaptionLine], settings: CaptionSettings, width: int
 
 
 def _srt_time(seconds: float) -> str:
-    millis = max(0, round(seconds * 1000))
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, ms = divmod(rest, 1000)
+    hours, minutes, secs, ms = _clock(seconds, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d},{ms:03d}"
 
 
