@@ -178,6 +178,13 @@ def test_the_composite_is_rendered_by_the_packaged_ffmpeg(api, project, media, w
     kinds = sorted(s["codec_type"] for s in info["streams"])
     assert kinds == ["audio", "video"]
     assert abs(float(info["format"]["duration"]) - seconds) < 0.5
+    # The deployed worker's own check, with the packaged ffmpeg: captions (libass and the layer's
+    # font) on by default, two-pass loudnorm, 9:16.
+    checks = render["checks"]
+    assert checks["problems"] == [] and checks["width"] * 16 == checks["height"] * 9, checks
+    assert abs(checks["loudnessLufs"] + 14) <= 1 and checks["truePeakDbtp"] <= -1, checks
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    assert video["profile"] == "High" and (video["width"], video["height"]) == (checks["width"], checks["height"])
 
 
 def test_download_all_holds_every_file_and_each_one_plays(api, project, workdir):
@@ -192,8 +199,9 @@ def test_download_all_holds_every_file_and_each_one_plays(api, project, workdir)
     archive = zipfile.ZipFile(io.BytesIO(httpx.get(link["url"], timeout=60).content))
     names = archive.namelist()
     assert "script.txt" in names and "timeline.json" in names
+    assert {"captions.ass", "captions.srt", "harbour-cranes-return-to-the-port.mp4"} <= set(names), names
     media_names = [n for n in names if n.endswith((".mp4", ".m4a"))]
-    # voice-over, avatar, hook, main ×2, cta and the composite
+    # voice-over, avatar, hook, main ×2, cta and the composite (named after the project)
     assert len(media_names) == 7, names
     for name in media_names:
         path = workdir / name.replace("/", "_")
