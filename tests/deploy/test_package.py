@@ -93,12 +93,21 @@ def dist_info(function_dir) -> Path:
     return found[0]
 
 
-@pytest.fixture(scope="module")
-def binary(function_dir) -> Path:
+def _binary_in(function_dir: Path) -> Path:
     found = sorted(p for p in (function_dir / "imageio_ffmpeg" / "binaries").glob("ffmpeg-*") if p.is_file())
     assert len(found) == 1, f"{function_dir.name} should hold one imageio-ffmpeg ffmpeg binary, has {found}"
     assert found[0].stat().st_size > 10_000_000, f"{found[0]} is too small to be ffmpeg"
     return found[0]
+
+
+@pytest.fixture(scope="module")
+def binary(function_dir) -> Path:
+    return _binary_in(function_dir)
+
+
+@pytest.fixture(scope="module")
+def render_worker_dir(build_dir, built_template) -> Path:
+    return _resource_dir(build_dir, built_template, "RenderWorkerFunction", "CodeUri")
 
 
 # --- a small ELF reader (no binutils needed) ------------------------------------------------------
@@ -306,13 +315,15 @@ print(json.dumps({"reports": reports, "fonts": str(fonts_dir())}))
 
 
 def test_the_package_renders_captions_with_its_font_and_normalises_loudness(
-    binary, function_dir, layer_python_dir, tmp_path
+    render_worker_dir, layer_python_dir, tmp_path
 ):
-    """The worker's render as on Lambda: the packaged ffmpeg and layer only, no fonts but the layer's."""
-    if function_dir.name != "RenderWorkerFunction":
-        pytest.skip("only the render worker renders")
-    if elf_facts(binary)["machine"] != _host_machine():
-        pytest.skip("rendering under qemu is too slow; the filters and libass are checked above")
+    """The worker's render as on Lambda: the packaged ffmpeg and layer only, no fonts but the layer's.
+    Only on a package of this host's processor: the layer's compiled wheels (pydantic_core) cannot be
+    imported by another one's Python, so scripts/test runs it on the x86_64 build (the arm64 build's
+    binary is run under qemu by the checks above)."""
+    function_dir = render_worker_dir
+    machine = elf_facts(_binary_in(function_dir))["machine"]
+    assert machine == _host_machine(), f"a {machine} package cannot be imported here: run this on the {_host_machine()} build"
     sys.path.insert(0, str(ROOT))
     try:
         from devstack import media
