@@ -10,6 +10,7 @@ import os
 import time
 import uuid
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
@@ -233,11 +234,15 @@ def test_the_list_rename_duplicate_and_delete(api, files):
     upload(api, pid, "avatar", files["avatar"], "video/mp4")
     settled_media(api, pid, "avatarVideo")
     assert api.put(f"/api/projects/{pid}/broll/scenes/hook", json={"shotInstructions": "cranes at dawn"}).status_code == 200
+    renamed_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     renamed = api.patch(f"/api/projects/{pid}", json={"name": "Harbour, take two"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "Harbour, take two"
     listed = api.get("/api/projects").json()["projects"]
-    assert listed[0]["projectId"] == pid  # the most recently changed first
-    mine = listed[0]
+    # The most recently changed first (other tests' projects may change meanwhile: their workers).
+    changed = [p["updatedAt"] for p in listed]
+    assert changed == sorted(changed, reverse=True)
+    mine = next(p for p in listed if p["projectId"] == pid)
+    assert mine["updatedAt"] >= renamed_at
     assert mine["name"] == "Harbour, take two" and mine["sceneCount"] == 3 and mine["clipsReady"] == 0
     assert mine["thumbnailUrl"] and mine["updatedAt"] and mine["media"] == "missing"  # no voice-over yet
 

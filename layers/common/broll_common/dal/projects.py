@@ -270,7 +270,8 @@ def _update_broll_item(model: type[ProjectStep], project_id: str, actions: list,
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # Milliseconds: the list orders by it, and one second holds many writes.
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
