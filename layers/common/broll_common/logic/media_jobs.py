@@ -78,28 +78,25 @@ def upload_form(project_id: str, request: UploadRequest, owner: str) -> UploadFo
     return UploadForm(url=form["url"], fields=form["fields"], key=key, maxBytes=cap)
 
 
-def check_url(url: str, field: str) -> None:
-    """Refuse at once (nothing stored) an address the worker would refuse to fetch anyway."""
-    try:
-        get_fetcher().check(url)
-    except FetchRefused as exc:
-        raise InvalidInput(f"{field}: {exc.message}") from exc
-
-
-def job_for(kind: Kind, source: MediaSource, owner: str, project_id: str) -> dict:
-    """The job map a new source starts (before its generation is set)."""
+def job_for(kind: Kind, source: MediaSource, owner: str, project_id: str, field: str) -> dict:
+    """The job map a new source starts (before its generation is set), checked now: nothing is
+    stored for a source the worker would refuse anyway. Refusals name `field`."""
     if source.url:
-        check_url(source.url, "url")
+        try:
+            get_fetcher().check(source.url)
+        except FetchRefused as exc:
+            raise InvalidInput(f"{field}: {exc.message}") from exc
         return {"status": MediaStatus.FETCHING.value, "source": "url", "sourceUrl": source.url}
     key = source.key or ""
     if not in_folder(key, owner, project_id):
-        raise InvalidInput(f"The {kind.label} must be a file in this project's folder ({project_folder(owner, project_id)}...).")
+        raise InvalidInput(f"{field}: the {kind.label} must be a file in this project's folder "
+                           f"({project_folder(owner, project_id)}...).")
     try:
         media_types.demuxer_for_key(key)
     except ValueError as exc:
-        raise InvalidInput(f"The {kind.label} file's name must end in {media_types.described(kind.name)}.") from exc
+        raise InvalidInput(f"{field}: the {kind.label} file's name must end in {media_types.described(kind.name)}.") from exc
     if not get_media().exists(key):
-        raise InvalidInput(f"No {kind.label} was uploaded under that key: the upload may have failed. Upload it again.")
+        raise InvalidInput(f"{field}: no {kind.label} was uploaded under that key (the upload may have failed). Upload it again.")
     return {"status": MediaStatus.PROBING.value, "source": "upload", "key": key}
 
 
@@ -122,7 +119,7 @@ def start(project_id: str, kind_name: str, source: MediaSource, owner: str) -> N
         else:
             raise Conflict(f"The refused {kind.label} was not kept, so there is nothing to try again: upload the file again.")
     else:
-        job = job_for(kind, source, owner, project_id)
+        job = job_for(kind, source, owner, project_id, "url" if source.url else "key")
     begin(project_id, kind, job, state, owner)
 
 
@@ -135,12 +132,7 @@ def begin(project_id: str, kind: Kind, job: dict, state: MediaState | None, owne
         storage.replace_part(project_id, kind.part, job, owner=owner, expect=expect)
     except storage.StaleScene as exc:
         raise Conflict(f"The {kind.label} changed meanwhile. Reload and try again.") from exc
-    try:
-        get_workers().start_media(project_id, kind.name, generation)
-    except Exception:  # noqa: BLE001 - the person sees it and can press Retry
-        logger.exception("could not start the media worker", extra={"projectId": project_id, "kind": kind.name})
-        _finish(project_id, kind, generation, {"status": MediaStatus.FAILED.value,
-                                               "error": f"Checking the {kind.label} could not start. Try again."})
+    _start_worker(project_id, kind, generation)
 
 
 def initial_jobs(sources: dict[str, dict]) -> dict[str, dict]:
@@ -150,12 +142,17 @@ def initial_jobs(sources: dict[str, dict]) -> dict[str, dict]:
 
 def start_imported(project_id: str, kinds: list[str]) -> None:
     for name in kinds:
-        try:
-            get_workers().start_media(project_id, name, 1)
-        except Exception:  # noqa: BLE001 - shown as failed, with Retry
-            logger.exception("could not start the media worker", extra={"projectId": project_id, "kind": name})
-            _finish(project_id, KINDS[name], 1, {"status": MediaStatus.FAILED.value,
-                                                  "error": f"Checking the {KINDS[name].label} could not start. Try again."})
+        _start_worker(project_id, KINDS[name], 1)
+
+
+def _start_worker(project_id: str, kind: Kind, generation: int) -> None:
+    """Invoke the media worker for this generation; a failed start is shown (the person can Retry)."""
+    try:
+        get_workers().start_media(project_id, kind.name, generation)
+    except Exception:  # noqa: BLE001 - shown as failed, with Retry
+        logger.exception("could not start the media worker", extra={"projectId": project_id, "kind": kind.name})
+        _finish(project_id, kind, generation, {"status": MediaStatus.FAILED.value,
+                                               "error": f"Checking the {kind.label} could not start. Try again."})
 
 
 def _finish(project_id: str, kind: Kind, generation: int, outcome: dict, in_use: dict | None = None) -> bool:

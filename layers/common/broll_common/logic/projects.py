@@ -13,7 +13,6 @@ from ..models.domain import Scene, SceneStatus
 from ..models.api import TaskStatus
 from ..models.errors import Conflict, InvalidInput
 from ..prompts import compose
-from .media import in_folder, project_folder
 from .media_jobs import KINDS
 from .timeline import ranges_for, scene_id, scene_type, timings_cover
 from .views import project_view, scene_view, summary
@@ -36,12 +35,9 @@ def _media_sources(project_id: str, body: ProjectImport, owner: str) -> dict[str
     for kind, (key_field, key, url_field, url) in given.items():
         if key and url:
             raise InvalidInput(f"{key_field} and {url_field}: give the file's key or its URL, not both.")
-        if key and not in_folder(key, owner, project_id):
-            raise InvalidInput(f"{key_field} must name a file in this project's folder ({project_folder(owner, project_id)}...).")
-        if url:
-            media_jobs.check_url(url, url_field)
         if key or url:
-            sources[kind] = media_jobs.job_for(KINDS[kind], MediaSource(key=key, url=url), owner, project_id)
+            source = MediaSource(key=key, url=url)
+            sources[kind] = media_jobs.job_for(KINDS[kind], source, owner, project_id, url_field if url else key_field)
     return sources
 
 
