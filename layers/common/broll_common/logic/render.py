@@ -157,15 +157,13 @@ def _output_size(record: storage.ProjectRecord, avatar: Path, demuxer: str) -> t
     """The composite's size (the captions are laid out at it): from the avatar's probe as stored,
     else probing the downloaded file."""
     from ..clients.frames import output_size
-    from ..clients.probe import FfmpegProber
+    from ..clients.probe import get_prober
 
     facts = record.broll.avatarMedia.probe if record.broll.avatarMedia else None
     if facts is not None and facts.width and facts.height and record.broll.avatarMedia.key in (
             None, record.avatar.avatarVideoKey):
         return output_size(facts.width, facts.height)
-    from ..clients.ffmpeg import ffmpeg_exe
-
-    info = FfmpegProber(ffmpeg_exe()).probe(avatar, demuxer)
+    info = get_prober().probe(avatar, demuxer)
     if not info.width or not info.height:
         raise ValueError("The avatar video has no picture.")
     return output_size(info.width, info.height)
