@@ -141,6 +141,33 @@ class ScheduleView(BaseModel):
     note: str | None = None  # why it has not run yet, e.g. waiting for credits
 
 
+class PriceView(BaseModel):
+    """Credits per clip: the configured price, the mean Kie actually charged, and the one used."""
+
+    configured: float
+    measured: float | None = None
+    samples: int = 0
+    used: float
+
+
+class QuotaView(BaseModel):
+    """A system-key user's daily credit quota (own-key users have none)."""
+
+    dailyCredits: float
+    usedToday: float
+    left: float
+    resetsAt: str  # ISO UTC midnight
+
+
+class Spend(BaseModel):
+    """What a project's (or a user's) clips were estimated at and charged."""
+
+    clips: int = 0
+    estimatedCredits: float = 0
+    chargedCredits: float = 0
+    chargedClips: int = 0  # clips whose charge is known
+
+
 class Project(BaseModel):
     projectId: str
     name: str
@@ -156,6 +183,8 @@ class Project(BaseModel):
     timingsSource: Literal["stage4", "words", "person"] = "words"
     # How the composite cuts the B-roll in and its captions (defaults filled).
     layout: LayoutSettings = LayoutSettings()
+    spend: Spend = Spend()
+    quota: QuotaView | None = None
 
 
 class ProjectSummary(BaseModel):
@@ -379,11 +408,17 @@ class ScheduleRequest(Strict):
 class Estimate(BaseModel):
     """What Generate All would start now and its cost in Kie credits."""
 
+    scenes: int = 0
     clips: int
     creditsPerClip: float
     estimatedCredits: float
+    price: PriceView | None = None
+    # Own key: Kie's balance; system key: the daily quota left (never the system account's balance).
     remainingCredits: float | None = None
-    note: str | None = None  # why remainingCredits is unknown
+    remainingSource: Literal["kie_balance", "daily_quota"] | None = None
+    startableClips: int = 0  # what the remaining credits cover (whole scenes, timeline order)
+    startableScenes: int = 0
+    note: str | None = None  # why remainingCredits is unknown, or that the batch is capped
 
 
 class KieKeyBody(Strict):

@@ -90,6 +90,14 @@ class SubShot(BaseModel):
         )
 
 
+class KieWait(BaseModel):
+    """Why a generating scene has not been submitted yet: it starts by itself, nothing charged."""
+
+    reason: Literal["kie_down", "rate_limited", "busy"]  # breaker open, 5xx, 455 or unreachable / Kie's 429 / no submit lane
+    since: float  # epoch seconds: when Kie was first seen down (the breaker's opened_at, else the first refusal)
+    nextTryAt: float | None = None  # epoch seconds of the next attempt
+
+
 class Scene(BaseModel):
     """One scene's B-roll state, stored in step 7 and returned by the API."""
 
@@ -111,6 +119,9 @@ class Scene(BaseModel):
     keyOwner: Literal["user", "system"] = "system"
     keyLast4: str = ""
     rewrite: PolicyRewrite | None = None
+    waiting: KieWait | None = None  # queued because of Kie (see KieWait); None otherwise
+    # Shown, not stored: the plain sentence of a waiting scene (no clock time: the page adds it in local time).
+    statusNote: str | None = None
     # Shown, not stored: the clip is AI-generated (disclosure); it predates the style lock.
     aiGenerated: bool = False
     outOfDate: bool = False

@@ -25,3 +25,9 @@ class Conflict(BrollError):
 
 class Unauthorized(BrollError):
     status = 401
+
+
+class TooManyRequests(BrollError):
+    """The person has used what they may for now (a quota, the credits left): try later or start fewer."""
+
+    status = 429
