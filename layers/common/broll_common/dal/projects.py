@@ -27,7 +27,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.constants import NONE
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -51,6 +51,19 @@ class ByOwner(GlobalSecondaryIndex):
     project_id = UnicodeAttribute(range_key=True)
 
 
+class BySweep(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-sweep"
+        projection = KeysOnlyProjection()
+
+    sweep_due = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute(range_key=True)
+
+
+# The one value of `sweep_due`: the index is a set of step-7 items, not an ordering.
+SWEEP_DUE = "due"
+
+
 class ProjectStep(Model):
     class Meta:
         # Resolved when first used (see _bind), so tests can set the table name first.
@@ -62,6 +75,11 @@ class ProjectStep(Model):
     # Only on the project's own record (step 0): the sparse index that lists a user's projects.
     listing_owner = UnicodeAttribute(null=True)
     by_owner = ByOwner()
+    # Only on a step-7 item that may have work for the sweep (a scene set generating, a schedule
+    # stored): the sweep reads these alone, so its cost follows active work, not every project.
+    # Set in the same write as the work; removed by the sweep once the item has none.
+    sweep_due = UnicodeAttribute(null=True)
+    by_sweep = BySweep()
 
 
 def bind_table(model: type[Model], name: str) -> type[Model]:
@@ -308,6 +326,8 @@ def update_scenes(project_id: str, writes: list[SceneWrite], *, owner: str | Non
             scene[field].set(value) if value is not None else scene[field].remove()
             for field, value in write.changes.items()
         ]
+    if any(write.changes.get("status") == "generating" for write in writes):
+        actions.append(model.sweep_due.set(SWEEP_DUE))
     try:
         _update_broll_item(model, project_id, actions, functools.reduce(operator.and_, conditions))
     except UpdateError as exc:
@@ -354,9 +374,11 @@ def replace_part(project_id: str, part: str, value: dict | None, *, owner: str |
         conditions += [target[field] == expected for field, expected in expect.items()]
     elif expect is not None:
         conditions.append(target.does_not_exist())
-    action = target.set(value) if value is not None else target.remove()
+    actions = [target.set(value) if value is not None else target.remove()]
+    if part == "schedule" and value is not None:
+        actions.append(model.sweep_due.set(SWEEP_DUE))
     try:
-        _update_broll_item(model, project_id, [action], functools.reduce(operator.and_, conditions))
+        _update_broll_item(model, project_id, actions, functools.reduce(operator.and_, conditions))
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise StaleScene(f"The project's {part} changed while this request was running.") from exc
@@ -426,27 +448,52 @@ def delete_project(project_id: str, *, owner: str) -> None:
         raise
 
 
+def _has_work(data: dict) -> bool:
+    return "schedule" in data or any(raw.get("status") == "generating" for raw in data.get("scenes", []))
+
+
+def _swept_items() -> list[tuple[str, dict]]:
+    """(projectId, step-7 data) of every item flagged in the sweep index that still has work.
+
+    A flagged item without work has its flag removed, conditional on `updatedAt` being what
+    was read: every step-7 write sets it, so a claim or schedule written after the read keeps
+    its flag (the write that set it won the race)."""
+    model = _bind()
+    keys = [(item.project_id, STEP_BROLL) for item in model.by_sweep.query(SWEEP_DUE)]
+    found = []
+    for item in model.batch_get(keys, consistent_read=True):
+        data = plain(item.data)
+        if _has_work(data):
+            found.append((item.project_id, data))
+            continue
+        read_at = model.data["updatedAt"]
+        unchanged = read_at == data["updatedAt"] if "updatedAt" in data else read_at.does_not_exist()
+        try:
+            model._get_connection().update_item(
+                item.project_id, model.step_number.serialize(STEP_BROLL), actions=[model.sweep_due.remove()],
+                condition=unchanged, return_values=NONE,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    return sorted(found, key=operator.itemgetter(0))
+
+
 def scheduled_projects() -> list[tuple[str, str | None, dict, list[Scene]]]:
     """(projectId, ownerId, schedule, scenes) of every project with a queued Generate All (the sweep)."""
-    model = _bind()
-    found = []
-    for item in model.scan((model.step_number == STEP_BROLL) & model.data["schedule"].exists()):
-        data = plain(item.data)
-        scenes = [Scene.model_validate(raw) for raw in data.get("scenes", [])]
-        found.append((item.project_id, data.get("ownerId"), data["schedule"], scenes))
-    return found
+    return [
+        (project_id, data.get("ownerId"), data["schedule"], [Scene.model_validate(raw) for raw in data.get("scenes", [])])
+        for project_id, data in _swept_items() if "schedule" in data
+    ]
 
 
 def generating_scenes() -> list[tuple[str, str | None, int, Scene]]:
     """(projectId, ownerId, index, scene) of every scene that says it is generating (the sweep)."""
-    model = _bind()
-    found = []
-    for item in model.scan(model.step_number == STEP_BROLL):
-        data = plain(item.data)
-        for index, raw in enumerate(data.get("scenes", [])):
-            if raw.get("status") == "generating":
-                found.append((item.project_id, data.get("ownerId"), index, Scene.model_validate(raw)))
-    return found
+    return [
+        (project_id, data.get("ownerId"), index, Scene.model_validate(raw))
+        for project_id, data in _swept_items()
+        for index, raw in enumerate(data.get("scenes", [])) if raw.get("status") == "generating"
+    ]
 
 
 class Projects(Protocol):
