@@ -241,12 +241,71 @@ def test_a_duplicate_is_renamed_and_deleted_with_its_files(deployed, api, projec
 
 
 def test_the_eventbridge_sweep_runs(deployed):
-    """The schedule (1 minute here) invokes the sweep through EventBridge, not the test."""
+    """The schedule (1 minute here) invokes the sweep function through EventBridge, not the test,
+    and each sweep writes its gauges (QueueDepth, BreakerOpenSeconds) for the alarms."""
 
     def swept():
-        return any('"sweep done"' in body for group, body in deployed.function_logs().items() if "PollScheduler" in group)
+        return any('"sweep done"' in body and '"QueueDepth"' in body and '"BreakerOpenSeconds"' in body
+                   for group, body in deployed.function_logs().items() if "SweepFunction" in group)
 
     wait_for(swept, 150, "an EventBridge-invoked sweep")
+    assert not any('"sweep done"' in body for group, body in deployed.function_logs().items() if "PollScheduler" in group)
+
+
+ALARMS = ["clip-failure-rate", "kie-breaker-open", "poll-loop-failed", "render-worker-errors", "sweep-errors",
+          "render-worker-failures-queued", "sweep-failures-queued"]
+
+
+def _function_named(deployed, logical_id: str) -> dict:
+    lam = deployed.aws("lambda")
+    [function] = [f for page in lam.get_paginator("list_functions").paginate() for f in page["Functions"]
+                  if f["FunctionName"].startswith(f"{deployed.stack}-{logical_id}")]
+    return function
+
+
+def test_the_alarms_and_the_dashboard_are_deployed(deployed):
+    alarms = deployed.aws("cloudwatch").describe_alarms(AlarmNamePrefix=f"{deployed.stack}-")["MetricAlarms"]
+    by_name = {a["AlarmName"].removeprefix(f"{deployed.stack}-"): a for a in alarms}
+    assert sorted(by_name) == sorted(ALARMS)
+    rate = by_name["clip-failure-rate"]
+    assert (rate["Namespace"], rate["MetricName"], rate["Statistic"], rate["Threshold"]) == ("BrollStudio", "ClipFailurePercent", "Average", 20)
+    assert rate["Dimensions"] == [{"Name": "service", "Value": "broll-studio"}]
+    sweep = _function_named(deployed, "SweepFunction")["FunctionName"]
+    assert by_name["sweep-errors"]["Dimensions"] == [{"Name": "FunctionName", "Value": sweep}]
+    assert by_name["poll-loop-failed"]["Dimensions"] == [{"Name": "StateMachineArn", "Value": deployed.outputs["PollStateMachineArn"]}]
+    assert all(a["TreatMissingData"] == "notBreaching" and a["AlarmActions"] == [] for a in alarms)  # no AlarmEmail given
+
+    board = deployed.aws("cloudwatch").get_dashboard(DashboardName=f"{deployed.stack}-operations")
+    body = json.loads(board["DashboardBody"])
+    [alarm_widget] = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert sorted(alarm_widget["properties"]["alarms"]) == sorted(a["AlarmArn"] for a in alarms)
+    assert f'"{sweep}"' in board["DashboardBody"]  # the errors widget names the deployed function
+
+
+def test_failed_async_events_land_in_the_failure_queues(deployed):
+    """Both asynchronous functions send a failed event to their own queue, where an operator reads it
+    (docs/OPERATIONS.md); shown end to end with the render worker and an event it cannot take."""
+    lam, sqs = deployed.aws("lambda"), deployed.aws("sqs")
+    queues = {}
+    for logical_id in ("RenderWorkerFunction", "SweepFunction"):
+        config = lam.get_function_event_invoke_config(FunctionName=_function_named(deployed, logical_id)["FunctionName"])
+        assert config["MaximumRetryAttempts"] == 0
+        queues[logical_id] = config["DestinationConfig"]["OnFailure"]["Destination"]
+        attributes = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=queues[logical_id].rsplit(":", 1)[1])["QueueUrl"],
+                                              AttributeNames=["MessageRetentionPeriod", "SqsManagedSseEnabled"])["Attributes"]
+        assert attributes["MessageRetentionPeriod"] == "1209600" and attributes["SqsManagedSseEnabled"] == "true"
+    assert len(set(queues.values())) == 2
+
+    worker = _function_named(deployed, "RenderWorkerFunction")["FunctionName"]
+    lam.invoke(FunctionName=worker, InvocationType="Event", Payload=json.dumps({"unexpected": True}).encode())
+    url = sqs.get_queue_url(QueueName=queues["RenderWorkerFunction"].rsplit(":", 1)[1])["QueueUrl"]
+
+    def failed_event():
+        return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=2).get("Messages")
+
+    [message] = wait_for(failed_event, 90, "the failed render event in its queue")
+    envelope = json.loads(message["Body"])
+    assert envelope["requestPayload"] == {"unexpected": True} and envelope["requestContext"]["condition"] == "RetriesExhausted"
 
 
 def test_no_function_was_denied_anything(deployed):

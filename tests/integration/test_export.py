@@ -213,7 +213,7 @@ def test_a_bad_budget_cap_is_refused_and_starts_nothing(api, project, body):
 
 
 def _sweep(stack):
-    return stack.functions.invoke("PollSchedulerFunction", {"source": "aws.events", "detail": {}})["batches"]
+    return stack.functions.invoke("SweepFunction", {"source": "aws.events", "detail": {}})["batches"]
 
 
 def test_a_scheduled_batch_starts_when_due_and_not_before(stack, api, project):

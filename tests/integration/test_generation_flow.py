@@ -194,7 +194,7 @@ def test_sweep_repairs_a_scene_whose_poll_loop_died(stack, api, project, emulato
         boto3.client("stepfunctions").stop_execution(executionArn=run["executionArn"])
     time.sleep(2)  # the task is done at Kie; nothing is polling any more
     assert api.get(f"/api/projects/{pid}").json()["scenes"][1]["status"] == "generating"
-    counts = stack.functions.invoke("PollSchedulerFunction", {"source": "aws.events", "detail": {}})
+    counts = stack.functions.invoke("SweepFunction", {"source": "aws.events", "detail": {}})
     assert counts["checked"] >= 1
     wait_for_scene(api, pid, "main", completed, timeout=5)
 
@@ -205,7 +205,7 @@ def test_sweep_restarts_the_loop_for_a_task_still_running(stack, api, project, e
     scene = generate(api, pid, "cta")
     for run in executions_for(stack, pid, scene):
         boto3.client("stepfunctions").stop_execution(executionArn=run["executionArn"])
-    counts = stack.functions.invoke("PollSchedulerFunction", {"source": "aws.events", "detail": {}})
+    counts = stack.functions.invoke("SweepFunction", {"source": "aws.events", "detail": {}})
     assert counts["restarted"] >= 1
     wait_for_scene(api, pid, "cta", completed, timeout=20)
     statuses = sorted(r["status"] for r in executions_for(stack, pid, scene))

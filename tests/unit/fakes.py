@@ -17,6 +17,7 @@ class FakeCoordination:
         self.arrived = 0.0
         self.missed = 0.0
         self.lost_races = 0  # take_lane answers False this many times first (another instance won)
+        self.down_since: dict[str, float] = {}
 
     def _lane(self, window: str, lane: int) -> dict:
         return self.lanes.setdefault(window, {}).setdefault(lane, {})
@@ -71,6 +72,12 @@ class FakeCoordination:
 
     def callback_times(self):
         return self.arrived, self.missed
+
+    def circuit_down_since(self, circuit, opened_at, now):
+        return self.down_since.setdefault(circuit, float(opened_at))
+
+    def clear_circuit_down(self, circuit):
+        self.down_since.pop(circuit, None)
 
 
 class FakePollLoops:

@@ -34,9 +34,10 @@ def documented() -> dict[str, str]:
 
 
 def emitted() -> dict[str, list[str]]:
-    """Metric name -> the modules that emit it: every emit("Name", ...) or add_metric(name="Name")."""
+    """Metric name -> the modules that emit it: every emit("Name", ...) or add_metric(name="Name"),
+    in the package or a handler (the sweep's gauges)."""
     found: dict[str, list[str]] = {}
-    for path in PACKAGE.rglob("*.py"):
+    for path in [*PACKAGE.rglob("*.py"), *HANDLERS]:
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call):
                 continue
@@ -45,7 +46,7 @@ def emitted() -> dict[str, list[str]]:
                 continue
             name = next((k.value for k in node.keywords if k.arg == "name"), node.args[0] if node.args else None)
             if isinstance(name, ast.Constant) and isinstance(name.value, str):
-                found.setdefault(name.value, []).append(path.relative_to(PACKAGE).as_posix())
+                found.setdefault(name.value, []).append(path.relative_to(ROOT).as_posix())
     return found
 
 
@@ -66,7 +67,7 @@ def test_every_emitted_metric_is_documented():
 
 def test_every_emit_is_a_literal_name_the_checks_above_can_see():
     # emit(some_variable, ...) would escape both checks.
-    for path in PACKAGE.rglob("*.py"):
+    for path in [*PACKAGE.rglob("*.py"), *HANDLERS]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "emit":
                 assert node.args and isinstance(node.args[0], ast.Constant), f"{path.name}:{node.lineno}"
@@ -186,3 +187,80 @@ def test_a_figure_that_cannot_be_written_never_raises(emf_on):
     emit("ClipsFailed", "Apples", 1, Reason="timeout")  # no such unit
     metrics.flush_metrics()
     assert emf_lines(emf_on.readouterr().out) == []
+
+
+# ---------------------------------------------------------------- the sweep's gauges
+
+
+def test_the_sweep_writes_the_queue_depth_and_the_breaker_open_seconds(monkeypatch, emf_on):
+    """One point of each per sweep, even when nothing changed, so their alarms always see a value."""
+    from broll_common.clients import breaker
+    from broll_common.logic import generation, schedule
+
+    monkeypatch.setattr(generation, "sweep", lambda: {"checked": 4, "settled": 0, "restarted": 0, "failed": 0, "queued": 3})
+    monkeypatch.setattr(schedule, "run_due", lambda: {"due": 0, "started": 0, "waiting": 0})
+    monkeypatch.setattr(breaker, "open_seconds", lambda: 420.0)
+    answer = _load("sweep")({"source": "aws.events", "detail": {}}, _Context())
+    assert answer["queued"] == 3 and answer["breakerOpenSeconds"] == 420.0
+    [blob] = [b for b in emf_lines(emf_on.readouterr().out) if "QueueDepth" in names(b)]
+    assert blob["QueueDepth"] == [3.0] and blob["BreakerOpenSeconds"] == [420.0] and blob["service"] == "broll-studio"
+    units = {m["Name"]: m["Unit"] for m in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert units["QueueDepth"] == "Count" and units["BreakerOpenSeconds"] == "Seconds"
+
+
+class _Circuit:
+    """Powertools' persistence, answering one stored record."""
+
+    record = None
+
+    def __init__(self, table_name):
+        pass
+
+    def get_state(self, name):
+        return _Circuit.record
+
+
+@pytest.fixture
+def circuit(monkeypatch):
+    from broll_common.clients import breaker
+    from broll_common.dal.coordination import get_coordination
+    from tests.unit.fakes import FakeCoordination
+
+    monkeypatch.setattr(breaker, "CircuitBreakerDynamoDBPersistence", _Circuit)
+    monkeypatch.setenv("BREAKER_RECOVERY_TIMEOUT_S", "60")
+
+    def set_state(state, opened_at=None):
+        from aws_lambda_powertools.utilities.circuit_breaker.persistence.record import CircuitStateRecord
+
+        _Circuit.record = CircuitStateRecord(name=breaker.CIRCUIT_NAME, state=state, opened_at=opened_at)
+
+    with get_coordination.use(FakeCoordination()) as store:
+        yield SimpleNamespace(set=set_state, store=store, open_seconds=breaker.open_seconds)
+
+
+def test_breaker_open_seconds_count_from_the_first_opening_across_failed_probes(circuit):
+    from aws_lambda_powertools.utilities.circuit_breaker import CircuitState
+
+    circuit.set(CircuitState.CLOSED)
+    assert circuit.open_seconds(now=1000) == 0
+    circuit.set(CircuitState.OPEN, opened_at=1000)
+    assert circuit.open_seconds(now=1030) == 30
+    circuit.set(CircuitState.HALF_OPEN, opened_at=1000)  # the probe in flight: still down
+    assert circuit.open_seconds(now=1065) == 65
+    circuit.set(CircuitState.OPEN, opened_at=1070)  # the probe failed: Powertools re-opens at 1070
+    assert circuit.open_seconds(now=1100) == 100
+    circuit.set(CircuitState.OPEN, opened_at=1340)  # and so on, once per cool-down
+    assert circuit.open_seconds(now=1400) == 400  # Kie has been down since 1000: the alarm sees 400
+    circuit.set(CircuitState.CLOSED)
+    assert circuit.open_seconds(now=1500) == 0
+    circuit.set(CircuitState.OPEN, opened_at=2000)  # a new outage counts from its own opening
+    assert circuit.open_seconds(now=2010) == 10
+
+
+def test_an_open_circuit_nobody_probes_reads_as_idle_not_down(circuit):
+    from aws_lambda_powertools.utilities.circuit_breaker import CircuitState
+
+    circuit.set(CircuitState.OPEN, opened_at=1000)
+    assert circuit.open_seconds(now=1100) == 100
+    assert circuit.open_seconds(now=1000 + 2 * 60 + 1) == 0  # two recovery timeouts without a probe
+    assert circuit.store.down_since == {}

@@ -57,7 +57,7 @@ def test_the_poll_loop_may_invoke_the_poll_function(resources):
 
 def test_the_schedule_may_invoke_the_sweep_and_only_from_its_rule(resources):
     [permission] = _permissions(resources, "events.amazonaws.com")
-    assert _function_ref(permission["FunctionName"]) == "PollSchedulerFunction"
+    assert _function_ref(permission["FunctionName"]) == "SweepFunction"
     rule = permission["SourceArn"]["Fn::GetAtt"][0]
     assert resources[rule]["Type"] == "AWS::Events::Rule"
     assert resources[rule]["Properties"]["ScheduleExpression"] == {"Ref": "SweepSchedule"}

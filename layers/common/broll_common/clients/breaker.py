@@ -16,6 +16,7 @@ from typing import Protocol
 from aws_lambda_powertools.utilities.circuit_breaker import (
     CircuitBreakerConfig,
     CircuitBreakerOpenError,
+    CircuitState,
     circuit_breaker,
 )
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
@@ -178,3 +179,19 @@ class BreakerKie:
 
 
 get_kie: Port[Kie] = Port(BreakerKie)
+
+
+def open_seconds(now: float | None = None) -> float:
+    """How long the shared circuit has been open (0 while closed), for the sweep's
+    BreakerOpenSeconds. Counted from its first opening: a failed probe re-opens it with a new
+    opened_at, so Powertools' own field never exceeds the recovery timeout in a long outage.
+    An open circuit nobody probed for two recovery timeouts is idle, not down: nothing is
+    waiting on Kie, so it reads 0 until the next call finds out."""
+    now = time.time() if now is None else now
+    s, store = settings(), get_coordination()
+    record = CircuitBreakerDynamoDBPersistence(table_name=s.breaker_table).get_state(CIRCUIT_NAME)
+    opened = record.opened_at
+    if record.state == CircuitState.CLOSED or opened is None or now - opened > 2 * s.breaker_recovery_timeout_s:
+        store.clear_circuit_down(CIRCUIT_NAME)
+        return 0.0
+    return max(0.0, now - store.circuit_down_since(CIRCUIT_NAME, opened, now))

@@ -21,6 +21,7 @@ from ..ports import Port
 SUBMIT_WINDOW_PREFIX = "kie-submit-window#"  # + a digest of the Kie key, never the key
 FLEET_FAILURES_SUFFIX = "#fleet-failures"  # after the circuit's name
 CALLBACK_HEALTH_ID = "kie-callbacks#health"
+DOWN_SINCE_SUFFIX = "#down-since"  # after the circuit's name
 EXPIRES_AFTER_S = 3600  # every item here is short-lived state: DynamoDB's TTL removes it
 
 
@@ -55,6 +56,13 @@ class Coordination(Protocol):
     def callback_times(self) -> tuple[float, float]:
         """(last callback arrived at, last callback missed at), 0 for never."""
         ...
+
+    # Since when the circuit has been open without closing (breaker.open_seconds).
+    def circuit_down_since(self, circuit: str, opened_at: int, now: float) -> float:
+        """The first `opened_at` recorded since the circuit last closed (this one if none)."""
+        ...
+
+    def clear_circuit_down(self, circuit: str) -> None: ...
 
 
 def _number(value: float | int) -> dict:
@@ -168,6 +176,24 @@ class DynamoCoordination:
     def callback_times(self) -> tuple[float, float]:
         item = client("dynamodb").get_item(TableName=self._table, Key={"id": {"S": CALLBACK_HEALTH_ID}}).get("Item", {})
         return float(item.get("last_callback_at", {}).get("N", 0)), float(item.get("last_missed_at", {}).get("N", 0))
+
+    # -- down since -------------------------------------------------------------------------
+
+    @staticmethod
+    def _down_key(circuit: str) -> dict:
+        return {"id": {"S": circuit + DOWN_SINCE_SUFFIX}}
+
+    def circuit_down_since(self, circuit: str, opened_at: int, now: float) -> float:
+        answer = client("dynamodb").update_item(
+            TableName=self._table, Key=self._down_key(circuit),
+            UpdateExpression="SET down_since = if_not_exists(down_since, :opened), expiration = :ttl",
+            ExpressionAttributeValues={":opened": _number(opened_at), ":ttl": _number(int(now) + EXPIRES_AFTER_S)},
+            ReturnValues="ALL_NEW",
+        )
+        return float(answer["Attributes"]["down_since"]["N"])
+
+    def clear_circuit_down(self, circuit: str) -> None:
+        client("dynamodb").delete_item(TableName=self._table, Key=self._down_key(circuit))
 
 
 get_coordination: Port[Coordination] = Port(DynamoCoordination)

@@ -1,5 +1,5 @@
 """Generate All queued for later: at a given time, or as soon as Kie's credits cover the
-batch. The scheduled sweep (poll_scheduler, every 5 minutes) runs what is due.
+batch. The scheduled sweep (functions/sweep, every 5 minutes) runs what is due.
 
 Before a batch starts, Kie's balance is read through the breaker: an open breaker or an
 unreachable Kie postpones the batch to the next sweep (with a sentence saying so) rather

@@ -95,6 +95,7 @@ def settle(slot: SceneSlot, record: TaskRecord, via: str = "poll") -> Settled:
         logger.info("result for a superseded generation ignored", extra={"projectId": project_id, "sceneId": scene.sceneId})
         return Settled.FINISHED
     emit("ClipsCompleted", MetricUnit.Count, 1)
+    emit("ClipFailurePercent", MetricUnit.Percent, 0)  # its Average is the failure rate (alarmed)
     _detected(scene, via)
     get_history().record(
         project_id, scene.sceneId, "clip", taskId=task_id, videoKey=key, prompt=scene.aiPrompt,
@@ -155,6 +156,7 @@ def _record_failure(slot: SceneSlot, message: str, reason: str, guard: dict) -> 
         logger.info("result for a superseded generation ignored", extra={"projectId": project_id, "sceneId": scene.sceneId})
         return False
     emit("ClipsFailed", MetricUnit.Count, 1, Reason=reason)
+    emit("ClipFailurePercent", MetricUnit.Percent, 100)
     get_history().record(project_id, scene.sceneId, "failed", error=message, taskId=scene.taskId, prompt=scene.aiPrompt)
     return True
 
