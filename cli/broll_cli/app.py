@@ -22,6 +22,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -49,6 +50,7 @@ RENDER_KINDS = {"rendering": WORKING, "completed": DONE, "failed": FAILED}
 ZIP_KINDS = {"building": WORKING, "ready": DONE, "failed": FAILED}
 STATUS_WORDS = {"generating": "Generating…", "completed": "Ready", "failed": "Failed", "idle": "Idle"}
 STATUS_STYLES = {"generating": "cyan", "completed": "green", "failed": "red"}
+NOTHING_CHARGED = "starts by itself, nothing charged yet."
 
 
 @dataclass
@@ -71,12 +73,68 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def local_time(moment: datetime) -> str:
+    """A time on this machine's clock (local, as the page shows it): "14:03", "tomorrow 01:00", "Fri 5 Dec 01:00"."""
+    moment = moment.astimezone()
+    day = moment.date()
+    if day == date.today():
+        return f"{moment:%H:%M}"
+    if day == date.today() + timedelta(days=1):
+        return f"tomorrow {moment:%H:%M}"
+    return f"{moment:%a} {day.day} {moment:%b %H:%M}"
+
+
+def waiting_text(scene: dict) -> str | None:
+    """A generating scene queued because of Kie.ai, as the page says it (local time); the API's
+    statusNote when the reason is unknown; None when the scene is not waiting."""
+    if scene.get("status") != "generating":
+        return None
+    wait = scene.get("waiting") or {}
+    if wait.get("reason") in ("rate_limited", "busy"):
+        return f"Waiting for a free Kie.ai slot; {NOTHING_CHARGED}"
+    if wait.get("reason") == "kie_down" and isinstance(wait.get("since"), (int, float)):
+        return f"Waiting for Kie.ai (down since {local_time(datetime.fromtimestamp(wait['since']))}); {NOTHING_CHARGED}"
+    return scene.get("statusNote")
+
+
+def remaining_label(left: float, source: str | None) -> str:
+    """The estimate's remainingCredits as its source says it (a system-key user sees their quota)."""
+    if source == "daily_quota":
+        return f"your daily quota: {credits(left)} credits left"
+    if source == "kie_balance":
+        return f"{credits(left)} credits left on your Kie.ai key"
+    return f"{credits(left)} credits left"
+
+
+def spend_line(spend: dict | None) -> str | None:
+    """Project.spend: "Spent: about 240 credits estimated · 232 charged (3 clips)"; None before any clip."""
+    clips = (spend or {}).get("clips") or 0
+    if not clips:
+        return None
+    line = f"Spent: about {credits(spend.get('estimatedCredits') or 0)} credits estimated"
+    charged, known = credits(spend.get("chargedCredits") or 0), spend.get("chargedClips") or 0
+    if known == clips:
+        return f"{line} · {charged} charged ({plural(clips, 'clip')})"
+    # Kie reports a charge after the clip, and not always: say how many are known.
+    return f"{line} ({plural(clips, 'clip')}) · " + (f"{charged} charged for {known} so far" if known
+                                                      else "no charge reported yet")
+
+
+def quota_line(quota: dict | None) -> str | None:
+    """Project.quota (system-key users only), the reset in local time; None for own-key users."""
+    if not quota:
+        return None
+    resets = local_time(datetime.fromisoformat(quota["resetsAt"].replace("Z", "+00:00")))
+    return f"Daily quota: {credits(quota['left'])} of {credits(quota['dailyCredits'])} credits left · resets {resets}"
+
+
 def scene_job(scene: dict | None, scene_id: str) -> Job:
     if scene is None:
         # Re-imported meanwhile: the scene is gone, nothing more will happen to it.
         return Job(scene_id, scene_id, IDLE, idle_label="No longer in the project")
     return Job(scene_id, scene.get("sceneTitle") or scene_id, SCENE_KINDS.get(scene.get("status"), IDLE),
-               progress=scene.get("progress") or 0, error=scene.get("error"))
+               progress=scene.get("progress") or 0, error=scene.get("error"),
+               working_label=waiting_text(scene) or "Generating…")
 
 
 def render_job(render: dict) -> Job:
@@ -162,14 +220,20 @@ def cmd_status(ctx: Context) -> int:
     project = ctx.api.get(path("projects", pid))
     step7 = (project.get("step7") or {}).get("status", "in_progress").replace("_", " ")
     say(ctx.out, f"{project.get('name') or pid} ({pid}) · step 7 {step7}")
-    table = Table("#", "Scene", "Time", "Status", "Progress", "Error")
+    for line in (spend_line(project.get("spend")), quota_line(project.get("quota"))):
+        if line:
+            say(ctx.out, line)
+    # Note: a failed scene's reason, or why a generating one waits for Kie.ai.
+    table = Table("#", "Scene", "Time", "Status", "Progress", "Note")
     for number, scene in enumerate(project["scenes"], 1):
         status = scene.get("status", "idle")
         progress = 100 if status == "completed" else scene.get("progress") or 0
+        waiting = waiting_text(scene)
         table.add_row(str(number), Text(scene.get("sceneTitle") or scene["sceneId"]),
                       (scene.get("timeRange") or {}).get("label", ""),
-                      Text(STATUS_WORDS.get(status, status), style=STATUS_STYLES.get(status, "")),
-                      f"{progress} %", Text(scene.get("error") or ""))
+                      Text("Waiting" if waiting else STATUS_WORDS.get(status, status),
+                           style="yellow" if waiting else STATUS_STYLES.get(status, "")),
+                      f"{progress} %", Text(waiting or scene.get("error") or ""))
     ctx.out.print(table)
     jobs = [scene_job(s, s["sceneId"]) for s in project["scenes"]]
     if any(j.kind == FAILED for j in jobs):
@@ -194,16 +258,26 @@ def _estimate(ctx: Context, pid: str) -> tuple[int | None, str | None]:
         caps.append(ctx.args.max_clips)
     if ctx.args.max_credits is not None and per:
         caps.append(int(ctx.args.max_credits // per))
-    starting = min(caps)
-    line = f"{plural(starting, 'clip')} will start · about {credits(starting * per)} credits ({credits(per)} each)"
+    asked = min(caps)
+    # remainingSource is set once the credits left are known: startableClips is what they cover.
+    afford = int(estimate.get("startableClips") or 0) if estimate.get("remainingSource") else None
+    starting = asked if afford is None else min(asked, afford)
+    # Scenes and clips both, as the page says them: a long scene takes several clips.
+    counted = f"{plural(int(estimate['scenes']), 'scene')} · " if estimate.get("scenes") else ""
+    line = f"{counted}{plural(clips, 'clip')}"
     if starting < clips:
-        line += f", capped from {clips}"
+        line += f" · at most {starting} will start (whole scenes, in timeline order)"
+    line += f" · about {credits(starting * per)} credits ({credits(per)} each)"
+    price = estimate.get("price") or {}
+    if price.get("measured") is not None:
+        line += f" (measured: {credits(price['measured'])} per clip over {plural(price.get('samples') or 0, 'clip')})"
     remaining = estimate.get("remainingCredits")
     if remaining is not None:
-        line += f" · {credits(remaining)} credits left"
-        if starting * per > remaining:
-            line += " (not enough: some scenes will fail for lack of credits)"
-    elif estimate.get("note"):
+        line += f" · {remaining_label(remaining, estimate.get('remainingSource'))}"
+    if afford is not None and afford < asked:
+        line += (f"\nOnly {afford} of {plural(asked, 'clip')} fit in what is left; generate-all starts those {afford}."
+                 if afford else "\nNone of these clips fit in what is left: nothing would start.")
+    if estimate.get("note"):
         line += f"\n{estimate['note']}"
     return starting, line
 

@@ -117,20 +117,22 @@ def test_generate_all_shows_the_cost_and_a_cap_of_one_starts_one_scene(page: Pag
     open_generate_all(page)
 
     estimate = page.get_by_test_id("generate-all-estimate")
-    expect(estimate).to_have_text(
-        f"3 clips will start · about {3 * each:,.0f} credits ({each:,.0f} each) · {left:,.0f} credits left")
+    # The credits left as their source says them (the daily quota, or the key's balance).
+    expect(estimate).to_have_text(re.compile(
+        rf"^3 scenes · 3 clips · about {3 * each:,.0f} credits \({each:,.0f} each\).* · .*{left:,.0f} credits left"))
     expect(page.get_by_test_id("confirm-ok")).to_have_text("Start 3 clips")
     expect(page.get_by_test_id("later-fields")).to_be_hidden()
 
     page.get_by_test_id("generate-all-max").fill("1")
-    expect(estimate).to_have_text(
-        f"1 clip will start · about {each:,.0f} credits ({each:,.0f} each) · {left:,.0f} credits left")
-    expect(page.get_by_test_id("confirm-ok")).to_have_text("Start 1 clip")
+    expect(estimate).to_have_text(re.compile(
+        rf"^1 of 3 scenes · 1 of 3 clips · about {each:,.0f} credits \({each:,.0f} each\).* · .*{left:,.0f} credits left"))
+    expect(page.get_by_test_id("confirm-ok")).to_have_text("Start 1 of 3 clips")
     page.screenshot(path=shots / "10-generate-all-cost.png")
 
     page.get_by_test_id("confirm-ok").click()
     expect(page.get_by_test_id("confirm-dialog")).to_be_hidden()
-    expect(page.get_by_test_id("toast").filter(has_text="Started 1 clip · 2 held back by the cap")).to_be_visible()
+    expect(page.get_by_test_id("toast").filter(
+        has_text="Started 1 scene (1 clip) · 2 scenes held back by the cap")).to_be_visible()
     expect(page.get_by_test_id("scene-status-hook")).to_have_text("✅ Ready", timeout=CLIP_TIMEOUT)
     expect(card_button(page, "main", "Generate B-Roll")).to_be_enabled()
     expect(card_button(page, "cta", "Generate B-Roll")).to_be_enabled()
@@ -147,10 +149,10 @@ def test_generate_all_shows_the_note_when_credits_are_unknown(page: Page, new_pr
     open_project(page, pid)
     open_generate_all(page)
     expect(page.get_by_test_id("generate-all-estimate")).to_have_text(
-        f"3 clips will start · about 240 credits (80 each) · {note}")
+        f"3 scenes · 3 clips · about 240 credits (80 each) · {note}")
     page.get_by_test_id("generate-all-max").fill("0")
     page.get_by_test_id("confirm-ok").click()
-    expect(page.get_by_test_id("generate-all-error")).to_contain_text("whole number from 1 to 60")
+    expect(page.get_by_test_id("generate-all-error")).to_contain_text("whole number of clips from 1 to 60")
     expect(page.get_by_test_id("confirm-dialog")).to_be_visible()
     page.get_by_test_id("confirm-cancel").click()
     expect(page.get_by_test_id("confirm-dialog")).to_be_hidden()

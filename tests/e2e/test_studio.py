@@ -139,6 +139,11 @@ def test_cancel_from_the_timeline_card(page: Page, new_project, emulator, api):
     card_button(page, "cta", "Generate B-Roll").click()
     expect(page.get_by_test_id("scene-status-cta")).to_have_text(re.compile(r"^⏳ Generating…"))
     card_button(page, "cta", "Cancel").click()
+    # Kie.ai has no cancel: the page says the clip sent is still paid for, and where it lands.
+    expect(page.get_by_test_id("confirm-title")).to_have_text("Cancel this clip?")
+    expect(page.get_by_test_id("confirm-body")).to_contain_text("still paid for")
+    expect(page.get_by_test_id("confirm-body")).to_contain_text("lands in this scene’s History")
+    page.get_by_test_id("confirm-ok").click()
     expect(card_button(page, "cta", "Generate B-Roll")).to_be_enabled()
     expect(card_button(page, "cta", "Cancel")).to_have_count(0)
     scene = api.get(f"/api/projects/{pid}").json()["scenes"][2]
@@ -176,7 +181,7 @@ def test_generate_all_takes_every_idle_scene_to_ready(page: Page, new_project, a
     page.get_by_test_id("generate-all").click()
     dialog = page.get_by_test_id("confirm-dialog")
     expect(dialog).to_be_visible()
-    expect(page.get_by_test_id("confirm-title")).to_have_text("Generate 3 B-roll clips?")
+    expect(page.get_by_test_id("confirm-title")).to_have_text("Generate B-roll for 3 scenes?")
     expect(dialog.locator("li")).to_have_count(3)
     page.get_by_test_id("confirm-ok").click()
     expect(dialog).to_be_hidden()

@@ -7,8 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 import zipfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
@@ -209,8 +211,9 @@ class FakeApi:
 
 def test_generate_all_prints_the_estimate_and_sends_the_budget_cap(capsys):
     fake = FakeApi({
-        "GET /api/projects/p/broll/estimate": [{"clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
-                                                "remainingCredits": 1200}],
+        "GET /api/projects/p/broll/estimate": [{"scenes": 3, "clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
+                                                "remainingCredits": 1200, "remainingSource": "kie_balance",
+                                                "startableClips": 3, "startableScenes": 3}],
         "POST /api/projects/p/broll/generate-all": [(202, {"started": [scene("hook", "generating"),
                                                                        scene("main", "generating")],
                                                            "skipped": [{"sceneId": "cta", "reason": "completed"}]})],
@@ -219,7 +222,8 @@ def test_generate_all_prints_the_estimate_and_sends_the_budget_cap(capsys):
     })
     assert fake.run("generate-all", "p", "--max-clips", "2", "--max-credits", "500", "--yes", "--interval", "0.01") == 0
     out = capsys.readouterr().out
-    assert "2 clips will start · about 160 credits (80 each), capped from 3 · 1,200 credits left" in out
+    assert ("3 scenes · 3 clips · at most 2 will start (whole scenes, in timeline order) · about 160 credits "
+            "(80 each) · 1,200 credits left on your Kie.ai key") in out
     assert ("POST", "/api/projects/p/broll/generate-all", {"maxClips": 2, "maxCredits": 500}) in fake.requests
     assert "Skipped cta: completed" in out and "All 2 clips ready." in out
 
@@ -233,19 +237,76 @@ def test_a_credit_cap_lowers_the_estimate_and_an_unknown_balance_says_why(capsys
     })
     assert fake.run("generate-all", "p", "--max-credits", "170", "--yes") == 0
     out = capsys.readouterr().out
-    assert "2 clips will start · about 160 credits (80 each), capped from 3\n" in out
+    assert "3 clips · at most 2 will start (whole scenes, in timeline order) · about 160 credits (80 each)\n" in out
     assert "Kie.ai did not say how many credits are left." in out
     assert ("POST", "/api/projects/p/broll/generate-all", {"maxCredits": 170}) in fake.requests
 
 
-def test_generate_all_warns_when_the_credits_left_are_too_few(capsys):
+def test_generate_all_says_before_starting_how_few_clips_the_quota_left_covers(capsys):
     fake = FakeApi({
-        "GET /api/projects/p/broll/estimate": [{"clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
-                                                "remainingCredits": 100}],
+        "GET /api/projects/p/broll/estimate": [{
+            "scenes": 2, "clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
+            "price": {"configured": 80, "measured": 77.5, "samples": 4, "used": 80},
+            "remainingCredits": 170, "remainingSource": "daily_quota", "startableClips": 2, "startableScenes": 1}],
         "POST /api/projects/p/broll/generate-all": [(202, {"started": [], "skipped": []})],
     })
     assert fake.run("generate-all", "p", "--yes") == 0
-    assert "not enough" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert ("2 scenes · 3 clips · at most 2 will start (whole scenes, in timeline order) · about 160 credits (80 each) "
+            "(measured: 77.5 per clip over 4 clips) · your daily quota: 170 credits left\n"
+            "Only 2 of 3 clips fit in what is left; generate-all starts those 2.") in out
+
+
+def test_a_quota_reached_is_its_sentence_and_exit_1(capsys):
+    sentence = "You have used today's 2,000 credits on the studio's Kie.ai key; the quota resets at midnight UTC."
+    fake = FakeApi({
+        "GET /api/projects/p/broll/estimate": [{"scenes": 2, "clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
+                                                "remainingCredits": 0, "remainingSource": "daily_quota",
+                                                "startableClips": 0, "startableScenes": 0}],
+        "POST /api/projects/p/broll/generate-all": [(429, {"message": sentence})],
+    })
+    assert fake.run("generate-all", "p", "--yes") == 1
+    captured = capsys.readouterr()
+    assert "None of these clips fit in what is left: nothing would start." in captured.out
+    assert sentence in captured.err and "Traceback" not in captured.err
+
+
+@pytest.fixture
+def new_york(monkeypatch):
+    """This process's local time zone is New York's, so a local time differs from UTC's."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_status_shows_the_spend_the_quota_and_a_waiting_scene_in_local_time(capsys, new_york):
+    down = datetime.now(timezone.utc) - timedelta(minutes=10)
+    waiting = scene("main", "generating") | {"waiting": {"reason": "kie_down", "since": down.timestamp()}}
+    slot = scene("cta", "generating") | {"waiting": {"reason": "rate_limited", "since": down.timestamp()}}
+    fake = FakeApi({"GET /api/projects/p": [{
+        "name": "Trains", "scenes": [scene("hook", "completed"), waiting, slot],
+        "spend": {"clips": 3, "estimatedCredits": 240, "chargedCredits": 232, "chargedClips": 3},
+        "quota": {"dailyCredits": 2000, "usedToday": 240, "left": 1760, "resetsAt": "2026-12-03T00:00:00Z"}}]})
+    assert fake.run("status", "p") == 0
+    out = capsys.readouterr().out
+    assert "Spent: about 240 credits estimated · 232 charged (3 clips)" in out
+    quota = next(line for line in out.splitlines() if line.startswith("Daily quota: "))
+    assert quota.startswith("Daily quota: 1,760 of 2,000 credits left · resets ") and quota.endswith(" 19:00"), quota
+    main_row = next(line for line in out.splitlines() if "Main" in line)
+    assert "Waiting for Kie.ai (down since" in main_row and "starts by itself, nothing charged yet." in main_row
+    # New York's clock, not UTC's (five hours apart in December).
+    assert f"{down.astimezone():%H:%M}" in main_row and f"{down:%H:%M}" not in out and "UTC" not in out
+    assert "Waiting for a free Kie.ai slot; starts by itself, nothing charged yet." in out
+
+
+def test_status_of_an_own_key_project_without_clips_shows_no_spend_or_quota(capsys):
+    fake = FakeApi({"GET /api/projects/p": [{"name": "Trains", "scenes": [scene("hook", "idle")],
+                                             "spend": {"clips": 0}, "quota": None}]})
+    assert fake.run("status", "p") == 0
+    out = capsys.readouterr().out
+    assert "Spent" not in out and "quota" not in out
 
 
 def test_ctrl_c_while_watching_exits_130_and_says_generation_goes_on(capsys):

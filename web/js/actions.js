@@ -21,7 +21,8 @@ export async function guarded(key, fn, { sceneId = null, label = '' } = {}) {
     return await fn();
   } catch (err) {
     if (err && err.network) reportNetworkDown();
-    const msg = label ? `${label}: ${err.message}` : err.message;
+    // A quota's 429 is a whole sentence (what is used up, what to do): shown as it is.
+    const msg = label && err.status !== 429 ? `${label}: ${err.message}` : err.message;
     if (sceneId && sceneId === store.selectedId) {
       store.actionError.set(sceneId, msg);
       emit();
@@ -137,11 +138,26 @@ export function generate(sceneId, regenerate = false) {
   }, { sceneId, label: 'Could not start the B-roll' });
 }
 
-export function cancel(sceneId) {
+/** Kie.ai has no cancel: a clip already sent is paid for and may still finish, so the person
+ * is asked first; a scene still waiting for Kie.ai (nothing sent) is cancelled at once. */
+export async function cancel(sceneId) {
+  const s = sceneById(sceneId);
+  const sent = !!(s && s.taskId);
+  if (isBusy(`cancel:${sceneId}`)) return null;
+  if (sent && !(await confirmDialog({
+    title: 'Cancel this clip?',
+    body: [
+      'Kie.ai has no cancel: the clip already sent goes on there and is still paid for.',
+      'If Kie.ai finishes it, it lands in this scene’s History, where you can still choose it.',
+    ],
+    okText: 'Cancel the clip',
+    cancelText: 'Keep generating',
+    tone: 'danger',
+  }))) return null;
   return guarded(`cancel:${sceneId}`, async () => {
     const scene = await api.cancel(store.projectId, sceneId);
     mergeScene(scene);
-    toast('Generation cancelled.', 'info', 2500);
+    toast(sent ? 'Cancelled. A clip Kie.ai still finishes lands in History.' : 'Cancelled before anything was sent: nothing charged.', 'info', 4000);
     return scene;
   }, { sceneId, label: 'Could not cancel' });
 }

@@ -96,9 +96,9 @@ export async function request(method, path, body, { keepalive = false, signal, r
     return request(method, path, body, { keepalive, signal, retried: true });
   }
   if (!res.ok) {
-    const msg = data && typeof data.error === 'string' && data.error.trim()
-      ? data.error.trim() + describeDetails(data.details)
-      : fallbackMessage(res.status);
+    // Our API says why in "error"; a quota's 429 (and API Gateway) in "message".
+    const said = data && [data.error, data.message].find((m) => typeof m === 'string' && m.trim());
+    const msg = said ? said.trim() + describeDetails(data.details) : fallbackMessage(res.status);
     throw new ApiError(msg, { status: res.status, details: data && data.details });
   }
   return data;

@@ -9,7 +9,7 @@ import { store, isBusy, mergeScene, pendingScenes, setSchedule } from './state.j
 import { guarded, flushAllDrafts } from './actions.js';
 import { confirmDialog } from './modal.js';
 import { toast } from './toast.js';
-import { rangeLabel, credits, scheduleLabel } from './format.js';
+import { rangeLabel, credits, scheduleLabel, plural, remainingLabel } from './format.js';
 
 const MAX_CLIPS = 60;
 const MAX_AHEAD_MS = 30 * 86400 * 1000;
@@ -19,7 +19,7 @@ const FORM = `
   <p class="estimate-warn" data-testid="generate-all-warning" hidden></p>
   <label class="inline-field">Start at most
     <input type="number" class="num-input" data-testid="generate-all-max" min="1" step="1" inputmode="numeric">
-    clips</label>
+    clips <span class="hint">(a scene's clips start together)</span></label>
   <div class="when-choice" role="radiogroup" aria-label="When">
     <label class="choice"><input type="radio" name="batch-when" value="now" data-testid="generate-all-now" checked> Start now</label>
     <label class="choice"><input type="radio" name="batch-when" value="later" data-testid="generate-all-later"> Later…</label>
@@ -38,11 +38,28 @@ function localInputValue(d) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-function plural(n, word) {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+/** Clips (Kie tasks, credits) a scene's next generation makes, as the server counts them
+ * (plan.clips_to_make): a sub-shot plan still in force keeps its finished sub-shots. */
+function clipsOf(scene) {
+  const planned = scene.plannedShots || 1;
+  const shots = scene.plan || [];
+  return shots.length > 1 && shots.length === planned ? shots.filter((x) => x.status !== 'ready').length : planned;
 }
 
-function buildForm(n) {
+/** What starts under a clip limit: whole scenes in timeline order up to the first that does not
+ * fit (the server's rule for the cap and for the credits left). */
+function within(counts, limit) {
+  let scenes = 0;
+  let clips = 0;
+  for (const c of counts) {
+    if (clips + c > limit) break;
+    scenes += 1;
+    clips += c;
+  }
+  return { scenes, clips };
+}
+
+function buildForm(clips) {
   const form = document.createElement('div');
   form.className = 'batch-form';
   form.innerHTML = FORM;
@@ -52,8 +69,8 @@ function buildForm(n) {
     later: q('generate-all-later'), laterFields: q('later-fields'), at: q('schedule-at'),
     credits: q('schedule-when-credits'), error: q('generate-all-error'),
   };
-  el.max.max = String(Math.min(MAX_CLIPS, Math.max(n, 1)));
-  el.max.placeholder = String(n);
+  el.max.max = String(MAX_CLIPS);
+  el.max.placeholder = String(clips);
   el.at.min = localInputValue(new Date());
   el.at.max = localInputValue(new Date(Date.now() + MAX_AHEAD_MS));
   return { form, el };
@@ -66,7 +83,7 @@ function readForm(el) {
   if (raw) {
     cap = Number(raw);
     if (!Number.isInteger(cap) || cap < 1 || cap > MAX_CLIPS) {
-      return { error: `“Start at most” takes a whole number from 1 to ${MAX_CLIPS}.`, field: el.max };
+      return { error: `“Start at most” takes a whole number of clips from 1 to ${MAX_CLIPS}.`, field: el.max };
     }
   }
   const later = el.later.checked;
@@ -86,6 +103,54 @@ function readForm(el) {
   return { later, cap, at, whenCreditsAllow };
 }
 
+/** The batch the dialog describes: {scenes, clips} of all, what starts, and why fewer do. */
+function batchOf(counts, est, cap) {
+  const all = {
+    scenes: (est && est.scenes) || counts.length,
+    clips: est ? est.clips : counts.reduce((a, b) => a + b, 0),
+  };
+  // remainingSource is set once the remaining credits are known: then startableClips is what they cover.
+  const afford = est && est.remainingSource ? est.startableClips : Infinity;
+  const wanted = Math.min(cap == null ? Infinity : cap, all.clips);
+  const short = afford < wanted;
+  if (Math.min(wanted, afford) >= all.clips) return { all, start: all, short };
+  // Only the credits hold it back: the server's count of what fits; else whole scenes under the cap.
+  const start = cap == null ? { scenes: est.startableScenes, clips: afford } : within(counts, Math.min(wanted, afford));
+  return { all, start, short };
+}
+
+/** "2 scenes · 3 clips", or "1 of 2 scenes · 2 of 3 clips" when fewer start. */
+function counted(start, all) {
+  const part = (n, of, word) => (n === of ? plural(n, word) : `${n} of ${plural(of, word)}`);
+  return `${part(start.scenes, all.scenes, 'scene')} · ${part(start.clips, all.clips, 'clip')}`;
+}
+
+/** The estimate line: what starts, its price (and Kie's measured mean), what is left. */
+function costLine(est, p) {
+  const price = est.price || {};
+  const measured = price.measured != null
+    ? ` (measured: ${credits(price.measured)} per clip over ${plural(price.samples, 'clip')})` : '';
+  const parts = [`${counted(p.start, p.all)} · about ${credits(p.start.clips * est.creditsPerClip)} credits (${credits(est.creditsPerClip)} each)${measured}`];
+  if (est.remainingCredits != null) parts.push(remainingLabel(est.remainingCredits, est.remainingSource));
+  if (est.note) parts.push(est.note);
+  return parts.join(' · ');
+}
+
+/** Said before Start: the credits left cover fewer clips than asked for, or a cap no scene fits in. */
+function warning(est, p, counts) {
+  if (p.short && !p.start.clips) {
+    return `None of the ${plural(p.all.clips, 'clip')} fit in what is left (${remainingLabel(est.remainingCredits, est.remainingSource)}): `
+      + 'choose Later… → when credits allow, or try again tomorrow.';
+  }
+  if (p.short) {
+    return `Only ${p.start.clips} of ${plural(p.all.clips, 'clip')} fit in what is left; Start will begin those ${p.start.clips}.`;
+  }
+  if (!p.start.clips && counts.length) {
+    return `The first scene needs ${plural(counts[0], 'clip')}: raise “Start at most” to start it.`;
+  }
+  return '';
+}
+
 export async function generateAll() {
   if (isBusy('all')) return;
   const pending = pendingScenes();
@@ -93,29 +158,26 @@ export async function generateAll() {
     toast('Every scene already has a clip or is generating.', 'info');
     return;
   }
-  const n = pending.length;
-  const { form, el } = buildForm(n);
+  const counts = pending.map(clipsOf);
+  const { form, el } = buildForm(counts.reduce((a, b) => a + b, 0));
   const ok = document.querySelector('[data-testid="confirm-ok"]');
   let est = null;
   let choice = null;
 
   const refresh = () => {
     if (!form.isConnected) return; // the dialog moved on (an estimate that came back late)
-    const cap = Number(el.max.value);
-    const k = Number.isInteger(cap) && cap >= 1 ? Math.min(cap, est ? est.clips : n) : (est ? est.clips : n);
-    if (est) {
-      const parts = [`${plural(k, 'clip')} will start`, `about ${credits(k * est.creditsPerClip)} credits (${credits(est.creditsPerClip)} each)`];
-      if (est.remainingCredits != null) parts.push(`${credits(est.remainingCredits)} credits left`);
-      else if (est.note) parts.push(est.note);
-      el.estimate.textContent = parts.join(' · ');
-      const short = est.remainingCredits != null && k * est.creditsPerClip > est.remainingCredits;
-      el.warn.hidden = !short;
-      el.warn.textContent = short
-        ? 'Kie.ai has fewer credits than this needs: start fewer clips, or choose Later… → when credits allow.'
-        : '';
-    }
+    const raw = Number(el.max.value);
+    const p = batchOf(counts, est, el.max.value.trim() && Number.isInteger(raw) && raw >= 1 ? raw : null);
+    const warn = est ? warning(est, p, counts) : '';
+    if (est) el.estimate.textContent = costLine(est, p);
+    el.warn.hidden = !warn;
+    el.warn.textContent = warn;
     el.laterFields.hidden = !el.later.checked;
-    ok.textContent = el.later.checked ? '⏰ Schedule' : `Start ${plural(k, 'clip')}`;
+    const later = el.later.checked;
+    const of = p.start.clips < p.all.clips ? ` of ${p.all.clips}` : '';
+    ok.textContent = later ? '⏰ Schedule' : `Start ${p.start.clips}${of} clip${p.all.clips === 1 ? '' : 's'}`;
+    // Nothing affordable (or nothing under the cap): Start would start nothing; Later… still can.
+    ok.disabled = !later && !!est && !p.start.clips;
   };
   form.addEventListener('input', () => { el.error.hidden = true; refresh(); });
   form.addEventListener('change', refresh);
@@ -128,15 +190,17 @@ export async function generateAll() {
   });
 
   api.estimate(store.projectId).then((e) => { est = e; refresh(); }).catch((err) => {
-    el.estimate.textContent = `${plural(n, 'clip')} will start · the cost is unknown: ${err.message}`;
+    const { all } = batchOf(counts, null, null);
+    el.estimate.textContent = `${counted(all, all)} · the cost is unknown: ${err.message}`;
   });
 
+  const n = pending.length;
   const confirmed = confirmDialog({
-    title: `Generate ${n} B-roll clip${n === 1 ? '' : 's'}?`,
-    body: `Starts ${n === 1 ? 'the clip' : 'these clips'} with Veo 3 — each one uses generation credits. Scenes that are ready or already generating are left alone.`,
-    list: pending.map((s) => `${s.sceneTitle} (${rangeLabel(s)})`),
+    title: `Generate B-roll for ${plural(n, 'scene')}?`,
+    body: 'Each clip is made with Veo 3 and uses generation credits; a long scene takes several clips. Scenes that are ready or already generating are left alone.',
+    list: pending.map((s, i) => `${s.sceneTitle} (${rangeLabel(s)})${counts[i] > 1 ? ` · ${counts[i]} clips` : ''}`),
     extra: form,
-    okText: `Start ${plural(n, 'clip')}`,
+    okText: 'Start',
     onOk: () => {
       const read = readForm(el);
       if (read.error) {
@@ -149,6 +213,7 @@ export async function generateAll() {
       return true;
     },
   });
+  refresh();
   if (!(await confirmed) || !choice) return;
   if (choice.later) await scheduleBatch(choice);
   else await startBatch(choice.cap);
@@ -161,10 +226,14 @@ function startBatch(cap) {
     const started = (res && res.started) || [];
     const skipped = (res && res.skipped) || [];
     for (const s of started) mergeScene(s);
-    const capped = skipped.filter((s) => /budget cap/i.test(s.reason || '')).length;
-    const other = skipped.length - capped;
-    let msg = `Started ${plural(started.length, 'clip')}`;
-    if (capped) msg += ` · ${capped} held back by the cap`;
+    const count = (re) => skipped.filter((s) => re.test(s.reason || '')).length;
+    const capped = count(/budget cap/i);
+    const poor = count(/not enough credits/i);
+    const other = skipped.length - capped - poor;
+    const clips = started.reduce((sum, s) => sum + clipsOf(s), 0);
+    let msg = `Started ${plural(started.length, 'scene')} (${plural(clips, 'clip')})`;
+    if (capped) msg += ` · ${plural(capped, 'scene')} held back by the cap`;
+    if (poor) msg += ` · ${plural(poor, 'scene')} left for lack of credits`;
     if (other) msg += ` · ${other} skipped`;
     toast(`${msg}.`, 'success');
     return res;

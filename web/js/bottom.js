@@ -5,7 +5,7 @@ import {
   store, scenes, pendingScenes, isBusy, isCompleted, renderState, scheduleState,
 } from './state.js';
 import { $, setText, setHidden, setDisabled, setTitle, setProgress } from './dom.js';
-import { scheduleLabel } from './format.js';
+import { scheduleLabel, plural } from './format.js';
 import { checksLine } from './layout.js';
 
 const NO_AVATAR = 'This project has no avatar video to cut the clips into, so there is nothing to render.';
@@ -82,7 +82,7 @@ function renderButtons() {
   const allBtn = $('generate-all');
   setText(allBtn, isBusy('all') ? '⏳ Starting…' : '✨ Generate All B-Roll');
   setDisabled(allBtn, !p || isBusy('all') || pending === 0);
-  setTitle(allBtn, pending === 0 ? 'Every scene already has a clip or is generating.' : `Starts ${pending} clip${pending === 1 ? '' : 's'}`);
+  setTitle(allBtn, pending === 0 ? 'Every scene already has a clip or is generating.' : `Starts B-roll for ${plural(pending, 'scene')}`);
 
   const r = renderState();
   const hasAvatar = !!(p && p.avatarVideo && p.avatarVideo.url);

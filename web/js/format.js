@@ -45,7 +45,7 @@ export function pct(scene) {
 /** Status text shown on a timeline card (data-testid scene-status-<id>). */
 export function cardStatusText(scene) {
   switch (scene.status) {
-    case 'generating': return `⏳ Generating… ${pct(scene)} %`;
+    case 'generating': return waitingText(scene) ? `⏳ ${waitingText(scene)}` : `⏳ Generating… ${pct(scene)} %`;
     case 'completed': return '✅ Ready';
     case 'failed': return `❌ Failed: ${scene.error || 'unknown error'}`;
     default: return 'No clip yet';
@@ -61,13 +61,59 @@ export const STATUS_COLORS = {
 
 /* ---------- credits & scheduled Generate All ---------- */
 
+/** plural(1, 'clip') → "1 clip"; plural(3, 'scene') → "3 scenes". */
+export function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** 10000 → "10,000"; 80.5 → "80.5". */
 export function credits(n) {
   return (Number(n) || 0).toLocaleString('en-US', { maximumFractionDigits: 1 });
 }
 
+// The person's own clock (their locale and time zone): every time on the page is local.
 function clock(d) {
   return d.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
+}
+
+const NOTHING_CHARGED = 'starts by itself, nothing charged yet.';
+
+/** A generating scene queued because of Kie.ai (scene.waiting), as a sentence with the time
+ * in local time; the server's statusNote (no clock time) when the reason is unknown; '' when
+ * the scene is not waiting. */
+export function waitingText(scene) {
+  if (!scene || scene.status !== 'generating') return '';
+  const w = scene.waiting;
+  if (w && (w.reason === 'rate_limited' || w.reason === 'busy')) return `Waiting for a free Kie.ai slot; ${NOTHING_CHARGED}`;
+  if (w && w.reason === 'kie_down' && Number.isFinite(w.since)) {
+    return `Waiting for Kie.ai (down since ${clock(new Date(w.since * 1000))}); ${NOTHING_CHARGED}`;
+  }
+  return scene.statusNote || '';
+}
+
+/** Estimate.remainingCredits as its source says it: a system-key user's quota, or their own key's balance. */
+export function remainingLabel(left, source) {
+  if (source === 'daily_quota') return `your daily quota: ${credits(left)} credits left`;
+  if (source === 'kie_balance') return `${credits(left)} credits left on your Kie.ai key`;
+  return `${credits(left)} credits left`;
+}
+
+/** Project.spend in one line ('' before the first clip): "Spent: about 240 credits estimated · 232 charged (3 clips)". */
+export function spendLabel(spend) {
+  const n = (spend && spend.clips) || 0;
+  if (!n) return '';
+  const est = `Spent: about ${credits(spend.estimatedCredits)} credits estimated`;
+  const charged = spend.chargedClips || 0;
+  if (charged === n) return `${est} · ${credits(spend.chargedCredits)} charged (${plural(n, 'clip')})`;
+  // Kie reports a charge after the clip, and not always: say how many are known.
+  if (charged) return `${est} (${plural(n, 'clip')}) · ${credits(spend.chargedCredits)} charged for ${charged} so far`;
+  return `${est} (${plural(n, 'clip')}) · no charge reported yet`;
+}
+
+/** Project.quota (system-key users only) in one line; '' for none. */
+export function quotaLabel(quota) {
+  if (!quota) return '';
+  return `Daily quota: ${credits(quota.left)} of ${credits(quota.dailyCredits)} credits left · resets ${whenLabel(quota.resetsAt)}`;
 }
 
 /** An ISO time as the person reads it: "14:05", "tomorrow 09:30", "Tue 3 Dec 14:05". */
@@ -83,8 +129,7 @@ export function whenLabel(iso, now = new Date()) {
 
 /** The bottom bar's line for a schedule {at, whenCreditsAllow, maxClips}. */
 export function scheduleLabel(sch) {
-  const n = sch.maxClips;
-  const cap = n ? ` · at most ${n} clip${n === 1 ? '' : 's'}` : '';
+  const cap = sch.maxClips ? ` · at most ${plural(sch.maxClips, 'clip')}` : '';
   if (sch.at) {
     const due = new Date(sch.at).getTime() <= Date.now();
     const when = due ? 'is due — starts within 5 min' : `scheduled for ${whenLabel(sch.at)}`;

@@ -106,6 +106,8 @@ export function initModals() {
 let pending = null; // { resolve, opener, onOk }
 
 function confirmOk() {
+  // A dialog may disable OK (nothing to start); Enter in its form must not get round that.
+  if (document.querySelector('[data-testid="confirm-ok"]').disabled) return;
   if (pending && pending.onOk && pending.onOk() === false) return; // the form said why, stays open
   settleConfirm(true);
 }
@@ -154,6 +156,7 @@ export function confirmDialog({
   const cancel = cdialog.querySelector('[data-testid="confirm-cancel"]');
   ok.textContent = okText;
   ok.className = `btn btn-${tone}`;
+  ok.disabled = false; // the same button serves every dialog
   cancel.textContent = cancelText;
   cancel.hidden = cancelText === null;
   return new Promise((resolve) => {

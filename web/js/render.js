@@ -4,6 +4,7 @@
 import { store, scenes, selectedScene, isBusy, isCompleted } from './state.js';
 import {
   TYPE_LABEL, sceneType, iconSvg, rangeLabel, sceneDuration, seconds, pct, cardStatusText, promptSourceLabel,
+  waitingText, spendLabel, quotaLabel,
 } from './format.js';
 import { $, setText, setHidden, setDisabled, setMediaSrc } from './dom.js';
 import { renderBottom } from './bottom.js';
@@ -76,7 +77,8 @@ function updateCard(li, scene) {
     icon.className = `scene-icon type-${type}`;
     icon.innerHTML = iconSvg(type);
   }
-  li.className = `scene-card status-${scene.status || 'idle'}${scene.sceneId === store.selectedId ? ' is-selected' : ''}`;
+  const wait = waitingText(scene);
+  li.className = `scene-card status-${scene.status || 'idle'}${wait ? ' is-waiting' : ''}${scene.sceneId === store.selectedId ? ' is-selected' : ''}`;
   li.setAttribute('aria-current', scene.sceneId === store.selectedId ? 'true' : 'false');
   li.setAttribute('aria-label', `${scene.sceneTitle} (${rangeLabel(scene)}), ${cardStatusText(scene)}`);
   setText(li.querySelector('.scene-type'), TYPE_LABEL[type]);
@@ -102,15 +104,17 @@ function updateCard(li, scene) {
     secondary = { action: 'regenerate', label: genBusy ? '⏳ Restarting…' : '🔄 Regenerate', cls: 'btn-secondary', disabled: genBusy };
   } else if (state === 'generating') {
     const shot = shotProgress(scene);
-    primary = { action: 'none', label: `⏳ Generating… ${pct(scene)} %${shot ? ` · ${shot}` : ''}`, cls: 'btn-progress', disabled: true };
+    const label = wait ? '⏳ Waiting for Kie.ai' : `⏳ Generating… ${pct(scene)} %${shot ? ` · ${shot}` : ''}`;
+    primary = { action: 'none', label, cls: 'btn-progress', disabled: true };
     secondary = { action: 'cancel', label: cancelBusy ? 'Cancelling…' : 'Cancel', cls: 'btn-danger-ghost', disabled: cancelBusy };
   } else if (state === 'failed') {
     primary = { action: 'retry', label: genBusy ? '⏳ Restarting…' : '🔄 Retry', cls: 'btn-secondary', disabled: genBusy };
   } else {
     primary = { action: 'generate', label: genBusy ? '⏳ Starting…' : 'Generate B-Roll', cls: 'btn-secondary', disabled: genBusy };
   }
-  // While generating, the progress button carries the status text; don't say it twice.
-  setHidden(li.querySelector('.card-state'), state === 'generating');
+  // While generating, the progress button carries the status text; don't say it twice. A
+  // scene waiting for Kie.ai shows why (and that nothing is charged) on a line of its own.
+  setHidden(li.querySelector('.card-state'), state === 'generating' && !wait);
   setHidden(li.querySelector('.ai-badge'), !(state === 'completed' && scene.videoUrl && scene.aiGenerated !== false));
   const stale = state === 'completed' && !!scene.outOfDate;
   setHidden(li.querySelector('.stale-hint'), !stale);
@@ -181,6 +185,16 @@ function renderTimeline() {
 
   const ready = all.filter((s) => s.status === 'completed').length;
   setText($('timeline-summary'), all.length ? `${all.length} scenes · ${seconds(total)} · ${ready}/${all.length} clips ready` : '');
+  renderSpend();
+}
+
+/** What the project's clips cost (and, on the studio's key, the person's quota left today). */
+function renderSpend() {
+  const p = store.project;
+  const text = p ? [spendLabel(p.spend), quotaLabel(p.quota)].filter(Boolean).join(' · ') : '';
+  const el = $('spend-line');
+  setText(el, text);
+  setHidden(el, !text);
 }
 
 /* ---------------- script & media ---------------- */
@@ -320,6 +334,7 @@ function renderGenBox(s) {
   let text = '';
   let genLabel = '🎬 Generate B-Roll';
   if (!s) text = '';
+  else if (status === 'generating' && waitingText(s)) text = `⏳ ${waitingText(s)}`;
   else if (status === 'generating') text = `⏳ Generating… ${pct(s)} %${shotProgress(s) ? ` · ${shotProgress(s)}` : ''}`;
   else if (status === 'completed') { text = '✅ Ready'; genLabel = '🔄 Regenerate'; }
   else if (status === 'failed') { text = `❌ Failed: ${s.error || 'unknown error'}`; genLabel = '🔄 Retry'; }
@@ -331,7 +346,7 @@ function renderGenBox(s) {
   gen.className = `btn ${status === 'completed' ? 'btn-secondary' : 'btn-primary'}${genBusy ? ' is-busy' : ''}`;
   setDisabled(gen, !s || status === 'generating' || !!genBusy || !!cancelBusy);
 
-  setHidden(bar, status !== 'generating');
+  setHidden(bar, status !== 'generating' || !!waitingText(s)); // nothing is under way while it waits
   bar.firstElementChild.style.width = `${s ? pct(s) : 0}%`;
   bar.setAttribute('role', 'progressbar');
   bar.setAttribute('aria-valuenow', String(s ? pct(s) : 0));
