@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from broll_common.logic import plan
+from broll_common.logic import plan, style
 from broll_common.logic.generation import claim, submit
 from broll_common.dal import projects as storage
 from broll_common.models.domain import Scene, SceneSlot, SubShot, TimeRange
@@ -35,13 +35,12 @@ def composed(monkeypatch):
     """Every prompt written, by whom it was asked for (never the claim's)."""
     calls = []
 
-    def compose(request):
-        calls.append(request.shot)
-        label = f"shot {request.shot[0]}" if request.shot else "scene"
+    def compose(record, scene, shot=None):
+        calls.append(shot)
+        label = f"shot {shot[0]}" if shot else "scene"
         return ComposedPrompt(text=f"Written prompt for the {label}.", source="local", removed=[])
 
-    monkeypatch.setattr(claim, "compose", compose)
-    monkeypatch.setattr(plan, "compose", compose)
+    monkeypatch.setattr(style, "compose", compose)
     return calls
 
 
@@ -132,10 +131,10 @@ def test_the_submit_turn_writes_every_sub_shot_prompt_left_empty_and_keeps_a_per
 
 
 def test_a_prompt_error_fails_the_scene_with_its_sentence(monkeypatch, loop):
-    def broken(request):
+    def broken(record, scene, shot=None):
         raise PromptError("Claude is not available right now. Write the prompt yourself or try again.")
 
-    monkeypatch.setattr(claim, "compose", broken)
+    monkeypatch.setattr(style, "compose", broken)
     queued = scene(status="generating", queued=True)
     loop.project = record(queued)
     answer = turn(queued)

@@ -1,7 +1,7 @@
 """Claude's side of prompts (prompts/claude.py and the SDK call, clients/claude.py), against a real HTTP fake of the Messages API (fake_anthropic.py).
 
 The real `anthropic` SDK sends every request over a socket, so these tests see the exact body
-(scene, script, instructions, style lock, sub-shot, output_config schema, no sampling knobs) and
+(scene, neighbouring context, instructions, style lock, sub-shot, output_config schema, no sampling knobs) and
 every kind of answer: a structured prompt, a name Claude left in, malformed JSON, a refusal, errors.
 """
 
@@ -23,16 +23,13 @@ from broll_common.prompts import (
 from tests.unit.prompt_samples import NEWS_STYLE as STYLE
 from fake_anthropic import fake_anthropic  # noqa: F401 (the fixture)
 
-SCRIPT = (
-    "Night trains are back. Senator Maria Lopez announced funding for sleeper routes on Tuesday. "
-    "Operators expect full carriages by winter. Follow for more."
-)
+CONTEXT = "Before: Night trains are back.\nAfter: Operators expect full carriages by winter. Follow for more."
 REQUEST = PromptRequest(
     scene_type="main",
     scene_title="The funding",
     scene_text="Senator Maria Lopez announced funding for sleeper routes on Tuesday.",
     shot_instructions="A sleeper train pulling out of a station at dusk, steam in the lamplight",
-    script=SCRIPT,
+    context=CONTEXT,
     style=STYLE,
 )
 GOOD = (
@@ -49,7 +46,7 @@ def user_text(body: dict) -> str:
     return content if isinstance(content, str) else "".join(part["text"] for part in content)
 
 
-def test_request_carries_scene_script_instructions_style_and_schema(fake_anthropic):
+def test_request_carries_scene_context_instructions_style_and_schema(fake_anthropic):
     fake_anthropic.answer(GOOD + " " + STYLE.suffix())
     compose(REQUEST)
 
@@ -61,7 +58,7 @@ def test_request_carries_scene_script_instructions_style_and_schema(fake_anthrop
     body = request.body
     text = user_text(body)
     assert REQUEST.scene_text in text
-    assert SCRIPT in text
+    assert CONTEXT in text and "<script>" not in text
     assert REQUEST.shot_instructions in text
     assert REQUEST.scene_title in text
     assert STYLE.suffix() in text

@@ -74,7 +74,7 @@ def test_a_secret_holding_none_is_not_set_and_the_plain_variable_stands_in(cloud
     monkeypatch.setattr(prompts, "compose_with_claude", lambda r: pytest.fail("Claude asked without a key"))
     assert prompts.compose(prompts.PromptRequest(
         scene_type="hook", scene_title="Hook", scene_text="Cranes at dawn.", shot_instructions="",
-        script="Cranes at dawn.",
+        context="",
     )).source == "local"
     monkeypatch.setenv("KIE_WEBHOOK_HMAC_KEY", "whk-plain-for-the-local-stack")
     assert secrets.webhook_hmac_key() == "whk-plain-for-the-local-stack"

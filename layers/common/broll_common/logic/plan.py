@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from ..dal import projects as storage
 from . import style
 from ..models.domain import MAX_SUB_SHOTS, Scene, SceneStatus, SubShot
-from ..prompts import compose
 
 CLIP_S = 8.0  # what veo3_fast makes
 SINGLE_CLIP_MAX_S = 10.0  # one 8 s clip slowed to 0.8x still looks natural; longer needs cuts
@@ -144,8 +143,8 @@ def with_missing_prompts(record: storage.ProjectRecord, scene: Scene) -> list[Su
 def _write_prompts(record: storage.ProjectRecord, scene: Scene, shots: list[SubShot], count: int) -> None:
     # Side by side: Claude takes seconds per prompt, and a request has API Gateway's 30 s.
     with ThreadPoolExecutor(max_workers=MAX_SUB_SHOTS) as pool:
-        requests = [style.prompt_request(record, scene, shot=(shot.n, count)) for shot in shots]
-        for shot, composed in zip(shots, pool.map(compose, requests)):
+        written = pool.map(lambda shot: style.compose(record, scene, (shot.n, count)), shots)
+        for shot, composed in zip(shots, written):
             shot.prompt, shot.promptSource, shot.promptNote = composed.text, composed.source, composed.note
 
 

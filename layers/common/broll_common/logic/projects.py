@@ -12,7 +12,6 @@ from ..models.api import MediaSource, PlanEdit, Project, ProjectImport, ProjectS
 from ..models.domain import Scene, SceneStatus
 from ..models.api import TaskStatus
 from ..models.errors import Conflict, InvalidInput
-from ..prompts import compose
 from .media_jobs import KINDS
 from .timeline import ranges_for, scene_id, scene_type, timings_cover
 from .views import project_view, scene_view, summary
@@ -112,7 +111,7 @@ def generate_prompt(project_id: str, scene_id_: str, owner: str) -> Scene:
     index, scene = record.scene(scene_id_)
     if plan.count_for(scene) > 1:
         return _generate_plan_prompts(record, index, scene, owner)
-    composed = compose(style.prompt_request(record, scene))
+    composed = style.compose(record, scene)
     changes = {"aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note}
     if scene.status != SceneStatus.COMPLETED:  # a clip keeps the style it was made in
         changes["styleVersion"] = style.version(style.style_of(record.broll))

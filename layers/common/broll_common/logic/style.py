@@ -1,8 +1,14 @@
-"""The project's style lock: one look (and an optional Veo seed) for every scene's prompt.
+"""The project's style lock: one look (and an optional Veo seed) for every scene's prompt,
+and the one way a scene's prompt is composed (compose).
 
 Each scene remembers the style version its prompt was written with; a clip made with an
 older version is shown as out of date, and a composed (not hand-written) prompt is
 written again with the new style at its next generation.
+
+Claude's prompts are kept (dal/prompt_cache.py) by what they were written from, the style
+aside (its sentence is added locally): the same scene asked again (a retry, a request that
+timed out after Claude answered, a new style lock) makes no second call. Each call made
+counts toward the owner's daily quota.
 """
 
 from __future__ import annotations
@@ -10,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 
+from . import quota
 from .. import prompts
 from ..dal import projects as storage
+from ..dal.prompt_cache import get_prompt_cache
 from ..models.api import StyleBody
 from ..models.domain import BrollPart, Scene, StyleLock
 
@@ -27,20 +35,53 @@ def version(style: StyleLock) -> str:
     return hashlib.sha256(json.dumps(style.model_dump(), sort_keys=True).encode()).hexdigest()[:12]
 
 
+# The neighbours' narration sent with a scene, at most (half before, half after): what the
+# scene means in the story, without paying for the whole script in every prompt.
+CONTEXT_CHARS = 600
+
+
+def context(record: storage.ProjectRecord, scene: Scene) -> str:
+    """The end of the previous scene's narration and the start of the next one's."""
+    stored = record.broll.scenes  # as stored: nothing to validate for two texts
+    texts, ids = [(raw.get("text") or "").strip() for raw in stored], [raw.get("sceneId") for raw in stored]
+    if scene.sceneId not in ids:
+        return ""
+    at, half = ids.index(scene.sceneId), CONTEXT_CHARS // 2
+    before = texts[at - 1][-half:] if at > 0 else ""
+    after = texts[at + 1][:half] if at + 1 < len(texts) else ""
+    return "\n".join(line for line in (before and f"Before: {before}", after and f"After: {after}") if line)
+
+
 def prompt_request(
     record: storage.ProjectRecord, scene: Scene, shot: tuple[int, int] | None = None
 ) -> prompts.PromptRequest:
     """Everything a prompt for this scene (or its sub-shot n of count) is written from: the
-    scene, the script, the style."""
+    scene, its neighbours' narration, the style."""
     return prompts.PromptRequest(
         shot=shot,
         scene_type=scene.sceneType,
         scene_title=scene.sceneTitle,
         scene_text=scene.text,
         shot_instructions=scene.shotInstructions,
-        script=record.script.script,
+        context=context(record, scene),
         style=prompts.StyleLock(**style_of(record.broll).model_dump()),
     )
+
+
+def compose(record: storage.ProjectRecord, scene: Scene, shot: tuple[int, int] | None = None) -> prompts.ComposedPrompt:
+    """This scene's prompt (or its sub-shot n of count's); raises PromptError."""
+    return prompts.compose(prompt_request(record, scene, shot), claude=lambda request: _claude(request, record.owner_id))
+
+
+def _claude(request: prompts.PromptRequest, owner: str | None) -> prompts.ComposedPrompt:
+    cache, key = get_prompt_cache(), prompts.cache_key(request)
+    kept = cache.get(key)
+    if kept is not None:
+        return prompts.styled(kept, request.style)
+    quota.record_prompt(owner)  # counted before the call: a call that fails after sending may be billed
+    composed = prompts.compose_with_claude(request)
+    cache.put(key, prompts.unstyled(composed, request.style))  # at once: a request timing out later pays nothing again
+    return composed
 
 
 def is_out_of_date(scene: Scene, current: str) -> bool:

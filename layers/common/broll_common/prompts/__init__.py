@@ -17,8 +17,10 @@ Claude client), rewrite (the one rewrite after a refusal), text (small English h
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..clients.secrets import anthropic_key
-from .claude import compose_with_claude
+from .claude import cache_key, compose_with_claude, styled, unstyled
 from .local import (
     CAMERA_BY_TYPE,
     LIGHTING_BY_TYPE,
@@ -48,15 +50,19 @@ __all__ = [
     "StyleLock",
     "compose",
     "compose_locally",
+    "cache_key",
     "compose_with_claude",
     "keywords",
     "rewrite_for_policy",
     "strip_names",
+    "styled",
+    "unstyled",
 ]
 
 
-def compose(request: PromptRequest) -> ComposedPrompt:
-    """Claude when a Claude key is set, else the local composer; raises PromptError (502) on Claude failures."""
+def compose(request: PromptRequest, claude: Callable[[PromptRequest], ComposedPrompt] | None = None) -> ComposedPrompt:
+    """Claude when a Claude key is set (through `claude` when given: logic/style.py's cache), else the
+    local composer (free, and the same each time); raises PromptError (502) on Claude failures."""
     if anthropic_key():
-        return compose_with_claude(request)
+        return (claude or compose_with_claude)(request)
     return compose_locally(request)

@@ -7,12 +7,17 @@ person can act on, and a name Claude left in is still scrubbed from its answer.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import replace
+
 from pydantic import BaseModel, Field
 
 from ..clients import claude
+from ..config import settings
 from .model import ComposedPrompt, PromptError, PromptRequest
 from .scrub import merge, note_for, scrub_text
-from .style import without_suffix
+from .style import StyleLock, without_suffix
 from .text import article, sentence
 
 class _LeftOut(BaseModel):
@@ -53,7 +58,7 @@ symbolic detail instead.
 - Write in English even when the script is in another language.
 - The person's shot instructions are their intent: follow them, departing only as far as these rules require, \
 and say so in the note.
-- Use the whole script only as context for what this scene means; illustrate this scene's narration.
+- The neighbouring scenes' narration is only context for what this scene means; illustrate this scene's narration.
 - When the scene is one sub-shot of several, show a distinct moment of the same scene (its own framing and beat), \
 with the same subject, place and style as the other sub-shots.
 
@@ -69,7 +74,7 @@ def _user_message(request: PromptRequest) -> str:
     locked = [f"{name}: {value}" for name, value in
               (("look", style.look), ("colour", style.colour), ("lens", style.lens), ("era", style.era)) if value]
     parts = [
-        f"<script>\n{request.script.strip() or '(no script)'}\n</script>",
+        f"<context>\n{request.context.strip() or '(no other scenes)'}\n</context>",
         f"<scene type=\"{request.scene_type}\">\nTitle: {request.scene_title}\nNarration:\n"
         f"{request.scene_text.strip() or '(no narration)'}\n</scene>",
         "<shot_instructions>\n"
@@ -128,6 +133,25 @@ def _finish_claude(request: PromptRequest, answer: _ClaudeAnswer) -> ComposedPro
 
 def compose_with_claude(request: PromptRequest) -> ComposedPrompt:
     return _finish_claude(request, _ask_claude(request, _user_message(request)))
+
+
+def cache_key(request: PromptRequest) -> str:
+    """What Claude writes a prompt from, hashed (with the model and these instructions, so a new
+    model or system prompt asks again). Not the style: its sentence is added after the answer
+    (_finish_claude), so a prompt kept without it (unstyled) serves a new style lock too."""
+    material = [SYSTEM_PROMPT, settings().anthropic_model, request.scene_type, request.scene_title, request.scene_text,
+                request.shot_instructions, request.context, request.shot]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()
+
+
+def unstyled(composed: ComposedPrompt, style: StyleLock) -> ComposedPrompt:
+    """The prompt without the style sentence _finish_claude ended it with: what is kept."""
+    return replace(composed, text=composed.text.removesuffix(f" {style.suffix()}"))
+
+
+def styled(kept: ComposedPrompt, style: StyleLock) -> ComposedPrompt:
+    """A kept prompt ended with this project's style sentence, as _finish_claude ends an answer."""
+    return replace(kept, text=f"{kept.text} {style.suffix()}")
 
 
 def rewrite_with_claude(request: PromptRequest, rejected_prompt: str, reason: str) -> ComposedPrompt:

@@ -182,8 +182,8 @@ def compose_locally(request: PromptRequest, *, strict: bool = False) -> Composed
     elif any(phrase_place := _noun_phrase(story)):
         subject = _subject_from_nouns(*phrase_place, n)
     else:
-        script_topic = match_topic(strip_names(request.script)[0]) if _looks_english(request.script) else None
-        subject = (script_topic.moments if script_topic else GENERIC_SCENE)[(n - 1) % 3]
+        context_topic = match_topic(strip_names(request.context)[0]) if _looks_english(request.context) else None
+        subject = (context_topic.moments if context_topic else GENERIC_SCENE)[(n - 1) % 3]
     if strict:
         subject, s_subject = scrub_text(subject, strict=True)
         removed = merge(removed, s_subject.removed)

@@ -18,7 +18,7 @@ class PromptRequest:
     scene_title: str
     scene_text: str  # the scene's narration
     shot_instructions: str  # the person's intent (follow it)
-    script: str  # whole script, context
+    context: str  # the neighbouring scenes' narration, capped (logic/style.py): what this scene means
     style: StyleLock = StyleLock()
     # (n, count) when a long scene is covered by several 8 s sub-shots: prompt for sub-shot n of count (1-based),
     # a distinct moment of the same scene, same style.

@@ -12,7 +12,6 @@ from ...dal import projects as storage
 from ...dal.projects import get_projects
 from ...models.domain import Scene, SceneSlot, SceneStatus
 from ...models.errors import Conflict
-from ...prompts import compose
 from .settle import _still_generating
 
 
@@ -77,7 +76,7 @@ def _claim_changes(record: storage.ProjectRecord, scene: Scene, queued: bool, ke
         if (not scene.aiPrompt or stale) and queued:
             changes |= {"aiPrompt": "", "promptSource": None, "promptNote": None}
         elif not scene.aiPrompt or stale:
-            composed = compose(style.prompt_request(record, scene))
+            composed = style.compose(record, scene)
             changes |= {"aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note}
     return changes | {
         "rewrite": None,
@@ -130,7 +129,7 @@ def _write_due_prompts(slot: SceneSlot) -> Scene:
         shots = plan.with_missing_prompts(record, scene)
         changes = {"plan": plan.stored(shots)} | plan.next_prompt(shots)
     else:
-        composed = compose(style.prompt_request(record, scene))
+        composed = style.compose(record, scene)
         changes = {"aiPrompt": composed.text, "promptSource": composed.source, "promptNote": composed.note}
     get_projects().update_scene(project_id, index, scene.sceneId, changes, **_still_generating(scene))
     return storage.with_changes(scene, changes)
