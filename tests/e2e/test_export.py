@@ -186,12 +186,13 @@ def test_schedule_when_credits_allow_shows_the_note_and_cancel_removes_it(
     assert schedule["whenCreditsAllow"] is True and schedule["at"] is None, schedule
     assert [s["status"] for s in api.get(f"/api/projects/{pid}").json()["scenes"]] == ["idle"] * 3
 
-    # The sweep finds too few credits: the batch waits and says why.
+    # The sweep finds too few credits: the batch waits and says why (on the studio's key, without
+    # showing the service account's balance).
     emulator.configure(credits=50)
     run_sweep(stack)
     page.reload()
     expect(page.get_by_test_id("schedule-note")).to_have_text(
-        "Waiting for credits: this batch needs 240, Kie.ai has 50 left.")
+        "Waiting for credits: this batch needs 240, the service's Kie.ai credits do not cover it yet.")
     page.screenshot(path=shots / "12-schedule-waiting.png")
 
     page.get_by_test_id("cancel-schedule").click()
