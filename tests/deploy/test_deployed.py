@@ -288,20 +288,20 @@ def test_failed_async_events_land_in_the_failure_queues(deployed):
     lam, sqs = deployed.aws("lambda"), deployed.aws("sqs")
     queues = {}
     for logical_id in ("RenderWorkerFunction", "SweepFunction"):
-        config = lam.get_function_event_invoke_config(FunctionName=_function_named(deployed, logical_id)["FunctionName"])
+        name = _function_named(deployed, logical_id)["FunctionName"]
+        config = lam.get_function_event_invoke_config(FunctionName=name, Qualifier="$LATEST")  # SAM configures $LATEST
         assert config["MaximumRetryAttempts"] == 0
-        queues[logical_id] = config["DestinationConfig"]["OnFailure"]["Destination"]
-        attributes = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=queues[logical_id].rsplit(":", 1)[1])["QueueUrl"],
-                                              AttributeNames=["MessageRetentionPeriod", "SqsManagedSseEnabled"])["Attributes"]
-        assert attributes["MessageRetentionPeriod"] == "1209600" and attributes["SqsManagedSseEnabled"] == "true"
+        arn = config["DestinationConfig"]["OnFailure"]["Destination"]
+        queues[logical_id] = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+        kept = sqs.get_queue_attributes(QueueUrl=queues[logical_id], AttributeNames=["MessageRetentionPeriod", "SqsManagedSseEnabled"])
+        assert kept["Attributes"] == {"MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"}
     assert len(set(queues.values())) == 2
 
     worker = _function_named(deployed, "RenderWorkerFunction")["FunctionName"]
     lam.invoke(FunctionName=worker, InvocationType="Event", Payload=json.dumps({"unexpected": True}).encode())
-    url = sqs.get_queue_url(QueueName=queues["RenderWorkerFunction"].rsplit(":", 1)[1])["QueueUrl"]
 
     def failed_event():
-        return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=2).get("Messages")
+        return sqs.receive_message(QueueUrl=queues["RenderWorkerFunction"], MaxNumberOfMessages=1, WaitTimeSeconds=2).get("Messages")
 
     [message] = wait_for(failed_event, 90, "the failed render event in its queue")
     envelope = json.loads(message["Body"])
