@@ -68,8 +68,11 @@ DEFAULT_CONFIG = {
     "accepted_keys": [DEFAULT_API_KEY],
     "credits": 10000,
     "price_per_clip": 80,
+    "price_jitter": 0,  # each task costs price_per_clip ± up to this (uniform, whole credits): a drifting price
+    "credits_in_callbacks": True,  # callbacks carry data.creditsConsumed (the task's price), as some of Kie's do
     "hd_not_ready_polls": 2,  # get-1080p-video answers "processing" this many times per task first
 }
+CALLS_KEPT = 2000  # stats' `calls`: enough for a test's timeline, bounded for a long-running emulator
 SECRET_CONFIG_KEYS = {"webhook_hmac_key", "accepted_keys"}
 
 
@@ -211,8 +214,10 @@ class KieEmulator:
             "rate_limited": 0,
             "record_info_calls": {},
             "callbacks_sent": 0,
+            "charged_credits": 0,  # every task's price, summed
             "callbacks_failed": 0,
             "callback_answers": {},  # taskId -> the receiver's answer body (last delivery)
+            "calls": [],  # every /api/ call: {"at": epoch, "path", "answered": HTTP status}, the last CALLS_KEPT
         }
 
     def _cancel_timers(self) -> None:
@@ -244,6 +249,15 @@ class KieEmulator:
             if error_rate and self._rng.random() < error_rate:
                 return _envelope(500, "Server error, please try again later")
             return None
+
+        @app.after_request
+        def count_call(response):
+            if request.path.startswith("/api/"):
+                with self._lock:
+                    calls = self._stats["calls"]
+                    calls.append({"at": time.time(), "path": request.path, "answered": response.status_code})
+                    del calls[:-CALLS_KEPT]
+            return response
 
         app.post("/api/v1/veo/generate")(self._generate)
         app.get("/api/v1/veo/record-info")(self._record_info)
@@ -300,10 +314,14 @@ class KieEmulator:
             return _envelope(422, problem)
         with self._lock:
             cfg = self._config
-            if cfg["credits"] < cfg["price_per_clip"]:
+            jitter = float(cfg["price_jitter"])
+            price = max(0, round(cfg["price_per_clip"] + self._rng.uniform(-jitter, jitter)))
+            if cfg["credits"] < price:
                 return _envelope(402, "The current credits are insufficient. Please top up.")
-            cfg["credits"] -= cfg["price_per_clip"]
+            cfg["credits"] -= price  # charged at the submit, kept whatever the task's outcome
+            self._stats["charged_credits"] += price
             task = self._create_task(body)
+            task["price"] = price
         return _envelope(200, "success", {"taskId": task["taskId"]})
 
     def _admit(self, key: str) -> bool:
@@ -448,7 +466,7 @@ class KieEmulator:
                 task["errorMessage"] = outcome.get("errorMessage", "Internal error")
             callback_url = task["body"].get("callBackUrl")
             if callback_url and not self._config["drop_callbacks"]:
-                payload = self._callback_body(task)
+                payload = self._callback_body(task, self._config["credits_in_callbacks"])
                 self._callback_pool.submit(self._deliver, callback_url, payload, self._config["webhook_hmac_key"])
 
     def _public_record(self, task: dict) -> dict:
@@ -461,8 +479,10 @@ class KieEmulator:
         return record
 
     @staticmethod
-    def _callback_body(task: dict) -> dict:
+    def _callback_body(task: dict, with_credits: bool) -> dict:
         data = {"taskId": task["taskId"], "fallbackFlag": False}
+        if with_credits:
+            data["creditsConsumed"] = task["price"]
         if task["successFlag"] == 1:
             response = task["response"]
             data["info"] = {k: response[k] for k in ("resultUrls", "originUrls", "resolution")}

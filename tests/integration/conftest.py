@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import time
 import uuid
 
@@ -17,6 +18,9 @@ _ids = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def stack():
+    # The suite's users make far more clips in a day than one person; tests/integration/test_ledger.py
+    # sets a low quota for its own users (the override item).
+    os.environ.setdefault("DAILY_CREDIT_QUOTA", "1000000")
     local = LocalStack(
         StackOptions(api_port=0, moto_port=0, kie_port=0, kie_delay_s=2.0, sweep_every_s=3600,
                      poll_first_wait_s=1.0, poll_max_wait_s=2.0)

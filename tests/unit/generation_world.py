@@ -14,10 +14,11 @@ from broll_common.dal.coordination import get_coordination
 from broll_common.dal.history import get_history
 from broll_common.dal.media import get_media
 from broll_common.dal.projects import get_projects
+from broll_common.dal.usage import get_usage
 from broll_common.logic import plan
 from broll_common.models.domain import Scene, SceneStatus, TimeRange
 
-from tests.unit.fakes import FakeCoordination, FakeHistory, FakeKie, FakeMedia, FakePollLoops, FakeProjects
+from tests.unit.fakes import FakeCoordination, FakeHistory, FakeKie, FakeMedia, FakePollLoops, FakeProjects, FakeUsage
 
 NOW = 1_800_000_000.0
 P, OWNER = "p", "u"
@@ -48,6 +49,7 @@ class World:
     def __init__(self):
         self.projects, self.history, self.kie = FakeProjects(), FakeHistory(), FakeKie()
         self.coordination, self.loops, self.media = FakeCoordination(), FakePollLoops(), FakeMedia()
+        self.usage = FakeUsage()
 
     def stored(self, scene_id="main") -> Scene:
         return self.projects.scene(P, scene_id)
@@ -57,7 +59,8 @@ class World:
 def world(clock):
     w = World()
     with get_projects.use(w.projects), get_history.use(w.history), get_kie.use(w.kie), \
-            get_coordination.use(w.coordination), get_poll_loops.use(w.loops), get_media.use(w.media):
+            get_coordination.use(w.coordination), get_poll_loops.use(w.loops), get_media.use(w.media), \
+            get_usage.use(w.usage):
         yield w
 
 

@@ -13,17 +13,18 @@ import botocore.endpoint
 import pytest
 from moto import mock_aws
 
-from broll_common.logic import callback_health, rate_limit
+from broll_common.logic import callback_health, ledger, quota, rate_limit
 from broll_common.logic.generation import claim
 from broll_common import config
 from broll_common.dal import history, projects as storage
 from broll_common.aws import reset_clients
 from broll_common.clients.breaker import FleetFailures
-from broll_common.models.domain import Scene, TimeRange
+from broll_common.clients.secrets import KieKey
+from broll_common.models.domain import Scene, SceneSlot, TimeRange
 from devstack.template import load as load_template
 
 TABLES = {"ProjectStepsTable": "PROJECT_STEPS_TABLE", "SceneHistoryTable": "HISTORY_TABLE",
-          "BreakerStateTable": "BREAKER_TABLE", "UserKeysTable": "USER_KEYS_TABLE"}
+          "BreakerStateTable": "BREAKER_TABLE", "UserKeysTable": "USER_KEYS_TABLE", "UsageTable": "USAGE_TABLE"}
 OWNER = "user-a"
 
 
@@ -83,6 +84,11 @@ def tables(monkeypatch):
     history.HistoryEntry._connection = None
 
 
+def _project_scene() -> Scene:
+    return Scene(sceneId="hook", sceneTitle="Hook", text="Cranes at dawn.",
+                 timeRange=TimeRange(start=0, end=5, label="0:00–0:05"))
+
+
 def _project() -> dict:
     scenes = [
         Scene(sceneId="hook", sceneTitle="Hook", text="Cranes at dawn.", shotInstructions="harbour cranes",
@@ -115,6 +121,14 @@ def test_every_number_written_goes_on_the_wire_as_a_string(tables, sent):
     assert fleet.record(now=1767225600) == 1
     assert fleet.record(now=1767225601) == 2
     fleet.reset()
+    # The ledger: a clip (charged by the balance, and not), a reported charge, a prompt, the quota read.
+    slot, key = SceneSlot("wire-1", 0, _project_scene(), OWNER), KieKey("kie-system-key-0001", "system")
+    ledger.clip_submitted(slot, "veo_task_1", key, 80.0, 85.5, "balance")
+    ledger.clip_submitted(slot, "veo_task_2", key, 80.0, None, None)
+    ledger.charge_reported("veo_task_2", 79.25, "creditsConsumed")
+    quota.record_prompt(OWNER)
+    assert quota.left(OWNER, key).usedToday == 85.5 + 79.25 + 1
+    assert ledger.project_spend("wire-1").chargedClips == 2
 
     operations = {operation for operation, _ in sent}
     assert {"TransactWriteItems", "UpdateItem", "PutItem"} <= operations

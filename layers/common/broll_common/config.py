@@ -16,6 +16,7 @@ class Settings:
     project_steps_table: str
     breaker_table: str
     history_table: str
+    usage_table: str  # the credit ledger and quotas (dal/usage.py)
     media_bucket: str
     state_machine_arn: str
     kie_base_url: str
@@ -29,6 +30,10 @@ class Settings:
     # Kie's price of one clip in credits: unpublished (about 80 for veo3_fast), so settable.
     kie_credits_per_clip: float
     kie_submits_per_window: int  # Kie's submit limit per key and 10 s (rate_limit)
+    # A system-key user's credits per UTC day (quota.py; one user's own override item wins), and what
+    # one Claude prompt (a cache miss) counts as against it.
+    daily_credit_quota: float
+    claude_credits_per_prompt: float
     # The shared circuit breaker (clients/breaker.py): failures to open, seconds open, seconds a state is
     # cached per instance, and the window in which the fleet's failures add up.
     breaker_failure_threshold: int
@@ -69,6 +74,7 @@ def settings() -> Settings:
         project_steps_table=env("PROJECT_STEPS_TABLE", "project_steps"),
         breaker_table=env("BREAKER_TABLE", "breaker_state"),
         history_table=env("HISTORY_TABLE", "scene_history"),
+        usage_table=env("USAGE_TABLE", "usage"),
         media_bucket=env("MEDIA_BUCKET", "broll-media"),
         state_machine_arn=env("POLL_STATE_MACHINE_ARN", ""),
         kie_base_url=env("KIE_BASE_URL", "https://api.kie.ai").rstrip("/"),
@@ -78,6 +84,8 @@ def settings() -> Settings:
         kie_timeout_s=_float("KIE_TIMEOUT_S", 20.0),
         kie_credits_per_clip=_float("KIE_CREDITS_PER_CLIP", 80.0),
         kie_submits_per_window=int(env("KIE_SUBMITS_PER_WINDOW", 20)),
+        daily_credit_quota=_float("DAILY_CREDIT_QUOTA", 2000.0),
+        claude_credits_per_prompt=_float("CLAUDE_CREDITS_PER_PROMPT", 1.0),
         breaker_failure_threshold=int(env("BREAKER_FAILURE_THRESHOLD", 5)),
         breaker_recovery_timeout_s=int(env("BREAKER_RECOVERY_TIMEOUT_S", 60)),
         breaker_cache_s=int(env("BREAKER_CACHE_S", 2)),

@@ -95,6 +95,14 @@ def finish(api_key: str, slot: str, now: float | None = None) -> None:
     get_coordination().finish_lane(_window(api_key), int(lane), held, current)
 
 
+def other_lanes(api_key: str, slot: str) -> list[tuple[float | None, float | None]]:
+    """The key's lanes but the slot's own, as stored (held at, done at): any submit of another
+    instance between two reads changes them (the ledger's balance measure relies on it)."""
+    own = int(slot.split(":", 1)[0])
+    lanes = get_coordination().read_lanes(_window(api_key), submits_per_window())
+    return [lane for n, lane in enumerate(lanes) if n != own]
+
+
 def wait_for_slot(api_key: str, max_wait_s: float = 20.0) -> Admission:
     """Block until a slot is taken (admitted), or give up after max_wait_s (not admitted)."""
     give_up = time.monotonic() + max_wait_s

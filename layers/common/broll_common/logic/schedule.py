@@ -4,7 +4,8 @@ batch. The scheduled sweep (functions/sweep, every 5 minutes) runs what is due.
 Before a batch starts, Kie's balance is read through the breaker: an open breaker or an
 unreachable Kie postpones the batch to the next sweep (with a sentence saying so) rather
 than queueing clips that would only wait; the batch itself submits within the shared
-rate limit like any Generate All.
+rate limit like any Generate All, and starts at most what the credits left cover (the
+balance, or a system-key user's daily quota): one that covers not even its first scene waits.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from datetime import datetime, timezone
 
 from aws_lambda_powertools import Logger
 
-from . import budget
+from . import budget, plan
 from ..clients import secrets
+from ..clients.breaker import get_kie
 from ..dal import projects as storage
-from ..config import settings
-from .generation import generate_all, startable
+from .generation import generate_all
 from ..models.api import ScheduleRequest, ScheduleView
+from ..models.domain import Scene
+from ..models.errors import TooManyRequests
 
 logger = Logger(child=True)
 
@@ -44,19 +47,24 @@ def _due(schedule: dict, now: datetime) -> bool:
     return not schedule.get("at") or datetime.fromisoformat(schedule["at"]) <= now
 
 
-def _hold_reason(owner: str | None, wanted: int, schedule: dict) -> str | None:
-    """Why the batch must wait (None: it may start now)."""
+def _hold_reason(owner: str | None, wanted: list[tuple[int, Scene]], schedule: dict) -> str | None:
+    """Why the batch must wait (None: it may start now, perhaps fewer scenes than it wants)."""
     try:
-        remaining, note = budget.remaining_credits(secrets.kie_key_for(owner))
+        key = get_kie().key_for(owner)
     except secrets.NoKieKey as exc:
         return exc.message
-    if remaining is None:
-        return note
+    credits = budget.credits_left(owner or "", key)
+    if not credits.balance_known:
+        return credits.note
+    if schedule.get("maxClips"):
+        wanted = budget.within_cap(wanted, schedule["maxClips"])[0]
+    needed = sum(plan.clips_to_make(scene) for _, scene in wanted)
+    if credits.clips is None or credits.clips >= needed:
+        return None
     if schedule.get("whenCreditsAllow"):
-        clips = min(wanted, schedule["maxClips"]) if schedule.get("maxClips") else wanted
-        needed = clips * settings().kie_credits_per_clip
-        if remaining < needed:
-            return f"Waiting for credits: this batch needs {math.ceil(needed)}, Kie.ai has {math.floor(remaining)} left."
+        return f"Waiting for credits: this batch needs {math.ceil(needed * credits.price.used):,}, {budget.what_is_left(credits)}."
+    if wanted and credits.clips < plan.clips_to_make(wanted[0][1]):
+        return budget.refusal(credits, plan.clips_to_make(wanted[0][1])).message
     return None
 
 
@@ -67,8 +75,8 @@ def run_due(now: datetime | None = None) -> dict:
         if not _due(schedule, now):
             continue
         counts["due"] += 1
-        wanted, _ = startable(scenes)
-        reason = _hold_reason(owner, len(wanted), schedule) if wanted else None
+        wanted, _ = budget.startable(scenes)
+        reason = _hold_reason(owner, wanted, schedule) if wanted else None
         held = {key: schedule[key] for key in ("at", "whenCreditsAllow") if schedule.get(key) is not None}
         try:
             if reason:
@@ -80,7 +88,12 @@ def run_due(now: datetime | None = None) -> dict:
         except storage.StaleScene:
             continue  # the person changed or cleared it meanwhile
         if wanted and owner:
-            result = generate_all(project_id, owner, max_clips=schedule.get("maxClips"))
+            try:
+                result = generate_all(project_id, owner, max_clips=schedule.get("maxClips"))
+            except TooManyRequests as exc:  # the credits went meanwhile: back, to wait for them
+                storage.replace_part(project_id, "schedule", schedule | {"note": exc.message}, owner=None, expect=None)
+                counts["waiting"] += 1
+                continue
             counts["started"] += len(result.started)
             logger.info("scheduled batch started", extra={"projectId": project_id, "started": len(result.started)})
     return counts

@@ -1,13 +1,14 @@
 """Views: the domain as the API shows it (the page's read model). A scene gets our presigned clip
 URLs, a progress estimate, its AI-generated and out-of-date flags and its plan; a project gets
-its media URLs, render (with its self-check's figures), schedule, style and layout."""
+its media URLs, render (with its self-check's figures), schedule, style, layout, what its clips
+cost (the ledger) and, for a system-key user, the daily quota left."""
 
 from __future__ import annotations
 
 import math
 import time
 
-from . import plan, render, style
+from . import ledger, plan, quota, render, style
 from ..config import settings
 from ..dal import projects as storage
 from .media import media_url
@@ -15,10 +16,20 @@ from ..models.api import AudioInfo, MediaView, Project, ProjectSummary, Schedule
 from ..models.domain import BrollPart, MediaState, MediaStatus, Scene, SceneStatus, SubShot
 
 
+# What a scene waiting for Kie says (KieWait.reason); the page and the CLI add when Kie went
+# down, in the person's own time.
+WAITING_NOTES = {
+    "kie_down": "Waiting for Kie.ai; it starts by itself, nothing charged yet.",
+    "rate_limited": "Waiting for a free Kie.ai slot; it starts by itself, nothing charged yet.",
+    "busy": "Waiting for a free Kie.ai slot; it starts by itself, nothing charged yet.",
+}
+
+
 def scene_view(scene: Scene, now: float | None = None, style_version: str | None = None) -> Scene:
     """The scene as the API shows it: our presigned clip URLs, progress estimated from time,
     the AI-generated flag of its clip, (given the project's style) whether it predates it,
-    and its plan: the sub-shots it has, or those its next generation would make."""
+    its plan (the sub-shots it has, or those its next generation would make), and why it
+    waits for Kie, if it does."""
     view = scene.model_copy()
     view.videoUrl = media_url(scene.videoKey) if scene.status == SceneStatus.COMPLETED else None
     view.aiGenerated = view.videoUrl is not None
@@ -27,8 +38,12 @@ def scene_view(scene: Scene, now: float | None = None, style_version: str | None
     view.plannedShots = plan.count_for(scene)
     view.autoShots, view.maxShots = plan.auto_count(plan.duration(scene)), plan.max_count(scene)
     view.plan = _plan_view(scene)
-    if scene.status == SceneStatus.GENERATING and scene.startedAt:
-        # Kie reports no percentage for Veo: estimate from elapsed time, never claiming 100.
+    # A wait left on a scene that moved on (cancelled, failed at the deadline) is not shown.
+    view.waiting = scene.waiting if scene.status == SceneStatus.GENERATING else None
+    view.statusNote = WAITING_NOTES[view.waiting.reason] if view.waiting else None
+    if scene.status == SceneStatus.GENERATING and scene.startedAt and not view.waiting:
+        # Kie reports no percentage for Veo: estimate from elapsed time, never claiming 100
+        # (a scene waiting for Kie has not started: no progress).
         elapsed = (now or time.time()) - scene.startedAt
         clip = min(0.95, elapsed / settings().expected_generation_s)
         done = plan.current(scene) or 0  # sub-shots finished before this one
@@ -72,6 +87,8 @@ def project_view(record: storage.ProjectRecord) -> Project:
         style=project_style,
         timingsSource=broll.timingsSource or "words",
         layout=render.settings_of(record),
+        spend=ledger.project_spend(record.project_id),
+        quota=quota.left(record.owner_id) if record.owner_id else None,
     )
 
 

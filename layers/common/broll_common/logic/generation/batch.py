@@ -1,5 +1,6 @@
-"""Generate All: every scene without a clip (within a clip cap) claimed a few per write and
-queued for its own poll loop, the loops' first turns spread over the rate limit's windows."""
+"""Generate All: every scene without a clip (within a clip cap and what the credits left cover)
+claimed a few per write and queued for its own poll loop, the loops' first turns spread over the
+rate limit's windows."""
 
 from __future__ import annotations
 
@@ -7,27 +8,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import plan, rate_limit
+from ..budget import credits_left, refusal, startable, within_cap
 from ...clients.breaker import get_kie
 from ...dal.projects import get_projects
 from ...models.api import GenerateAllResult
-from ...models.domain import Scene, SceneSlot, SceneStatus
+from ...models.domain import SceneSlot
 from ..views import scene_view
 from .claim import CLAIM_CHUNK, _claim_changes, _claim_together
 from .executions import _start_poll_loop, whole_seconds
 
 
 LOOP_STARTERS = 8  # StartExecution calls in flight at once during Generate All
-
-
-def startable(scenes: list[Scene]) -> tuple[list[tuple[int, Scene]], list[dict]]:
-    """The scenes Generate All would start (no clip, not generating), and those it skips."""
-    wanted, skipped = [], []
-    for index, scene in enumerate(scenes):
-        if scene.status in (SceneStatus.COMPLETED, SceneStatus.GENERATING):
-            skipped.append({"sceneId": scene.sceneId, "reason": scene.status.value})
-        else:
-            wanted.append((index, scene))
-    return wanted, skipped
 
 
 def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> GenerateAllResult:
@@ -42,8 +33,15 @@ def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> G
     asked_at = time.time()
     candidates, skipped = startable(record.scenes)
     if max_clips is not None:
-        candidates, over = _within_cap(candidates, max_clips)
+        candidates, over = within_cap(candidates, max_clips)
         skipped += [{"sceneId": scene.sceneId, "reason": "budget cap reached"} for _, scene in over]
+    # Read before any claim: a batch the credits cannot start is refused with nothing submitted.
+    credits = credits_left(owner, key)
+    if credits.clips is not None and candidates:
+        candidates, over = within_cap(candidates, credits.clips)
+        if not candidates:
+            raise refusal(credits, plan.clips_to_make(over[0][1]))
+        skipped += [{"sceneId": scene.sceneId, "reason": "not enough credits"} for _, scene in over]
     # No prompt is written here (see _claim_changes): each scene's loop writes its own.
     wanted = [(index, scene, _claim_changes(record, scene, True, key)) for index, scene in candidates]
     claimed = []
@@ -60,15 +58,3 @@ def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> G
             pool.submit(_start_poll_loop, SceneSlot(project_id, index, scene, owner), submit=True, first_wait=whole_seconds(due - time.time()))
     return GenerateAllResult(started=[scene_view(scene) for _, scene in claimed], skipped=skipped)
 
-
-def _within_cap(candidates: list[tuple[int, Scene]], max_clips: int) -> tuple[list, list]:
-    """The scenes, in timeline order, whose clips (several for a long scene) fit in the cap."""
-    within, over, clips = [], [], 0
-    for index, scene in candidates:
-        needed = plan.clips_to_make(scene)
-        if clips + needed <= max_clips and not over:
-            within.append((index, scene))
-            clips += needed
-        else:
-            over.append((index, scene))
-    return within, over

@@ -1,13 +1,25 @@
-"""Cancel: the scene back to idle under a new generation, so a late result is ignored."""
+"""Cancel: the scene back to idle under a new generation, so a late result is ignored.
+
+Kie.ai has no cancel: a task it took is still made and still paid for (the ledger keeps its
+estimate, the quota counts it). Its result is not kept, since nothing watches a superseded
+generation; the answer and the scene's history say so, with what it cost.
+"""
 
 from __future__ import annotations
 
+from .. import ledger
 from ...dal.history import get_history
 from ...dal.projects import get_projects
 from ...models.domain import Scene, SceneStatus
 from ...models.errors import Conflict
 from ..views import scene_view
 
+
+def cancel_note(task_id: str | None) -> str:
+    if not task_id:
+        return "Cancelled before it reached Kie.ai: nothing was charged."
+    return (f"Cancelled. Kie.ai cannot stop a task it has started: this clip is still paid for (about "
+            f"{ledger.price_per_clip().used:,.0f} credits), and its result will not be kept.")
 
 
 def cancel(project_id: str, scene_id: str, owner: str) -> Scene:
@@ -17,8 +29,11 @@ def cancel(project_id: str, scene_id: str, owner: str) -> Scene:
         raise Conflict("This scene is not generating, so there is nothing to cancel.")
     changes = {
         "status": SceneStatus.IDLE.value, "generation": scene.generation + 1, "taskId": None,
-        "progress": 0, "error": None, "startedAt": None,
+        "progress": 0, "error": None, "startedAt": None, "queued": False, "waiting": None,
     }
     get_projects().update_scene(project_id, index, scene_id, changes, owner=owner, generation=scene.generation)
-    get_history().record(project_id, scene_id, "cancelled", taskId=scene.taskId, prompt=scene.aiPrompt)
-    return scene_view(scene.model_copy(update=changes | {"status": SceneStatus.IDLE}))
+    note = cancel_note(scene.taskId)
+    get_history().record(project_id, scene_id, "cancelled", taskId=scene.taskId, prompt=scene.aiPrompt, note=note)
+    view = scene_view(scene.model_copy(update=changes | {"status": SceneStatus.IDLE}))
+    view.statusNote = note
+    return view

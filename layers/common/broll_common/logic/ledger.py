@@ -1,0 +1,149 @@
+"""The credit ledger: each clip's estimate at its submit and its charge once known, totals per
+project and user, each system-key user's day (quota.py), and the price measured from charges.
+
+A charge is known from Kie's callback (`creditsConsumed`) or from Kie's balance read just
+before and after a submit that was in flight alone on its key: no other lane of the key's
+rate limit (rate_limit.py) held or finished between the two reads, the only way another submit
+of ours can reach Kie. Anything else (another lane moved, a read failed, the balance did not
+drop) leaves the charge unknown rather than guessed; a failed read never holds up the submit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from aws_lambda_powertools import Logger
+
+from . import rate_limit
+from ..clients import secrets
+from ..clients.breaker import KieCalls
+from ..clients.kie import KieError
+from ..config import settings
+from ..dal.usage import ClipEntry, get_usage
+from ..models.api import PriceView, Spend
+from ..models.domain import SceneSlot
+from ..observability import MetricUnit, emit
+
+logger = Logger(child=True)
+
+MIN_SAMPLES = 3  # charges measured before their mean replaces the configured price
+DRIFT_WARNING = 0.20  # a measured mean this far from the configured price is logged
+DAY_KEPT_S = 3 * 86400  # a user's day item outlives its day by this (TTL)
+
+
+def utc_day(at: float) -> str:
+    return datetime.fromtimestamp(at, tz=timezone.utc).date().isoformat()
+
+
+def day_end(day: str) -> datetime:
+    """The UTC midnight a day's credits reset at."""
+    return datetime.combine(date.fromisoformat(day) + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+
+
+def day_expires(day: str) -> int:
+    return int(day_end(day).timestamp()) + DAY_KEPT_S
+
+
+def price_per_clip() -> PriceView:
+    """The configured price, the mean of the charges measured (once there are MIN_SAMPLES), and
+    the one estimates use: the measured mean when known."""
+    configured = settings().kie_credits_per_clip
+    samples, total = get_usage().price(settings().kie_model)
+    measured = round(total / samples, 2) if samples >= MIN_SAMPLES else None
+    if measured is not None and configured and abs(measured - configured) / configured > DRIFT_WARNING:
+        logger.warning("Kie's measured price drifts from the configured one",
+                       extra={"configured": configured, "measured": measured, "samples": samples})
+    return PriceView(configured=configured, measured=measured, samples=samples,
+                     used=measured if measured is not None else configured)
+
+
+@dataclass(frozen=True)
+class BalanceWatch:
+    others: list  # the key's other lanes as read before: (held at, done at)
+    before: float
+
+
+def watch_balance(kie: KieCalls, key: secrets.KieKey, lane: str) -> BalanceWatch | None:
+    """Kie's balance before a submit that holds `lane`, if no other submit of the key is in flight
+    (None: the charge will not be measured by the balance)."""
+    others = rate_limit.other_lanes(key.value, lane)
+    if any(held is not None for held, _ in others):
+        return None
+    try:
+        return BalanceWatch(others, kie.credits())
+    except KieError as exc:
+        logger.info("balance not read before a submit", extra={"code": exc.code, "keyLast4": key.last4})
+        return None
+
+
+def measured_charge(kie: KieCalls, key: secrets.KieKey, lane: str, watch: BalanceWatch | None) -> float | None:
+    """What the submit cost by the balance, when the key's other lanes did not move meanwhile
+    (read after the balance: a submit reaching Kie before that read has its lane held or done)."""
+    if watch is None:
+        return None
+    try:
+        after = kie.credits()
+    except KieError as exc:
+        logger.info("balance not read after a submit", extra={"code": exc.code, "keyLast4": key.last4})
+        return None
+    spent = watch.before - after
+    alone = rate_limit.other_lanes(key.value, lane) == watch.others
+    return spent if alone and spent > 0 else None  # Kie may charge later: no drop says nothing
+
+
+def clip_submitted(slot: SceneSlot, task_id: str, key: secrets.KieKey, estimate: float,
+                   charged: float | None, source: str | None) -> None:
+    """Kie took a task: its entry, its project's and user's totals and, on the system key, the
+    user's day (what quota.py counts: the charge when known, else the estimate; never refunded)."""
+    if not slot.owner:
+        logger.warning("clip not recorded: no owner", extra={"projectId": slot.project_id, "taskId": task_id})
+        return
+    at = time.time()
+    day = utc_day(at)
+    entry = ClipEntry(
+        owner=slot.owner, task_id=task_id, project_id=slot.project_id, scene_id=slot.scene.sceneId,
+        estimate=estimate, key_owner=key.owner, at=at, day=day,
+        charged=charged, charge_source=source if charged is not None else None,
+    )
+    day_credits = (charged if charged is not None else estimate) if key.owner == "system" else None
+    if get_usage().record_clip(entry, day_credits, day_expires(day), settings().kie_model) and charged is not None:
+        _charged(charged)
+
+
+def charge_reported(task_id: str, credits: float, source: str, issued_for: tuple[str, str] | None = None) -> None:
+    """A charge learnt after the submit (Kie's callback): recorded once, however often it comes;
+    the day moves from the estimate to the charge. `issued_for`: the (project, scene) the callback
+    URL was signed for; a charge it reports for another scene's task is ignored."""
+    usage = get_usage()
+    entry = usage.clip(task_id)
+    if entry is None or (issued_for and issued_for != (entry.project_id, entry.scene_id)):
+        logger.info("charge for a task the ledger does not know here", extra={"taskId": task_id})
+        return
+    if entry.charged is not None:
+        return
+    day_delta = credits - entry.estimate if entry.key_owner == "system" else None
+    if usage.record_charge(entry, credits, source, day_delta, settings().kie_model):
+        _charged(credits)
+
+
+def _charged(credits: float) -> None:
+    emit("CreditsCharged", MetricUnit.Count, credits)
+    price = price_per_clip()
+    if price.measured is not None and price.configured:
+        emit("PriceDriftPercent", MetricUnit.Percent, 100 * (price.measured - price.configured) / price.configured)
+
+
+def project_spend(project_id: str) -> Spend:
+    totals = get_usage().totals(f"project#{project_id}")
+    return Spend(clips=totals.clips, estimatedCredits=totals.estimated,
+                 chargedCredits=totals.charged, chargedClips=totals.charged_clips)
+
+
+def clips_covered(credits: float | None, price: float) -> int | None:
+    """Whole clips `credits` pay for at `price` (None: unknown, or free clips: no cap)."""
+    if credits is None or price <= 0:
+        return None
+    return max(0, math.floor(credits / price + 1e-9))

@@ -1,0 +1,68 @@
+"""Each system-key user's daily credit quota (DAILY_CREDIT_QUOTA, or the user's own override
+item an admin writes: docs/OPERATIONS.md). Users with their own Kie key pay Kie themselves and
+have none.
+
+What counts is the user's UTC day in the ledger (ledger.py): every clip's estimate at its
+submit, corrected to its charge when known, never refunded (a cancelled or failed task was still
+paid for), and every Claude prompt (a cache miss) at CLAUDE_CREDITS_PER_PROMPT. The check runs
+before the claim: two requests at the same instant may both pass and overshoot by their clips.
+"""
+
+from __future__ import annotations
+
+import time
+
+from . import ledger
+from ..clients import secrets
+from ..config import settings
+from ..dal.usage import get_usage
+from ..dal.user_keys import user_key_info
+from ..models.api import QuotaView
+from ..models.errors import TooManyRequests
+
+
+class QuotaExceeded(TooManyRequests):
+    """The day's quota does not cover what was asked."""
+
+
+def daily_credits(owner: str) -> float:
+    override = get_usage().quota_override(owner)
+    return override if override is not None else settings().daily_credit_quota
+
+
+def left(owner: str, key: secrets.KieKey | None = None) -> QuotaView | None:
+    """Today's quota and what is left of it; None for a user with their own key (`key`: the one
+    their clips use, when the caller has it; else whether they stored one)."""
+    own_key = key.owner == "user" if key else user_key_info(owner) is not None
+    if own_key:
+        return None
+    day = ledger.utc_day(time.time())
+    quota = daily_credits(owner)
+    used = get_usage().day(owner, day).credits
+    return QuotaView(dailyCredits=quota, usedToday=round(used, 2), left=max(0.0, round(quota - used, 2)),
+                     resetsAt=ledger.day_end(day).isoformat(timespec="seconds").replace("+00:00", "Z"))
+
+
+def refusal(view: QuotaView, needed: float) -> QuotaExceeded:
+    return QuotaExceeded(
+        f"You have used {view.usedToday:,.0f} of your {view.dailyCredits:,.0f} credits for today; "
+        f"this needs {needed:,.0f} more. It resets at 00:00 UTC, or ask an admin to raise your quota."
+    )
+
+
+def admit(owner: str, key: secrets.KieKey, clips: int) -> None:
+    """Raises QuotaExceeded when today's quota left does not cover `clips` at today's price."""
+    view = left(owner, key)
+    if view is None:
+        return
+    needed = clips * ledger.price_per_clip().used
+    if needed > view.left:
+        raise refusal(view, needed)
+
+
+def record_prompt(owner: str | None) -> None:
+    """One Claude call (a cache miss) on the user's day."""
+    if not owner:
+        return
+    day = ledger.utc_day(time.time())
+    get_usage().add_prompt(owner, day, settings().claude_credits_per_prompt, ledger.day_expires(day))

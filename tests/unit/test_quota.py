@@ -1,0 +1,130 @@
+"""Daily quotas and what the credits left cover, against fakes: the refusal before any claim or Kie
+call, own-key users bypassing, an admin's override, Claude prompts counted, and the estimate a
+system-key user sees (their quota left, never the system account's balance)."""
+
+from __future__ import annotations
+
+import pytest
+
+from broll_common import config
+from broll_common.logic import budget, ledger, plan, quota
+from broll_common.logic.generation import generate_all, start_generation
+from broll_common.models.domain import SceneStatus, TimeRange
+from broll_common.models.errors import TooManyRequests
+
+from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
+    NOW, OWNER, P, clock, scene, world,
+)
+
+DAY = ledger.utc_day(NOW)
+
+
+def _used(world, credits, owner=OWNER):
+    world.usage.items[(f"user#{owner}", f"day#{DAY}")] = {"credits": credits}
+
+
+def _two_shots(scene_id):
+    two = scene(scene_id, timeRange=TimeRange(start=0, end=14, label="0:00–0:14"))
+    assert plan.clips_to_make(two) == 2  # a scene longer than one 8 s clip takes two sub-shots
+    return two
+
+
+def test_a_user_over_quota_gets_a_sentence_and_no_claim_nor_kie_call_while_another_is_unaffected(world):
+    world.projects.add(P, [scene()])
+    world.projects.add("b-project", [scene()], owner="user-b")
+    _used(world, 1960)
+    with pytest.raises(quota.QuotaExceeded) as refused:
+        start_generation(P, "main", owner=OWNER)
+    assert refused.value.status == 429
+    assert refused.value.message == ("You have used 1,960 of your 2,000 credits for today; this needs 80 more. "
+                                     "It resets at 00:00 UTC, or ask an admin to raise your quota.")
+    assert world.kie.submitted == [] and world.projects.writes == []
+    world.kie.submits = ["veo_b"]
+    assert start_generation("b-project", "main", owner="user-b").taskId == "veo_b"
+
+
+def test_an_admins_override_raises_one_users_quota(world):
+    world.projects.add(P, [scene()])
+    _used(world, 1960)
+    world.usage.items[(f"user#{OWNER}", "quota")] = {"dailyCredits": 5000.0}
+    world.kie.submits = ["veo_1"]
+    assert start_generation(P, "main", owner=OWNER).taskId == "veo_1"
+    assert quota.left(OWNER, world.kie.key_for(OWNER)).model_dump() == {
+        "dailyCredits": 5000.0, "usedToday": 2040.0, "left": 2960.0, "resetsAt": f"{ledger.day_end(DAY):%Y-%m-%dT%H:%M:%S}Z"}
+
+
+def test_a_user_with_their_own_key_has_no_quota(world):
+    world.kie.user_keys = {OWNER: "own-key-00000001"}
+    world.projects.add(P, [scene()])
+    _used(world, 99999)
+    world.kie.submits = ["veo_1"]
+    assert start_generation(P, "main", owner=OWNER).taskId == "veo_1"
+    assert quota.left(OWNER, world.kie.key_for(OWNER)) is None
+
+
+def test_claude_prompts_count_at_the_configured_credits(world, monkeypatch):
+    monkeypatch.setenv("CLAUDE_CREDITS_PER_PROMPT", "2.5")
+    config.reset_settings()
+    quota.record_prompt(OWNER)
+    quota.record_prompt(OWNER)
+    quota.record_prompt(None)  # no user: nothing to count
+    assert world.usage.day(OWNER, DAY).credits == 5.0 and world.usage.day(OWNER, DAY).prompts == 2
+
+
+def test_the_estimate_shows_a_system_key_user_their_quota_left_and_caps_to_whole_scenes(world):
+    world.kie.balances = [10000.0]
+    world.projects.add(P, [scene("hook"), _two_shots("main"), scene("cta"), scene("done", status=SceneStatus.COMPLETED)])
+    _used(world, 1800)  # 200 left: two clips at 80
+    estimate = budget.estimate(P, OWNER)
+    assert (estimate.scenes, estimate.clips, estimate.estimatedCredits) == (3, 4, 320.0)
+    assert (estimate.remainingCredits, estimate.remainingSource) == (200.0, "daily_quota")
+    # Whole scenes in timeline order: the hook (1 clip) fits, the two-shot scene would make 3.
+    assert (estimate.startableClips, estimate.startableScenes) == (1, 1)
+    assert estimate.note.startswith("Your 200 credits left today cover 1 of the 4 clips (1 of 3 scenes)")
+
+
+def test_the_system_accounts_balance_caps_but_is_never_shown(world):
+    world.kie.balances = [170.0]
+    world.projects.add(P, [scene("hook"), scene("main"), scene("cta")])
+    estimate = budget.estimate(P, OWNER)
+    assert (estimate.remainingCredits, estimate.remainingSource, estimate.startableClips) == (2000.0, "daily_quota", 2)
+    assert "170" not in estimate.note and estimate.note.startswith("The service's Kie.ai credits cover 2 of the 3 clips")
+
+
+def test_the_estimate_shows_an_own_key_user_their_kie_balance(world):
+    world.kie.user_keys = {OWNER: "own-key-00000001"}
+    world.kie.balances = [1234.0]
+    world.projects.add(P, [scene("hook"), scene("main")])
+    estimate = budget.estimate(P, OWNER)
+    assert (estimate.remainingCredits, estimate.remainingSource, estimate.startableClips, estimate.note) == (
+        1234.0, "kie_balance", 2, None)
+
+
+def test_generate_all_starts_what_the_quota_covers_and_skips_the_rest(world):
+    world.projects.add(P, [scene("hook"), scene("main"), scene("cta")])
+    _used(world, 1840)  # 160 left: two clips
+    result = generate_all(P, OWNER)
+    assert [s.sceneId for s in result.started] == ["hook", "main"]
+    assert result.skipped == [{"sceneId": "cta", "reason": "not enough credits"}]
+    assert world.stored("cta").status == SceneStatus.IDLE
+
+
+def test_generate_all_with_nothing_affordable_is_a_429_before_any_claim(world):
+    world.projects.add(P, [scene("hook"), scene("main")])
+    _used(world, 1950)
+    with pytest.raises(quota.QuotaExceeded, match="You have used 1,950 of your 2,000 credits for today; this needs 80 more"):
+        generate_all(P, OWNER)
+    world.kie.balances = [50.0]
+    _used(world, 0)
+    with pytest.raises(TooManyRequests, match="The service's Kie.ai credits do not cover this now"):
+        generate_all(P, OWNER)
+    assert world.projects.writes == [] and world.loops.started == [] and world.kie.submitted == []
+
+
+def test_an_own_key_batch_beyond_the_balance_is_refused_with_the_balance(world):
+    world.kie.user_keys = {OWNER: "own-key-00000001"}
+    world.kie.balances = [40.0]
+    world.projects.add(P, [scene("hook")])
+    with pytest.raises(TooManyRequests, match="Your Kie.ai account has 40 credits left; this needs 80"):
+        generate_all(P, OWNER)
+    assert world.projects.writes == []
