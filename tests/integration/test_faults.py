@@ -63,21 +63,27 @@ def low_breaker(monkeypatch):
     breaker.kie_client.cache_clear()
 
 
-def test_outage_opens_the_breaker_and_the_scene_says_when_it_retries(api, project, emulator, low_breaker):
+def test_outage_opens_the_breaker_and_the_waiting_scenes_start_when_it_closes(api, project, emulator, low_breaker):
+    """A compressed outage (tests/integration/test_outage.py has the 60 s one)."""
     pid = project["projectId"]
     emulator.configure(outage=True)
-    first = generate(api, pid, "hook").json()
-    assert first["status"] == "failed" and "unavailable" in first["error"].lower()
-    generate(api, pid, "hook", regenerate=True)  # second 5xx: the circuit opens
+    before = emulator.stats()["api_calls"]
+    first = generate(api, pid, "hook").json()  # a 503 page: waits, nothing charged
+    assert first["status"] == "generating" and first["waiting"]["reason"] == "kie_down" and first["error"] is None
+    deadline = time.monotonic() + 10
+    while emulator.stats()["api_calls"] - before < 2:  # its loop tries again: the second 503 opens the circuit
+        assert time.monotonic() < deadline, "the hook's loop never met the outage a second time"
+        time.sleep(0.2)
+    time.sleep(0.2)  # the open state written
     calls = emulator.stats()["api_calls"]
-    fast = generate(api, pid, "hook", regenerate=True).json()
-    assert "Kie.ai is unavailable, retrying at" in fast["error"]
-    assert emulator.stats()["api_calls"] == calls  # failed fast: Kie was not called
+    fast = generate(api, pid, "main").json()
+    assert fast["status"] == "generating" and fast["waiting"]["reason"] == "kie_down"
+    assert fast["statusNote"] == "Waiting for Kie.ai; it starts by itself, nothing charged yet."
+    assert emulator.stats()["api_calls"] == calls  # the circuit answered: Kie was not called
     emulator.configure(outage=False)
-    time.sleep(2.5)  # past the recovery timeout: one probe goes through and closes it
-    probe = generate(api, pid, "hook", regenerate=True).json()
-    assert probe["status"] == "generating"
-    wait_for_scene(api, pid, "hook", lambda s: s["status"] == "completed")
+    for scene_id in ("hook", "main"):  # past the cool-down, one probe closes it; both start by themselves
+        done = wait_for_scene(api, pid, scene_id, lambda s: s["status"] == "completed")
+        assert done["waiting"] is None
 
 
 def test_a_poll_that_meets_an_outage_waits_instead_of_failing(api, project, emulator, low_breaker):
@@ -91,14 +97,17 @@ def test_a_poll_that_meets_an_outage_waits_instead_of_failing(api, project, emul
     wait_for_scene(api, pid, "cta", lambda s: s["status"] == "completed", timeout=30)
 
 
-def test_a_rate_limit_storm_is_retried_and_then_reported_plainly(api, project, emulator):
+def test_a_rate_limit_storm_is_retried_and_then_waited_out(api, project, emulator):
     pid = project["projectId"]
     emulator.configure(reject_next_submit=[{"code": 429, "msg": "slow down"}] * 2)
     ok = generate(api, pid, "hook").json()
     assert ok["status"] == "generating"
     emulator.configure(rate_limit_storm=True)
-    storm = generate(api, pid, "main").json()
-    assert storm["status"] == "failed" and "rate limiting" in storm["error"]
+    storm = generate(api, pid, "main").json()  # 429 on every in-request try: it waits for a free slot
+    assert storm["status"] == "generating" and storm["waiting"]["reason"] == "rate_limited"
+    assert storm["statusNote"] == "Waiting for a free Kie.ai slot; it starts by itself, nothing charged yet."
+    emulator.configure(rate_limit_storm=False)
+    wait_for_scene(api, pid, "main", lambda s: s["status"] == "completed", timeout=30)
 
 
 def test_signed_callbacks_finish_the_scene_and_forged_ones_are_refused(api, project, emulator, monkeypatch):

@@ -1,7 +1,6 @@
 """GuardedKie: the shared circuit breaker (Powertools, state in DynamoDB on moto)."""
 
 import re
-from datetime import datetime, timezone
 
 import boto3
 import pytest
@@ -19,7 +18,8 @@ START = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 
 class FakeKie:
-    """Stands in for KieClient: each call pops the next scripted outcome (value or exception)."""
+    """Stands in for KieClient: each call pops the next scripted outcome (value, exception, or
+    a callable run during the call)."""
 
     def __init__(self):
         self.script: list = []
@@ -28,6 +28,8 @@ class FakeKie:
     def _next(self, name, *args):
         self.calls.append((name, *args))
         outcome = self.script.pop(0) if self.script else "ok"
+        if callable(outcome):
+            outcome = outcome()
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
@@ -141,10 +143,10 @@ def test_opens_after_threshold_and_fails_fast(table, clock):
             call()
         exc = info.value
         assert isinstance(exc, KieUnavailable)
-        assert exc.retry_at == START + RECOVERY
-        when = datetime.fromtimestamp(START + RECOVERY, tz=timezone.utc).strftime("%H:%M")
-        assert re.fullmatch(r"Kie\.ai is unavailable, retrying at \d\d:\d\d UTC\.", exc.user_message)
-        assert f"retrying at {when}" in exc.user_message
+        assert (exc.opened_at, exc.retry_at) == (START, START + RECOVERY)
+        # No clock time (the page says when, in the person's own zone), and no UTC.
+        assert exc.user_message == "Kie.ai is unavailable right now; it is tried again by itself."
+        assert not re.search(r"\d|UTC", exc.user_message)
     assert len(fake.calls) == THRESHOLD  # the fake was never called while open
 
 
@@ -254,6 +256,38 @@ def test_probe_is_single_across_instances(table, clock):
     with pytest.raises(KieCircuitOpen):
         kie.submit("p")
     assert len(fake.calls) == calls
+
+
+def test_loops_waking_after_a_cool_down_send_kie_one_probe_and_wait_again(table, clock):
+    """Six instances' loops wake just after the cool-down, one after another: the first is the
+    probe; while it runs the others find the circuit half-open, and after it failed, open for
+    a new cool-down. Kie is called once; each other loop learns when to look again."""
+    first = FakeKie()
+    trip(guarded(first), first)
+    fakes = [FakeKie() for _ in range(6)]
+    instances = [guarded(fake) for fake in fakes]  # each its own persistence (and cache)
+    clock.now = START + RECOVERY
+    probe_running = []
+
+    def probe():  # the other loops wake while the probe's request is out
+        for other in instances[1:3]:
+            cb_base._PROBE_OWNER.__dict__.clear()  # another thread's identity
+            with pytest.raises(KieCircuitOpen) as info:
+                other.submit("p")
+            probe_running.append(info.value.retry_at <= clock.now)  # cool-down over, probe elsewhere
+        cb_base._PROBE_OWNER.__dict__.clear()
+        return KieUnavailable(503, "still down")
+
+    fakes[0].script = [probe]
+    with pytest.raises(KieUnavailable) as info:
+        instances[0].submit("p")
+    assert not isinstance(info.value, KieCircuitOpen) and probe_running == [True, True]
+    clock.now += 1
+    for other in instances[3:]:
+        with pytest.raises(KieCircuitOpen) as info:
+            other.submit("p")
+        assert info.value.retry_at == START + RECOVERY + RECOVERY  # reopened: a whole new cool-down
+    assert sum(len(fake.calls) for fake in fakes) == 1
 
 
 @pytest.fixture

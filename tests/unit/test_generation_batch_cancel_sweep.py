@@ -97,7 +97,7 @@ def test_cancel_of_a_scene_that_is_not_generating_is_a_conflict(world):
 def test_the_sweep_restarts_a_dead_loop_and_keeps_its_name(world):
     world.projects.add(P, [generating(age=100)])
     world.kie.tasks = {"veo_1": FakeKie.generating("veo_1")}
-    assert sweep(NOW) == {"checked": 1, "settled": 0, "restarted": 1, "failed": 0}
+    assert sweep(NOW) == {"checked": 1, "settled": 0, "restarted": 1, "failed": 0, "queued": 0}
     [(name, state)] = world.loops.started
     assert name.startswith("p-main-g1-r") and state["taskId"] == "veo_1" and state["attempt"] == 1
     assert world.stored().pollExecution == name
@@ -114,7 +114,7 @@ def test_the_sweep_settles_a_task_whose_loop_died(world):
 def test_the_sweep_leaves_a_scene_whose_loop_is_alive(world):
     world.projects.add(P, [generating(age=100)])
     world.loops.statuses["p-main-g1"] = "RUNNING"
-    assert sweep(NOW) == {"checked": 1, "settled": 0, "restarted": 0, "failed": 0}
+    assert sweep(NOW) == {"checked": 1, "settled": 0, "restarted": 0, "failed": 0, "queued": 0}
     assert world.kie.looked_up == []
 
 
@@ -133,7 +133,7 @@ def test_the_sweep_fails_an_overdue_scene(world):
 
 def test_the_sweep_fails_a_submit_whose_outcome_never_arrived(world):
     world.projects.add(P, [generating(task_id=None, age=SUBMIT_GRACE_S + 1), generating("cta", task_id=None, age=10)])
-    assert sweep(NOW) == {"checked": 2, "settled": 0, "restarted": 0, "failed": 1}
+    assert sweep(NOW) == {"checked": 2, "settled": 0, "restarted": 0, "failed": 1, "queued": 2}
     assert world.stored().error == UNKNOWN_OUTCOME and "Retry may charge again." in UNKNOWN_OUTCOME
     assert world.stored("cta").status == SceneStatus.GENERATING  # still within the grace
     assert world.kie.submitted == []  # never resubmitted
@@ -142,13 +142,37 @@ def test_the_sweep_fails_a_submit_whose_outcome_never_arrived(world):
 def test_the_sweep_leaves_a_queued_scene_whose_loop_waits_for_a_slot(world):
     world.projects.add(P, [queued(age=600)])
     world.loops.statuses["p-main-g1"] = "RUNNING"
-    assert sweep(NOW)["failed"] == 0 and world.stored().status == SceneStatus.GENERATING
+    counts = sweep(NOW)
+    assert counts["failed"] == counts["restarted"] == 0 and counts["queued"] == 1
+    assert world.stored().status == SceneStatus.GENERATING
+
+
+WAITING = {"reason": "kie_down", "since": NOW - 500, "nextTryAt": NOW + 20}
+
+
+@pytest.mark.parametrize("fields", [{"waiting": WAITING}, {}], ids=["waiting-for-kie", "generate-all"])
+def test_the_sweep_gives_a_queued_scene_whose_loop_died_a_new_loop_not_a_failure(world, fields):
+    world.projects.add(P, [queued(age=600, **fields)])
+    assert sweep(NOW) == {"checked": 1, "settled": 0, "restarted": 1, "failed": 0, "queued": 1}
+    [(name, state)] = world.loops.started
+    assert name.startswith("p-main-g1-r") and state["taskId"] is None
+    planned = 20 if fields else 0  # its next try as it was planned, spread by a few seconds
+    assert planned + 1 <= state["waitSeconds"] <= planned + 5
+    stored = world.stored()
+    assert stored.status == SceneStatus.GENERATING and stored.error is None and stored.pollExecution == name
+    assert world.kie.submitted == [] and world.history.entries == []
+    assert sweep(NOW)["restarted"] == 0  # its new loop is alive
+
+
+def test_the_sweep_waits_out_the_grace_before_giving_a_queued_scene_a_loop(world):
+    world.projects.add(P, [queued(age=SUBMIT_GRACE_S - 1, waiting=WAITING)])  # its loop may be starting
+    assert sweep(NOW)["restarted"] == 0 and world.loops.started == []
 
 
 def test_the_sweep_settles_a_sub_shot_of_a_dead_loop_and_restarts_it_to_submit_the_next(world):
     s = long_scene(age=100)
     world.projects.add(P, [s])
     world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
-    assert sweep(NOW) == {"checked": 1, "settled": 0, "restarted": 1, "failed": 0}
+    assert sweep(NOW) == {"checked": 1, "settled": 0, "restarted": 1, "failed": 0, "queued": 0}
     [(_, state)] = world.loops.started
     assert state["taskId"] is None and world.stored().plan[0].videoKey is not None

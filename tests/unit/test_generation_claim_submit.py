@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from broll_common import config
-from broll_common.clients.kie import MESSAGES
+from broll_common.clients.kie import MESSAGES, KieUnavailable
 from broll_common.logic.generation import poll_step, start_generation
 from broll_common.logic.generation import claim as claim_module
 from broll_common.logic.generation.settle import UNKNOWN_OUTCOME
@@ -102,18 +102,88 @@ def test_kies_429_is_waited_out_with_backoff_and_never_fails_the_scene(world, cl
     assert "failed" not in world.history.kinds()
 
 
-@pytest.mark.parametrize("answer", [FakeKie.timeout(), FakeKie.unavailable(500)], ids=["timeout", "5xx"])
+NO_VERDICT = [
+    FakeKie.timeout(),
+    KieUnavailable(0, "network: RemoteProtocolError", may_have_started=True),  # the connection broke mid-answer
+    KieUnavailable(504, "gateway timeout", may_have_started=True),
+]
+
+
+@pytest.mark.parametrize("answer", NO_VERDICT, ids=["read-timeout", "dropped", "gateway-timeout"])
 def test_a_submit_that_gets_no_answer_fails_once_and_is_never_resubmitted(world, answer):
     world.projects.add(P, [scene()])
     world.kie.submits = [answer]
     s = start_generation(P, "main", owner=OWNER)
-    expected = UNKNOWN_OUTCOME if answer.code == 0 else MESSAGES[500]
-    assert s.status == SceneStatus.FAILED and s.error == expected
-    assert world.stored().status == SceneStatus.FAILED and world.stored().error == expected
+    assert s.status == SceneStatus.FAILED and s.error == UNKNOWN_OUTCOME and s.waiting is None
+    assert world.stored().status == SceneStatus.FAILED and world.stored().error == UNKNOWN_OUTCOME
     assert len(world.kie.submitted) == 1 and world.loops.started == []
-    assert world.history.of("failed")[0]["error"] == expected
-    if answer.code == 0:
-        assert "Retry may charge again." in expected
+    assert world.history.of("failed")[0]["error"] == UNKNOWN_OUTCOME
+    assert "Retry may charge again." in UNKNOWN_OUTCOME
+
+
+# What Kie answers when it takes no work now (nothing started): the scene waits, it is not failed;
+# (answers, why it waits, since when Kie is down: the breaker's opened_at, else this refusal).
+NOT_TAKEN = {
+    "5xx-envelope": (FakeKie.unavailable(500), "kie_down", None),
+    "html-503": (KieUnavailable(503, "<html><body><h1>503 Service Temporarily Unavailable</h1>"), "kie_down", None),
+    "maintenance-455": (FakeKie.unavailable(455), "kie_down", None),
+    "unreachable": (KieUnavailable(0, "network: ConnectError"), "kie_down", None),
+    "circuit-open": (FakeKie.circuit_open(NOW + 42, opened_at=NOW - 18), "kie_down", NOW - 18),
+    "429-every-try": ([FakeKie.rate_limited()] * 4, "rate_limited", None),
+}
+
+
+@pytest.fixture
+def queued_metrics(monkeypatch):
+    from broll_common.logic.generation import submit
+
+    seen = []
+    monkeypatch.setattr(submit, "emit", lambda name, unit, value, **dims: seen.append((name, value, dims)))
+    return seen
+
+
+@pytest.mark.parametrize("answers, reason, since", NOT_TAKEN.values(), ids=NOT_TAKEN.keys())
+def test_a_submit_kie_did_not_take_waits_and_its_loop_starts_it(world, clock, queued_metrics, answers, reason, since):
+    world.projects.add(P, [scene()])
+    world.kie.submits = list(answers) if isinstance(answers, list) else [answers]
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.status == SceneStatus.GENERATING and s.taskId is None and s.error is None and s.progress == 0
+    assert s.waiting.reason == reason and s.waiting.nextTryAt > clock.now
+    assert s.waiting.since == (since or clock.now)
+    assert "it starts by itself, nothing charged yet" in s.statusNote
+    stored = world.stored()
+    assert stored.queued and stored.waiting == s.waiting and stored.status == SceneStatus.GENERATING
+    assert "failed" not in world.history.kinds()
+    assert ("SubmitsQueued", 1, {"Reason": reason}) in queued_metrics
+    [(name, state)] = world.loops.started
+    assert state["taskId"] is None and state["waitSeconds"] == round(s.waiting.nextTryAt - clock.now)
+
+    # Its loop's turn, once Kie takes work again: submitted, the wait cleared.
+    clock.now = s.waiting.nextTryAt
+    world.kie.submits = ["veo_1"]
+    out = poll_step(state)
+    assert out["taskId"] == "veo_1" and world.stored().taskId == "veo_1" and world.stored().waiting is None
+    assert world.history.kinds() == ["generation"]
+
+
+def test_an_open_circuit_wakes_the_loop_after_its_cool_down_with_jitter(world, clock):
+    """Every waiting loop wakes a little after the cool-down, at its own moment: the first is
+    the one probe the breaker lets through, the others find its answer."""
+    waits = set()
+    for attempt in range(20):
+        world.projects.add(P, [scene()])
+        world.kie.submits = [FakeKie.circuit_open(NOW + 42, opened_at=NOW - 18)]
+        waits.add(start_generation(P, "main", owner=OWNER).waiting.nextTryAt - NOW)
+    recovery = config.settings().breaker_recovery_timeout_s
+    assert all(42 + 1 <= w <= 42 + recovery / 5 + 1 for w in waits) and len(waits) > 3
+
+
+def test_a_refusal_of_the_request_itself_still_fails_at_once(world):
+    world.projects.add(P, [scene()])
+    world.kie.submits = [FakeKie.out_of_credits()]
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.status == SceneStatus.FAILED and s.waiting is None and s.statusNote is None
+    assert world.loops.started == []
 
 
 def test_a_content_policy_refusal_is_rewritten_once_and_submitted_again(world):
@@ -172,30 +242,59 @@ def test_a_full_rate_window_only_lengthens_the_wait(world, monkeypatch):
     assert world.kie.submitted == [] and world.stored().status == SceneStatus.GENERATING
 
 
-@pytest.mark.parametrize("answer", ["rate_limited", "unavailable"])
-def test_a_busy_kie_on_a_queued_turn_waits_and_never_fails(world, answer):
+@pytest.mark.parametrize("answer, reason", [("rate_limited", "rate_limited"), ("unavailable", "kie_down")])
+def test_a_busy_kie_on_a_queued_turn_waits_says_why_and_never_fails(world, clock, answer, reason):
     world.projects.add(P, [queued()])
     world.kie.submits = [getattr(FakeKie, answer)()]
     out = poll_step(state_of(queued()))
     assert out["outcome"] == "pending" and out["waitSeconds"] >= 1
     stored = world.stored()
     assert stored.status == SceneStatus.GENERATING and stored.taskId is None and stored.error is None
+    assert stored.waiting.reason == reason and stored.waiting.since == clock.now
+    assert stored.waiting.nextTryAt == clock.now + out["waitSeconds"]
     assert world.history.entries == []
 
 
-def test_an_open_circuit_waits_until_its_retry_time(world, clock):
+def test_a_queued_turn_keeps_when_kie_was_first_seen_down_and_backs_off(world, clock):
     world.projects.add(P, [queued()])
-    world.kie.submits = [FakeKie.circuit_open(NOW + 42)]
+    world.kie.submits = [FakeKie.unavailable(500)] * 6
+    state, waits = state_of(queued()), []
+    for _ in range(6):
+        state = poll_step(state)
+        waits.append(state["waitSeconds"])
+        clock.now += state["waitSeconds"]
+    stored = world.stored()
+    assert stored.waiting.since == NOW and stored.status == SceneStatus.GENERATING
+    assert waits[-1] > waits[0]  # backoff (capped by the poll's longest wait)
+    assert max(waits) <= config.settings().poll_max_wait_s
+
+
+def test_an_open_circuit_waits_until_its_retry_time_and_a_little_more(world, clock):
+    world.projects.add(P, [queued(waiting={"reason": "kie_down", "since": NOW - 30, "nextTryAt": NOW})])
+    world.kie.submits = [FakeKie.circuit_open(NOW + 42, opened_at=NOW - 18)]
     out = poll_step(state_of(queued()))
-    assert out["outcome"] == "pending" and out["waitSeconds"] == 42
-    assert world.stored().status == SceneStatus.GENERATING and world.history.entries == []
+    recovery = config.settings().breaker_recovery_timeout_s
+    assert out["outcome"] == "pending" and 43 <= out["waitSeconds"] <= 42 + recovery / 5 + 1
+    stored = world.stored()
+    assert stored.waiting.since == NOW - 30  # first seen down before this cool-down
+    assert stored.status == SceneStatus.GENERATING and world.history.entries == []
 
 
-def test_an_open_circuit_on_a_one_scene_submit_says_when_kie_is_retried(world):
-    world.projects.add(P, [scene()])
-    world.kie.submits = [FakeKie.circuit_open(NOW + 60)]
-    s = start_generation(P, "main", owner=OWNER)
-    assert s.status == SceneStatus.FAILED and s.error.startswith("Kie.ai is unavailable, retrying at ")
+def test_a_loop_that_finds_the_cool_down_over_but_the_probe_elsewhere_looks_again_soon(world, clock):
+    world.projects.add(P, [queued()])
+    world.kie.submits = [FakeKie.circuit_open(NOW - 2, opened_at=NOW - 62)]  # half-open: another loop probes
+    out = poll_step(state_of(queued()))
+    assert out["outcome"] == "pending" and 1 <= out["waitSeconds"] <= config.settings().poll_max_wait_s
+    assert world.stored().waiting.since == NOW - 62
+
+
+def test_the_queue_deadline_fails_a_waiting_scene_saying_nothing_was_charged(world, clock):
+    deadline = config.settings().queue_deadline_s
+    world.projects.add(P, [queued(age=deadline + 1, waiting={"reason": "kie_down", "since": NOW - deadline})])
+    out = poll_step(state_of(queued()))
+    assert out["outcome"] == "done" and world.kie.submitted == []
+    stored = world.stored()
+    assert stored.status == SceneStatus.FAILED and "nothing was charged" in stored.error
 
 
 def test_a_queued_submit_that_timed_out_fails_and_is_never_resubmitted(world):
@@ -238,15 +337,16 @@ def test_a_queued_turn_writes_the_prompt_its_claim_left_empty_before_submitting(
 # ---------------------------------------------------------------- the edges of a submit
 
 
-def test_kies_429_on_every_try_fails_the_one_scene_submit_after_its_retries(world, clock):
+def test_kies_429_on_every_try_queues_the_one_scene_submit_after_its_retries(world, clock):
     world.projects.add(P, [scene()])
     world.kie.submits = [FakeKie.rate_limited()] * 4
     s = start_generation(P, "main", owner=OWNER)
-    assert s.status == SceneStatus.FAILED and s.error == MESSAGES[429]
+    assert s.status == SceneStatus.GENERATING and s.waiting.reason == "rate_limited"
+    assert s.statusNote == "Waiting for a free Kie.ai slot; it starts by itself, nothing charged yet."
     assert len(world.kie.submitted) == 4 and len(clock.slept) == 3
 
 
-def test_a_one_scene_submit_with_no_rate_slot_within_its_wait_fails_without_calling_kie(world, clock, monkeypatch):
+def test_a_one_scene_submit_with_no_rate_slot_within_its_wait_queues_without_calling_kie(world, clock, monkeypatch):
     import time
 
     from broll_common.logic import rate_limit
@@ -257,8 +357,9 @@ def test_a_one_scene_submit_with_no_rate_slot_within_its_wait_fails_without_call
     world.projects.add(P, [scene()])
     assert rate_limit.try_admit("system-key-0000").admitted  # another request holds the only lane
     s = start_generation(P, "main", owner=OWNER)
-    assert s.error == MESSAGES[429] and world.kie.submitted == []
-    assert 19 <= clock.now - NOW <= 21  # it waited (on our clock) for a lane, then gave up
+    assert s.status == SceneStatus.GENERATING and s.waiting.reason == "busy" and world.kie.submitted == []
+    assert 19 <= clock.now - NOW <= 21  # it waited (on our clock) for a lane, then left it to its loop
+    assert len(world.loops.started) == 1
 
 
 def test_a_key_removed_between_the_claim_and_the_submit_fails_the_scene(world, monkeypatch):

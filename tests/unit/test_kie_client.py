@@ -183,6 +183,41 @@ def test_connection_error_is_unavailable_with_code_0():
     assert "network" in info.value.detail
 
 
+NEVER_SENT = [httpx.ConnectError("refused"), httpx.ConnectTimeout("connect timed out"), httpx.PoolTimeout("no connection")]
+NO_VERDICT = [httpx.ReadTimeout("read timed out"), httpx.WriteTimeout("write timed out"),
+              httpx.RemoteProtocolError("server disconnected"), httpx.ReadError("connection reset")]
+
+
+@pytest.mark.parametrize("error", NEVER_SENT + NO_VERDICT, ids=lambda e: type(e).__name__)
+def test_a_submit_says_whether_kie_may_have_started_it(error):
+    """Only a request that left us without a verdict may have started (and charged) a task;
+    one that never connected did not, so it is safe to send again."""
+    def boom(request):
+        raise error
+
+    client, _ = client_for(boom)
+    with pytest.raises(KieUnavailable) as info:
+        client.submit("p")
+    assert info.value.code == 0 and info.value.may_have_started == (error in NO_VERDICT)
+
+
+@pytest.mark.parametrize("status, started", [(503, False), (500, False), (502, False), (504, True), (524, True)])
+def test_an_http_error_page_is_a_refusal_except_a_gateway_timeout(status, started):
+    html = "<html><body><h1>Error</h1></body></html>"
+    client, _ = client_for(lambda r: httpx.Response(status, text=html, headers={"Content-Type": "text/html"}))
+    with pytest.raises(KieUnavailable) as info:
+        client.submit("p")
+    assert info.value.may_have_started is started
+
+
+@pytest.mark.parametrize("code", [455, 500, 503])
+def test_a_busy_envelope_started_nothing(code):
+    client, _ = client_for(envelope(code, "busy"))
+    with pytest.raises(KieUnavailable) as info:
+        client.submit("p")
+    assert info.value.code == code and not info.value.may_have_started
+
+
 def test_all_kie_errors_share_a_base():
     for cls in (KieRejected, KieUnavailable, KieRateLimited):
         assert issubclass(cls, KieError)

@@ -9,7 +9,6 @@ request says nothing about Kie's health.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Protocol
 
@@ -32,14 +31,19 @@ CIRCUIT_NAME = "kie-api"
 
 
 class KieCircuitOpen(KieUnavailable):
-    def __init__(self, retry_at: float):
+    """The circuit refused the call: Kie was not called. `opened_at`: since when Kie is
+    down; `retry_at`: when the cool-down ends and one caller's probe may pass. A retry_at
+    already past means that probe is under way (half-open) or its answer not yet seen."""
+
+    def __init__(self, retry_at: float, opened_at: float | None = None):
         super().__init__(503, "circuit open")
         self.retry_at = retry_at
+        self.opened_at = opened_at
 
     @property
     def user_message(self) -> str:
-        when = datetime.fromtimestamp(self.retry_at, tz=timezone.utc).strftime("%H:%M")
-        return f"Kie.ai is unavailable, retrying at {when} UTC."
+        # No clock time: the page and the CLI say times in the person's own zone.
+        return "Kie.ai is unavailable right now; it is tried again by itself."
 
 
 def breaker_config() -> CircuitBreakerConfig:
@@ -111,7 +115,7 @@ class GuardedKie:
             result = call(*args, **kwargs)
         except CircuitBreakerOpenError as exc:
             opened = (exc.circuit.opened_at if exc.circuit and exc.circuit.opened_at else None) or 0
-            raise KieCircuitOpen(opened + self._config.recovery_timeout) from exc
+            raise KieCircuitOpen(opened + self._config.recovery_timeout, opened or None) from exc
         except KieUnavailable:
             self._count_failure()
             raise
@@ -153,11 +157,13 @@ def kie_client(api_key: str) -> GuardedKie:
 
 
 class KieCalls(Protocol):
-    """The Kie calls generation makes (GuardedKie's)."""
+    """The Kie calls generation and the ledger make (GuardedKie's)."""
 
     def submit(self, prompt: str, **kwargs) -> str: ...
 
     def record_info(self, task_id: str) -> TaskRecord: ...
+
+    def credits(self) -> float: ...
 
 
 class Kie(Protocol):

@@ -37,6 +37,10 @@ MESSAGES = {
     505: "This Kie.ai feature is disabled for the account.",
 }
 RETRYABLE_CODES = {429, 455, 500, 503, 502, 504}
+# A gateway's timeout (Cloudflare's 524 too): the request reached Kie, which did not answer in time.
+GATEWAY_TIMEOUTS = {504, 524}
+# Raised before a connection existed: the request never left us.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class KieError(Exception):
@@ -51,7 +55,17 @@ class KieError(Exception):
 
 
 class KieUnavailable(KieError):
-    """Server-side trouble or a timeout: the breaker counts these."""
+    """Server-side trouble or a timeout: the breaker counts these.
+
+    `may_have_started`: the request left us and no verdict came back (a read timeout, a
+    dropped connection, a gateway timeout), so Kie may have started and charged the task;
+    such a submit is never sent again blindly. Otherwise Kie (or its front) refused it, or
+    it never left us: nothing was started.
+    """
+
+    def __init__(self, code: int, detail: str, *, may_have_started: bool = False):
+        super().__init__(code, detail)
+        self.may_have_started = may_have_started
 
     @property
     def user_message(self) -> str:
@@ -94,7 +108,7 @@ def _classify(code: int, msg: str) -> KieError:
     if code == 429:
         return KieRateLimited(code, msg)
     if code in RETRYABLE_CODES or code >= 500 and code not in (501, 505):
-        return KieUnavailable(code, msg)
+        return KieUnavailable(code, msg, may_have_started=code in GATEWAY_TIMEOUTS)
     return KieRejected(code, msg)
 
 
@@ -125,10 +139,12 @@ class KieClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise KieUnavailable(0, f"timeout: {exc.__class__.__name__}") from exc
-        except httpx.TransportError as exc:
+        except NOT_SENT as exc:
             raise KieUnavailable(0, f"network: {exc.__class__.__name__}") from exc
+        except httpx.TimeoutException as exc:
+            raise KieUnavailable(0, f"timeout: {exc.__class__.__name__}", may_have_started=True) from exc
+        except httpx.TransportError as exc:  # the connection broke after the request was on its way
+            raise KieUnavailable(0, f"network: {exc.__class__.__name__}", may_have_started=True) from exc
         if response.status_code >= 500 or response.status_code == 429:
             raise _classify(response.status_code, response.text[:200])
         try:
@@ -145,7 +161,8 @@ class KieClient:
     def _data(self, method: str, path: str, **kwargs: Any) -> Any:
         data = self._call(method, path, **kwargs)
         if data is None:
-            raise KieUnavailable(200, f"{path} answered success without data")
+            # Kie said success: a submit may have started a task we cannot name.
+            raise KieUnavailable(200, f"{path} answered success without data", may_have_started=True)
         return data
 
     @tracer.capture_method
@@ -166,7 +183,7 @@ class KieClient:
         data = self._data("POST", "/api/v1/veo/generate", json=body)
         task_id = data.get("taskId") if isinstance(data, dict) else None
         if not task_id:
-            raise KieUnavailable(200, "generate answered success without a taskId")
+            raise KieUnavailable(200, "generate answered success without a taskId", may_have_started=True)
         return str(task_id)
 
     @tracer.capture_method

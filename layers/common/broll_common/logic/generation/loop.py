@@ -1,8 +1,9 @@
 """The poll loop's turn (poll_step), a callback's confirmation, and the sweep that repairs
-scenes whose loop died or whose callback was lost."""
+scenes whose loop died (a queued one gets a new loop) or whose callback was lost."""
 
 from __future__ import annotations
 
+import random
 import time
 
 from aws_lambda_powertools import Logger
@@ -15,7 +16,9 @@ from ...clients.kie import KieError, KieRateLimited, KieRejected, KieUnavailable
 from ...config import settings
 from ...dal.projects import get_projects
 from ...models.domain import Scene, SceneSlot
-from .executions import _done, _elapsed, _loop_alive, _next_turn, _poll_schedule, _start_poll_loop, poll_wait
+from .executions import (
+    _done, _elapsed, _loop_alive, _next_turn, _poll_schedule, _start_poll_loop, poll_wait, whole_seconds,
+)
 from .settle import UNKNOWN_OUTCOME, ClipCopyFailed, Settled, _fail, _is_current, failure_reason, settle
 from .submit import _kie, _submit_turn
 
@@ -102,9 +105,10 @@ def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: s
 
 def sweep(now: float | None = None) -> dict:
     """Repair scenes stuck in `generating`: a poll loop that died (or never started), a lost
-    callback, a submit whose outcome never arrived, or a clip past the overall deadline."""
+    callback, a submit whose outcome never arrived, or a clip past the overall deadline.
+    `queued` counts the generating scenes with no task yet (the queue's depth)."""
     now = now or time.time()
-    counts = {"checked": 0, "settled": 0, "restarted": 0, "failed": 0}
+    counts = {"checked": 0, "settled": 0, "restarted": 0, "failed": 0, "queued": 0}
     for project_id, owner_id, index, scene in get_projects().generating_scenes():
         counts["checked"] += 1
         slot = SceneSlot(project_id, index, scene, owner_id)
@@ -114,7 +118,15 @@ def sweep(now: float | None = None) -> dict:
             _fail(slot, overdue, "timeout")
             counts["failed"] += 1
         elif not scene.taskId:
-            if age > SUBMIT_GRACE_S and not _loop_alive(project_id, scene):
+            counts["queued"] += 1
+            # Within the grace a new loop may not have started yet: a second one would submit twice.
+            if age <= SUBMIT_GRACE_S or _loop_alive(project_id, scene):
+                continue
+            if scene.queued or scene.waiting:
+                # Waiting for its loop's submit, nothing charged: a new loop takes it on.
+                _start_poll_loop(slot, attempt=1, submit=True, first_wait=_restart_wait(scene, now), restart=True)
+                counts["restarted"] += 1
+            else:  # a one-scene submit whose request died with its Lambda: Kie may have it
                 _fail(slot, UNKNOWN_OUTCOME, "timeout")
                 counts["failed"] += 1
         elif not _loop_alive(project_id, scene):
@@ -131,3 +143,10 @@ def sweep(now: float | None = None) -> dict:
             _start_poll_loop(slot.with_scene(scene), attempt=1, restart=True)
             counts["restarted"] += 1
     return counts
+
+
+def _restart_wait(scene: Scene, now: float) -> int:
+    """A restarted queued loop's first wait: its next try as planned, spread a little (the
+    sweep restarts many at once after an outage)."""
+    planned = scene.waiting.nextTryAt if scene.waiting and scene.waiting.nextTryAt else now
+    return whole_seconds(max(0.0, planned - now) + random.uniform(1, 5))

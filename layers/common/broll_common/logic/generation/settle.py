@@ -30,8 +30,8 @@ UNKNOWN_OUTCOME = (
 
 
 def _submit_failure_message(exc: KieError) -> str:
-    # A timeout after the request left us: Kie may have started (and charged) the task.
-    sent_but_unknown = isinstance(exc, KieUnavailable) and exc.code == 0 and "timeout" in exc.detail
+    # No answer after the request left us: Kie may have started (and charged) the task.
+    sent_but_unknown = isinstance(exc, KieUnavailable) and exc.may_have_started
     return UNKNOWN_OUTCOME if sent_but_unknown else exc.user_message
 
 
@@ -149,7 +149,7 @@ def _fail_if_current(slot: SceneSlot, message: str, reason: str) -> bool:
 def _record_failure(slot: SceneSlot, message: str, reason: str, guard: dict) -> bool:
     """Fail the scene (True), unless it moved on meanwhile (False); `reason`: ClipsFailed's."""
     project_id, index, scene = slot.project_id, slot.index, slot.scene
-    changes = {"status": SceneStatus.FAILED.value, "error": message, "progress": 0}
+    changes = {"status": SceneStatus.FAILED.value, "error": message, "progress": 0, "waiting": None}
     try:
         get_projects().update_scene(project_id, index, scene.sceneId, changes, **guard)
     except storage.StaleScene:

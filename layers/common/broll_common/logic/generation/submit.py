@@ -1,6 +1,8 @@
 """Submitting to Kie: within the shared rate limit and through the shared breaker, now (one
-scene, the person sees Kie's answer) or on a queued scene's loop turn (busy answers only
-lengthen the wait); a refusal rewrites the prompt once; a timeout is never resubmitted."""
+scene, the person sees Kie's answer) or on a queued scene's loop turn. A submit Kie did not
+take (breaker open, 429, 455, a 5xx, unreachable) queues the scene for its loop, which starts
+it by itself (nothing was charged); a refusal rewrites the prompt once; a timeout after the
+request left us is never resubmitted."""
 
 from __future__ import annotations
 
@@ -20,18 +22,22 @@ from ...config import settings
 from ...dal import projects as storage
 from ...dal.history import get_history
 from ...dal.projects import get_projects
-from ...models.domain import Scene, SceneSlot
+from ...models.domain import KieWait, Scene, SceneSlot
 from ...observability import MetricUnit, emit
 from ...prompts import PromptError
 from ..views import scene_view
 from .claim import _claim, _prompts_due, _write_due_prompts
-from .executions import _done, _next_turn, _start_poll_loop, poll_wait, retry_backoff
-from .settle import UNKNOWN_OUTCOME, _fail, _shot_fields, _submit_failure_message, failure_reason
+from .executions import _done, _next_turn, _start_poll_loop, poll_wait, retry_backoff, whole_seconds
+from .settle import _fail, _shot_fields, _still_generating, _submit_failure_message, failure_reason
 
 logger = Logger(child=True)
 
 SUBMIT_RATE_LIMIT_RETRY = Backoff(first=1.0, factor=2.0, cap=8.0)
 SUBMIT_ATTEMPTS = 4
+
+
+class NoSubmitSlot(KieRateLimited):
+    """Our share of Kie's submit limit stayed full for the whole wait: Kie was not called."""
 
 
 def _kie(owner_id: str | None, scene: Scene) -> tuple[KieCalls, secrets.KieKey]:
@@ -45,7 +51,7 @@ def _submit(scene: Scene, callback_url: str | None, kie: KieCalls, key: secrets.
     for attempt in range(SUBMIT_ATTEMPTS):
         admission = rate_limit.wait_for_slot(key.value)
         if not admission.admitted:
-            raise KieRateLimited(429, "no submit slot free within the wait")
+            raise NoSubmitSlot(429, "no submit slot free within the wait")
         try:
             return _send(scene, callback_url, kie, key, admission.slot)
         except KieRateLimited:
@@ -84,7 +90,8 @@ def _callback_url(project_id: str, scene_id: str, generation: int) -> str | None
 
 
 def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False, owner: str) -> Scene:
-    """One scene, submitted now: the person sees Kie's answer (or its refusal) at once."""
+    """One scene, submitted now: the person sees Kie's answer (or its refusal) at once. When
+    Kie takes no work now (see _kie_wait) the scene waits, and its loop submits it later."""
     index, scene, won = _claim(project_id, scene_id, regenerate, owner)
     if not won:
         return scene_view(scene)
@@ -99,6 +106,12 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
             break
         except KieError as exc:
             logger.warning("kie submit failed", extra={"projectId": project_id, "sceneId": scene_id, "code": exc.code})
+            wait = _kie_wait(exc, None, attempt=0)
+            if wait:  # queued, not failed: nothing was charged
+                waiting = _wait_for_kie(slot, wait)
+                first_wait = whole_seconds(wait.nextTryAt - time.time())
+                _start_poll_loop(slot.with_scene(waiting), submit=True, first_wait=first_wait)
+                return scene_view(waiting)
             rewritten = policy.rewrite_if_refused(slot, exc)
             if rewritten is None:
                 return _fail(slot, _submit_failure_message(exc), failure_reason(exc))
@@ -111,13 +124,59 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
     return scene_view(scene)
 
 
+def _kie_wait(exc: KieError, before: KieWait | None, attempt: int) -> KieWait | None:
+    """Why a submit Kie did not take waits, and its next try; None when it cannot wait: Kie
+    refused the request itself, or the outcome is unknown (the request left us and no verdict
+    came back, so Kie may have started and charged the task: never sent again blindly).
+    `since` keeps the first time this scene found Kie down or busy."""
+    now = time.time()
+    if isinstance(exc, KieCircuitOpen):
+        reason, seen, wait = "kie_down", exc.opened_at or now, _circuit_wait(exc, attempt)
+    elif isinstance(exc, NoSubmitSlot):
+        reason, seen, wait = "busy", now, SUBMIT_RATE_LIMIT_RETRY.delay(attempt)
+    elif isinstance(exc, KieRateLimited):
+        reason, seen, wait = "rate_limited", now, SUBMIT_RATE_LIMIT_RETRY.delay(attempt)
+    elif isinstance(exc, KieUnavailable) and not exc.may_have_started:
+        reason, seen, wait = "kie_down", now, retry_backoff().delay(attempt)
+    else:
+        return None
+    since = min(before.since, seen) if before else seen
+    return KieWait(reason=reason, since=since, nextTryAt=now + whole_seconds(wait))
+
+
+def _circuit_wait(exc: KieCircuitOpen, attempt: int) -> float:
+    """Until the cool-down ends, plus jitter: the first loop to wake is the one probe the
+    breaker lets through, and the others find its answer (closed: they submit; reopened:
+    they wait out the next cool-down), so Kie gets one call per cool-down however many
+    scenes wait. A cool-down already over means a probe is under way: look again shortly."""
+    ahead = exc.retry_at - time.time()
+    if ahead <= 0:
+        return retry_backoff().delay(attempt)
+    # At least a second: the Wait state's whole seconds never wake a loop before retry_at.
+    return ahead + random.uniform(1, max(2.0, settings().breaker_recovery_timeout_s / 5))
+
+
+def _wait_for_kie(slot: SceneSlot, wait: KieWait) -> Scene:
+    """The scene waits for Kie, nothing charged, for its loop to try again at wait.nextTryAt.
+    Written only while the scene still waits for this submit (StaleScene otherwise); a
+    scene that starts waiting counts once in SubmitsQueued."""
+    project_id, index, scene = slot.project_id, slot.index, slot.scene
+    changes = {"queued": True, "taskId": None, "error": None, "waiting": wait.model_dump()}
+    get_projects().update_scene(project_id, index, scene.sceneId, changes, **_still_generating(scene))
+    if scene.waiting is None:
+        emit("SubmitsQueued", MetricUnit.Count, 1, Reason=wait.reason)
+    return scene.model_copy(update={"queued": True, "taskId": None, "error": None, "waiting": wait})
+
+
 def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key: secrets.KieKey) -> dict:
     """A queued scene's turn: submit if the shared rate limit has a slot, else wait for one.
 
     First, once, the prompts its claim left to write (before taking a slot, which Claude's
     seconds would otherwise hold); a prompt that cannot be written fails the scene with why.
-    Busy answers (a full window, Kie's 429, an open breaker, a 5xx) only lengthen the wait;
-    a refusal fails the scene with what to change; a timeout is never resubmitted.
+    A full window only lengthens the wait; Kie's busy answers (429, an open breaker, 455,
+    a 5xx) also say on the scene why it waits (KieWait), until the queue deadline (the
+    poll step's _overdue); a refusal fails the scene with what to change; a timeout is never
+    resubmitted.
     """
     project_id, index, scene = slot.project_id, slot.index, slot.scene
     if _prompts_due(scene):
@@ -136,23 +195,23 @@ def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key:
         return _next_turn(state, attempt, random.choice(admission.free_in) + random.uniform(0, 1))
     try:
         task_id = _send(scene, _callback_url(project_id, scene.sceneId, scene.generation), kie, key, admission.slot)
-    except KieCircuitOpen as exc:
-        return _next_turn(state, attempt, exc.retry_at - time.time())
-    except KieRateLimited:
-        return _next_turn(state, attempt, SUBMIT_RATE_LIMIT_RETRY.delay(attempt))
     except KieError as exc:
-        message = _submit_failure_message(exc)
-        if isinstance(exc, KieUnavailable) and message != UNKNOWN_OUTCOME:
-            return _next_turn(state, attempt, retry_backoff().delay(attempt))
+        wait = _kie_wait(exc, scene.waiting, attempt)
+        if wait:
+            try:
+                _wait_for_kie(slot, wait)
+            except storage.StaleScene:
+                return _done(state, attempt)  # cancelled or regenerated meanwhile
+            return _next_turn(state, attempt, wait.nextTryAt - time.time())
         if policy.rewrite_if_refused(slot, exc):
             return _next_turn(state, attempt, 1)  # the next turn submits the rewritten prompt
-        _fail(slot, message, failure_reason(exc))
+        _fail(slot, _submit_failure_message(exc), failure_reason(exc))
         return _done(state, attempt)
     # The clip's clock (progress, the overall deadline) starts at its submit, not in the queue.
-    submitted = scene.model_copy(update={"taskId": task_id, "startedAt": time.time()})
+    submitted = scene.model_copy(update={"taskId": task_id, "startedAt": time.time(), "waiting": None})
     try:
         get_projects().update_scene(
-            project_id, index, scene.sceneId, {"taskId": task_id, "startedAt": submitted.startedAt},
+            project_id, index, scene.sceneId, {"taskId": task_id, "startedAt": submitted.startedAt, "waiting": None},
             owner=None, generation=scene.generation,
         )
     except storage.StaleScene:
