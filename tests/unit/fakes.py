@@ -80,6 +80,77 @@ class FakeCoordination:
         self.down_since.pop(circuit, None)
 
 
+class FakeUsage:
+    """The usage table as a dict of (pk, sk) -> fields, with the adapter's conditions: a clip is
+    recorded once, its charge once; totals, days and prices add up."""
+
+    def __init__(self):
+        self.items: dict[tuple[str, str], dict] = {}
+
+    def _add(self, pk, sk, **adds):
+        item = self.items.setdefault((pk, sk), {})
+        for name, value in adds.items():
+            item[name] = item.get(name, 0) + value
+        return item
+
+    def _totals(self, entry, **adds):
+        for scope in (f"project#{entry.project_id}", f"user#{entry.owner}"):
+            self._add(scope, "total", **adds)
+
+    def record_clip(self, entry, day_credits, day_expires, price_model):
+        if (f"user#{entry.owner}", f"clip#{entry.task_id}") in self.items:
+            return False
+        self.items[(f"user#{entry.owner}", f"clip#{entry.task_id}")] = {"entry": entry}
+        self.items[(f"task#{entry.task_id}", "clip")] = {"owner": entry.owner}
+        charged = {"chargedCredits": entry.charged, "chargedClips": 1} if entry.charged is not None else {}
+        self._totals(entry, clips=1, estimatedCredits=entry.estimate, **charged)
+        if day_credits is not None:
+            self._add(f"user#{entry.owner}", f"day#{entry.day}", credits=day_credits)["expiresAt"] = day_expires
+        if price_model and entry.charged is not None:
+            self._add("price", price_model, samples=1, total=entry.charged)
+        return True
+
+    def clip(self, task_id):
+        pointer = self.items.get((f"task#{task_id}", "clip"))
+        return pointer and self.items[(f"user#{pointer['owner']}", f"clip#{task_id}")]["entry"]
+
+    def record_charge(self, entry, charged, source, day_delta, price_model):
+        from dataclasses import replace
+
+        stored = self.items.get((f"user#{entry.owner}", f"clip#{entry.task_id}"))
+        if stored is None or stored["entry"].charged is not None:
+            return False
+        stored["entry"] = replace(stored["entry"], charged=charged, charge_source=source)
+        self._totals(entry, chargedCredits=charged, chargedClips=1)
+        if day_delta:
+            self._add(f"user#{entry.owner}", f"day#{entry.day}", credits=day_delta)
+        self._add("price", price_model, samples=1, total=charged)
+        return True
+
+    def totals(self, scope):
+        from broll_common.dal.usage import Totals
+
+        item = self.items.get((scope, "total"), {})
+        return Totals(item.get("clips", 0), item.get("estimatedCredits", 0.0), item.get("chargedCredits", 0.0),
+                      item.get("chargedClips", 0))
+
+    def day(self, owner, day):
+        from broll_common.dal.usage import DayCount
+
+        item = self.items.get((f"user#{owner}", f"day#{day}"), {})
+        return DayCount(item.get("credits", 0.0), item.get("prompts", 0))
+
+    def add_prompt(self, owner, day, credits, expires):
+        self._add(f"user#{owner}", f"day#{day}", credits=credits, prompts=1)["expiresAt"] = expires
+
+    def quota_override(self, owner):
+        return self.items.get((f"user#{owner}", "quota"), {}).get("dailyCredits")
+
+    def price(self, model):
+        item = self.items.get(("price", model), {})
+        return item.get("samples", 0), item.get("total", 0.0)
+
+
 class FakePollLoops:
     """Step Functions' executions by name: started ones are RUNNING until told otherwise."""
 
@@ -277,11 +348,15 @@ class FakeKie:
     """Kie behind the breaker, scripted. `submits`: what each submit answers in turn (a task id, an exception to
     raise, or a callable returning either); `tasks`: task id -> what record_info answers (a TaskRecord or an
     exception; a list: one per call, the last repeated). Keys: `user_keys` (user id -> key) and `system_key`,
-    chosen by the same rule as clients.secrets.kie_key_for. Every call is kept: `submitted` (api key, prompt,
-    kwargs) and `looked_up` (task ids)."""
+    chosen by the same rule as clients.secrets.kie_key_for. `balances`: what credits() answers in turn. Every
+    call is kept: `submitted` (api key, prompt, kwargs), `looked_up` (task ids), `balance_reads`."""
 
-    def __init__(self, submits=(), tasks=None, system_key="system-key-0000", user_keys=None):
+    def __init__(self, submits=(), tasks=None, system_key="system-key-0000", user_keys=None, balances=()):
         self.submits = list(submits)
+        # What each credits() answers in turn (a number or an exception); unscripted, an unchanging
+        # balance, so a submit's charge stays unknown.
+        self.balances = list(balances)
+        self.balance_reads = 0
         self.tasks = dict(tasks or {})
         self.system_key = system_key
         self.user_keys = dict(user_keys or {})
@@ -368,6 +443,13 @@ class FakeKie:
         answer = self.submits.pop(0)
         if callable(answer):  # something that happens while Kie answers (a cancel), then its answer
             answer = answer()
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def credits(self):
+        self.balance_reads += 1
+        answer = self.balances.pop(0) if self.balances else 10000.0
         if isinstance(answer, Exception):
             raise answer
         return answer

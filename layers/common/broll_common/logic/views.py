@@ -1,13 +1,14 @@
 """Views: the domain as the API shows it (the page's read model). A scene gets our presigned clip
 URLs, a progress estimate, its AI-generated and out-of-date flags and its plan; a project gets
-its media URLs, render (with its self-check's figures), schedule, style and layout."""
+its media URLs, render (with its self-check's figures), schedule, style, layout, what its clips
+cost (the ledger) and, for a system-key user, the daily quota left."""
 
 from __future__ import annotations
 
 import math
 import time
 
-from . import plan, render, style
+from . import ledger, plan, quota, render, style
 from ..config import settings
 from ..dal import projects as storage
 from .media import media_url
@@ -86,6 +87,8 @@ def project_view(record: storage.ProjectRecord) -> Project:
         style=project_style,
         timingsSource=broll.timingsSource or "words",
         layout=render.settings_of(record),
+        spend=ledger.project_spend(record.project_id),
+        quota=quota.left(record.owner_id) if record.owner_id else None,
     )
 
 

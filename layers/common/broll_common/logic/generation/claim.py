@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from .. import plan, style
+from .. import plan, quota, style
 from ...clients import secrets
 from ...clients.breaker import get_kie
 from ...dal import projects as storage
@@ -46,7 +46,9 @@ def _claim(project_id: str, scene_id: str, regenerate: bool, owner: str) -> tupl
         return index, _await_task_id(project_id, scene_id, scene.generation, owner), False
     if scene.status == SceneStatus.COMPLETED and not regenerate:
         raise Conflict("This scene already has a clip. Use Regenerate to replace it.")
-    changes = _claim_changes(record, scene, queued=False, key=get_kie().key_for(owner))
+    key = get_kie().key_for(owner)
+    quota.admit(owner, key, plan.clips_to_make(scene))  # refused before anything is written or sent
+    changes = _claim_changes(record, scene, queued=False, key=key)
     try:
         get_projects().update_scene(project_id, index, scene_id, changes, owner=owner, generation=scene.generation)
     except storage.StaleScene:
