@@ -177,12 +177,18 @@ def test_estimate_counts_what_generate_all_would_start(api, project, emulator):
     pid = project["projectId"]
     emulator.configure(credits=1000)
     estimate = api.get(f"/api/projects/{pid}/broll/estimate").json()
+    quota_left = api.get(f"/api/projects/{pid}").json()["quota"]["left"]
+    # The demo user pays with the system key: they see their daily quota left, not its balance.
     assert estimate == {
-        "clips": 3, "creditsPerClip": 80.0, "estimatedCredits": 240.0, "remainingCredits": 1000.0, "note": None,
+        "scenes": 3, "clips": 3, "creditsPerClip": 80.0, "estimatedCredits": 240.0,
+        "price": {"configured": 80.0, "measured": estimate["price"]["measured"], "samples": estimate["price"]["samples"],
+                  "used": 80.0},
+        "remainingCredits": quota_left, "remainingSource": "daily_quota", "startableClips": 3, "startableScenes": 3,
+        "note": None,
     }
     emulator.configure(outage=True)
     unknown = api.get(f"/api/projects/{pid}/broll/estimate").json()
-    assert unknown["clips"] == 3 and unknown["remainingCredits"] is None and "Kie.ai" in unknown["note"]
+    assert unknown["clips"] == 3 and "Kie.ai" in unknown["note"]
 
 
 def test_a_budget_cap_of_two_clips_starts_exactly_two(api, emulator):

@@ -79,7 +79,7 @@ def test_cancel_puts_a_generating_scene_back_to_idle_and_a_late_result_is_ignore
     assert view.status == SceneStatus.IDLE and view.generation == 4 and view.taskId is None
     stored = world.stored()
     assert (stored.status, stored.generation, stored.taskId, stored.startedAt) == (SceneStatus.IDLE, 4, None, None)
-    assert world.history.of("cancelled") == [{"taskId": "veo_1", "prompt": s.aiPrompt}]
+    assert world.history.of("cancelled") == [{"taskId": "veo_1", "prompt": s.aiPrompt, "note": view.statusNote}]
     assert settle(SceneSlot(P, 0, s, "u"), FakeKie.success("veo_1")) is Settled.FINISHED  # the cancelled task finishes late
     assert world.stored().status == SceneStatus.IDLE and world.stored().videoKey is None
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 
-from .. import plan, policy, rate_limit
+from .. import ledger, plan, policy, rate_limit
 from ..backoff import Backoff
 from ..callbacks import callback_base_url
 from ...clients import secrets
@@ -46,14 +46,14 @@ def _kie(owner_id: str | None, scene: Scene) -> tuple[KieCalls, secrets.KieKey]:
     return get_kie().client(key.value), key
 
 
-def _submit(scene: Scene, callback_url: str | None, kie: KieCalls, key: secrets.KieKey) -> str:
+def _submit(slot: SceneSlot, callback_url: str | None, kie: KieCalls, key: secrets.KieKey) -> str:
     """Submit within the shared rate limit; Kie's own 429 is retried with backoff."""
     for attempt in range(SUBMIT_ATTEMPTS):
         admission = rate_limit.wait_for_slot(key.value)
         if not admission.admitted:
             raise NoSubmitSlot(429, "no submit slot free within the wait")
         try:
-            return _send(scene, callback_url, kie, key, admission.slot)
+            return _send(slot, callback_url, kie, key, admission.slot)
         except KieRateLimited:
             if attempt == SUBMIT_ATTEMPTS - 1:
                 raise
@@ -61,14 +61,20 @@ def _submit(scene: Scene, callback_url: str | None, kie: KieCalls, key: secrets.
     raise AssertionError("unreachable")
 
 
-def _send(scene: Scene, callback_url: str | None, kie: KieCalls, key: secrets.KieKey, slot: str) -> str:
-    """One submit in a taken rate-limit slot, finished whatever Kie answers."""
+def _send(slot: SceneSlot, callback_url: str | None, kie: KieCalls, key: secrets.KieKey, lane: str) -> str:
+    """One submit in a taken rate-limit lane, finished whatever Kie answers; the clip goes in
+    the ledger with the price in use, and its charge when the balance shows it."""
+    scene = slot.scene
+    watch = ledger.watch_balance(kie, key, lane)
     try:
         task_id = kie.submit(scene.aiPrompt, model=settings().kie_model, callback_url=callback_url, seed=scene.seed)
     finally:
-        rate_limit.finish(key.value, slot)
+        rate_limit.finish(key.value, lane)
+    charged = ledger.measured_charge(kie, key, lane, watch)
+    estimate = ledger.price_per_clip().used
+    ledger.clip_submitted(slot, task_id, key, estimate, charged, "balance")
     emit("ClipsStarted", MetricUnit.Count, 1)  # Kie took it: one clip started, and charged
-    emit("CreditsEstimated", MetricUnit.Count, settings().kie_credits_per_clip)
+    emit("CreditsEstimated", MetricUnit.Count, estimate)
     return task_id
 
 
@@ -102,7 +108,7 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
         return _fail(slot, exc.message, "no_key")
     for _ in range(2):  # the second pass only after one rewrite of a refused prompt
         try:
-            task_id = _submit(scene, _callback_url(project_id, scene_id, scene.generation), kie, key)
+            task_id = _submit(slot, _callback_url(project_id, scene_id, scene.generation), kie, key)
             break
         except KieError as exc:
             logger.warning("kie submit failed", extra={"projectId": project_id, "sceneId": scene_id, "code": exc.code})
@@ -194,7 +200,7 @@ def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key:
         # first lane frees would take one lane and cost every other loop a turn.
         return _next_turn(state, attempt, random.choice(admission.free_in) + random.uniform(0, 1))
     try:
-        task_id = _send(scene, _callback_url(project_id, scene.sceneId, scene.generation), kie, key, admission.slot)
+        task_id = _send(slot, _callback_url(project_id, scene.sceneId, scene.generation), kie, key, admission.slot)
     except KieError as exc:
         wait = _kie_wait(exc, scene.waiting, attempt)
         if wait:
