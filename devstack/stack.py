@@ -62,6 +62,7 @@ class LocalStack:
             "AnthropicApiKey": os.environ.get("ANTHROPIC_API_KEY") or defaults["AnthropicApiKey"],
             "AnthropicModel": os.environ.get("ANTHROPIC_MODEL", self.template.parameter_defaults["AnthropicModel"]),
             "KieCreditsPerClip": os.environ.get("KIE_CREDITS_PER_CLIP", self.template.parameter_defaults["KieCreditsPerClip"]),
+            "DailyCreditQuota": os.environ.get("DAILY_CREDIT_QUOTA", self.template.parameter_defaults["DailyCreditQuota"]),
             # The emulator answers in seconds, not minutes: the loop looks accordingly (env wins).
             "PollFirstWaitSeconds": os.environ.get("POLL_FIRST_WAIT_S", str(self.options.poll_first_wait_s)),
             "PollMaxWaitSeconds": os.environ.get("POLL_MAX_WAIT_S", str(self.options.poll_max_wait_s)),
