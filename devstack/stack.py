@@ -35,6 +35,31 @@ class StackOptions:
     seed_demo: bool = True
 
 
+# The poll loop's settings the emulator's timings replace (by environment variable) and the
+# template parameters three of them come from.
+_POLL_PARAMETERS = {"POLL_FIRST_WAIT_S": "PollFirstWaitSeconds", "POLL_MAX_WAIT_S": "PollMaxWaitSeconds",
+                    "POLL_CALLBACK_GRACE_S": "PollCallbackGraceSeconds"}
+
+
+def poll_settings(options: StackOptions, real_key: bool, defaults: dict) -> dict[str, str]:
+    """The poll loop's settings by environment variable (the environment wins).
+
+    Against the emulator, whose clips take seconds, waits of seconds. Against real Kie, the
+    cloud's (the template's defaults, the config's for the rest): its clips take minutes and it
+    asks for status polls seconds apart, where the emulator's waits made 20-100 record-info calls
+    per clip (bench/RESULTS.md, issue 16)."""
+    if real_key:
+        chosen = {name: defaults[parameter] for name, parameter in _POLL_PARAMETERS.items()}
+    else:
+        chosen = {
+            "POLL_FIRST_WAIT_S": options.poll_first_wait_s, "POLL_MAX_WAIT_S": options.poll_max_wait_s,
+            # With callbacks the loop is the safety net: its first look comes after the clip is due.
+            "POLL_CALLBACK_GRACE_S": options.kie_delay_s + 2, "POLL_MIN_WAIT_S": 1,
+            "EXPECTED_GENERATION_S": options.kie_delay_s + 2, "GENERATION_DEADLINE_S": max(60.0, options.kie_delay_s * 10),
+        }
+    return {name: os.environ.get(name, str(value)) for name, value in chosen.items()}
+
+
 class LocalStack:
     def __init__(self, options: StackOptions | None = None):
         self.options = options or StackOptions()
@@ -54,7 +79,8 @@ class LocalStack:
             self.emulator = KieEmulator(port=self.options.kie_port, delay_seconds=self.options.kie_delay_s)
             self.emulator.start()
         defaults = self.template.parameter_defaults
-        parameters = defaults | {
+        polls = poll_settings(self.options, bool(real_key), defaults)
+        parameters = defaults | {parameter: polls[name] for name, parameter in _POLL_PARAMETERS.items()} | {
             "KieApiKey": real_key or DEFAULT_API_KEY,
             "KieBaseUrl": os.environ.get("KIE_BASE_URL", "https://api.kie.ai") if real_key else self.emulator.base_url,
             # Into Secrets Manager as in the cloud; unset, the template's "none".
@@ -63,11 +89,6 @@ class LocalStack:
             "AnthropicModel": os.environ.get("ANTHROPIC_MODEL", self.template.parameter_defaults["AnthropicModel"]),
             "KieCreditsPerClip": os.environ.get("KIE_CREDITS_PER_CLIP", self.template.parameter_defaults["KieCreditsPerClip"]),
             "DailyCreditQuota": os.environ.get("DAILY_CREDIT_QUOTA", self.template.parameter_defaults["DailyCreditQuota"]),
-            # The emulator answers in seconds, not minutes: the loop looks accordingly (env wins).
-            "PollFirstWaitSeconds": os.environ.get("POLL_FIRST_WAIT_S", str(self.options.poll_first_wait_s)),
-            "PollMaxWaitSeconds": os.environ.get("POLL_MAX_WAIT_S", str(self.options.poll_max_wait_s)),
-            # With callbacks the loop is the safety net: its first look comes after the clip is due.
-            "PollCallbackGraceSeconds": os.environ.get("POLL_CALLBACK_GRACE_S", str(self.options.kie_delay_s + 2)),
             # The emulator and the tests' media servers speak plain http on 127.0.0.1.
             "AllowLoopbackMediaUrls": "true",
         }
@@ -77,13 +98,13 @@ class LocalStack:
         self.cloud.allow_page_origins([self.api_url, self.api_url.replace("//127.0.0.1:", "//localhost:")])
         self.issuer = LocalIssuer(f"{self.api_url}/local-auth")
         self.gateway.issuer = self.issuer
-        self._configure_environment(real_key, parameters)
+        self._configure_environment(real_key, parameters, polls)
         self._start_sweep()
         if self.options.seed_demo:
             demo.seed(self.api_url, os.environ["MEDIA_BUCKET"], self.issuer.mint(DEMO_USER))
         return self
 
-    def _configure_environment(self, real_key: str, parameters: dict) -> None:
+    def _configure_environment(self, real_key: str, parameters: dict, polls: dict[str, str]) -> None:
         """Every function's environment from the template, resolved to the local resources.
 
         The handlers run in this process, so they share one environment: the union of the
@@ -97,9 +118,7 @@ class LocalStack:
         variables["KIE_CALLBACK_URL"] = "" if real_key else f"{self.api_url}/api/callbacks/kie"
         for name, value in variables.items():
             os.environ[name] = self.cloud.resolve(value, parameters)
-        os.environ.setdefault("POLL_MIN_WAIT_S", "1")
-        os.environ.setdefault("EXPECTED_GENERATION_S", str(self.options.kie_delay_s + 2))
-        os.environ.setdefault("GENERATION_DEADLINE_S", str(max(60.0, self.options.kie_delay_s * 10)))
+        os.environ.update(polls)
         self.gateway.config = {"apiBase": "", "auth": {"mode": "local", "tokenUrl": "/local-auth/token",
                                                        "secret": self.issuer.secret, "users": list(LOCAL_USERS)}}
         reset_settings()
