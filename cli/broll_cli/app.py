@@ -277,8 +277,8 @@ def _estimate(ctx: Context, pid: str) -> tuple[int | None, str | None]:
     if afford is not None and afford < asked:
         line += (f"\nOnly {afford} of {plural(asked, 'clip')} fit in what is left; generate-all starts those {afford}."
                  if afford else "\nNone of these clips fit in what is left: nothing would start.")
-    if estimate.get("note"):
-        line += f"\n{estimate['note']}"
+    if remaining is None and estimate.get("note"):
+        line += f"\n{estimate['note']}"  # why the credits left are unknown (a cap they make is said above)
     return starting, line
 
 

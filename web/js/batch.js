@@ -131,8 +131,9 @@ function costLine(est, p) {
   const measured = price.measured != null
     ? ` (measured: ${credits(price.measured)} per clip over ${plural(price.samples, 'clip')})` : '';
   const parts = [`${counted(p.start, p.all)} · about ${credits(p.start.clips * est.creditsPerClip)} credits (${credits(est.creditsPerClip)} each)${measured}`];
+  // The note says why the credits left are unknown; a cap they make is said by warning(), in local terms.
   if (est.remainingCredits != null) parts.push(remainingLabel(est.remainingCredits, est.remainingSource));
-  if (est.note) parts.push(est.note);
+  else if (est.note) parts.push(est.note);
   return parts.join(' · ');
 }
 
