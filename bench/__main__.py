@@ -1,4 +1,4 @@
-"""`.venv/bin/python -m bench [--compression 5] [--batch 20] [--only detection,generate-all,api,page,cold-start,export,render]`
+"""`.venv/bin/python -m bench [--compression 5] [--batch 20] [--only detection,generate-all,api,page,cold-start,export,render,sweep,polling]`
 
 Starts the whole local stack in this process (random ports), measures, prints a table and
 writes bench/RESULTS.md. About 9 minutes at the default compression."""
@@ -10,10 +10,12 @@ import sys
 import time
 
 from . import (api_load, baseline, cold_start, detection, export, flow, generate_all, kie_calls, page, render, report,
-               transitions)
+               sweep, transitions)
 from .common import Context, InvocationTimer, Scale, log, start_stack
 
-PARTS = ["detection", "generate-all", "api", "page", "cold-start", "export", "render"]
+PARTS = ["detection", "generate-all", "api", "page", "cold-start", "export", "render", "sweep", "polling"]
+# Parts that need no stack: on moto in this process, in a subprocess, or computed.
+STACKLESS = {"cold-start", "export", "render", "sweep", "polling"}
 
 
 def main(argv=None) -> int:
@@ -46,7 +48,7 @@ def main(argv=None) -> int:
         "Other processes on the machine (e.g. test runs) share the CPU: see the load average.",
     ]
     began = time.monotonic()
-    if set(parts) - {"cold-start", "export", "render"}:
+    if set(parts) - STACKLESS:
         log("starting the local stack")
         ctx.stack = start_stack(ctx.scale)
         ctx.data["timer"] = InvocationTimer(ctx.stack)
@@ -72,6 +74,10 @@ def main(argv=None) -> int:
         export.run(ctx)
     if "render" in parts:
         render.run(ctx)  # 1080x1920 at 30 s and 60 s: a few minutes on 2 cores
+    if "sweep" in parts:
+        sweep.run(ctx)  # 10,000 idle projects on moto: about a minute
+    if "polling" in parts:
+        kie_calls.schedules(ctx)
     elapsed = time.monotonic() - began
     if args.no_write:
         print(report.text_table(report.table(ctx)))
