@@ -225,3 +225,44 @@ def test_the_spend_shows_from_the_api(local_page: Page, demo_copy, api):
         pytest.skip(f"the API does not report this project's spend yet: {json.dumps(spend)}")
     open_project(local_page, demo_copy)
     expect(tid(local_page, "spend-line")).to_have_text(re.compile(r"^Spent: about 80 credits estimated"))
+
+
+def test_cancel_says_a_sent_clip_is_still_paid_for_and_a_waiting_one_costs_nothing(local_page: Page, demo_copy, shots):
+    page = local_page
+    since = time.time() - 600
+    waiting_project(page, demo_copy, since)
+    cancelled = []
+
+    def cancel(route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        cancelled.append(body["sceneId"])
+        route.fulfill(json={"sceneId": body["sceneId"], "status": "idle", "waiting": None, "taskId": None})
+
+    page.route(f"**/api/projects/{demo_copy}/broll/cancel", cancel)
+    open_project(page, demo_copy)
+    # Nothing was sent for a waiting scene: it is cancelled at once, and the page says it cost nothing.
+    tid(page, "scene-action2-cta").click()
+    expect(tid(page, "toast").locator(".toast-text")).to_have_text("Cancelled before anything was sent: nothing charged.")
+    expect(tid(page, "confirm-dialog")).to_be_hidden()
+    assert cancelled == ["cta"]
+
+    # A clip sent to Kie.ai: the page asks first, saying it is still paid for and where it lands.
+    page.unroute(f"**/api/projects/{demo_copy}")
+
+    def sent(route: Route) -> None:
+        project = route.fetch().json()
+        project["scenes"][2].update(status="generating", taskId="veo_task_sent", progress=40, waiting=None)
+        route.fulfill(json=project)
+
+    page.route(f"**/api/projects/{demo_copy}", sent)
+    page.reload()
+    tid(page, "scene-action2-cta").click()
+    expect(tid(page, "confirm-title")).to_have_text("Cancel this clip?")
+    expect(tid(page, "confirm-body")).to_have_text(
+        "Kie.ai has no cancel: the clip already sent goes on there and is still paid for."
+        "If Kie.ai finishes it, it lands in this scene’s History, where you can still choose it.")
+    expect(tid(page, "confirm-ok")).to_have_text("Cancel the clip")
+    page.screenshot(path=shots / "65-cancel-still-paid.png")
+    tid(page, "confirm-cancel").click()  # "Keep generating": nothing is cancelled
+    expect(tid(page, "confirm-dialog")).to_be_hidden()
+    assert cancelled == ["cta"]
