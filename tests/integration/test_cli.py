@@ -301,6 +301,19 @@ def test_status_shows_the_spend_the_quota_and_a_waiting_scene_in_local_time(caps
     assert "Waiting for a free Kie.ai slot; starts by itself, nothing charged yet." in out
 
 
+def test_generate_all_says_while_watching_that_a_scene_waits_for_kie(capsys):
+    slot = scene("hook", "generating") | {"waiting": {"reason": "rate_limited", "since": time.time()}}
+    fake = FakeApi({
+        "POST /api/projects/p/broll/generate-all": [(202, {"started": [scene("hook", "generating")], "skipped": []})],
+        "GET /api/projects/p": [{"scenes": [slot]}, {"scenes": [scene("hook", "generating", 50)]},
+                                {"scenes": [scene("hook", "completed")]}],
+    })
+    assert fake.run("generate-all", "p", "--yes", "--interval", "0.01") == 0
+    out = capsys.readouterr().out
+    assert out.index("Hook: Waiting for a free Kie.ai slot; starts by itself, nothing charged yet.") \
+        < out.index("Hook: Generating…") < out.index("Hook: Ready")
+
+
 def test_status_of_an_own_key_project_without_clips_shows_no_spend_or_quota(capsys):
     fake = FakeApi({"GET /api/projects/p": [{"name": "Trains", "scenes": [scene("hook", "idle")],
                                              "spend": {"clips": 0}, "quota": None}]})
