@@ -331,10 +331,11 @@ function renderGenBox(s) {
   const genBusy = s && isBusy(`gen:${sid}`);
   const cancelBusy = s && isBusy(`cancel:${sid}`);
 
+  const wait = waitingText(s);
   let text = '';
   let genLabel = '🎬 Generate B-Roll';
   if (!s) text = '';
-  else if (status === 'generating' && waitingText(s)) text = `⏳ ${waitingText(s)}`;
+  else if (wait) text = `⏳ ${wait}`;
   else if (status === 'generating') text = `⏳ Generating… ${pct(s)} %${shotProgress(s) ? ` · ${shotProgress(s)}` : ''}`;
   else if (status === 'completed') { text = '✅ Ready'; genLabel = '🔄 Regenerate'; }
   else if (status === 'failed') { text = `❌ Failed: ${s.error || 'unknown error'}`; genLabel = '🔄 Retry'; }
@@ -346,7 +347,7 @@ function renderGenBox(s) {
   gen.className = `btn ${status === 'completed' ? 'btn-secondary' : 'btn-primary'}${genBusy ? ' is-busy' : ''}`;
   setDisabled(gen, !s || status === 'generating' || !!genBusy || !!cancelBusy);
 
-  setHidden(bar, status !== 'generating' || !!waitingText(s)); // nothing is under way while it waits
+  setHidden(bar, status !== 'generating' || !!wait); // nothing is under way while it waits
   bar.firstElementChild.style.width = `${s ? pct(s) : 0}%`;
   bar.setAttribute('role', 'progressbar');
   bar.setAttribute('aria-valuenow', String(s ? pct(s) : 0));
