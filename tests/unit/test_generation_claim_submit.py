@@ -295,6 +295,18 @@ def test_the_queue_deadline_fails_a_waiting_scene_saying_nothing_was_charged(wor
     assert out["outcome"] == "done" and world.kie.submitted == []
     stored = world.stored()
     assert stored.status == SceneStatus.FAILED and "nothing was charged" in stored.error
+    assert stored.waiting is None  # a failed scene no longer says it starts by itself
+
+
+def test_a_wait_left_on_a_scene_that_moved_on_is_not_shown(world):
+    from broll_common.logic.views import scene_view
+
+    left = queued(waiting={"reason": "kie_down", "since": NOW}).model_copy(update={"status": SceneStatus.IDLE})
+    view = scene_view(left)
+    assert view.waiting is None and view.statusNote is None
+    view = scene_view(queued(waiting={"reason": "busy", "since": NOW}))
+    assert view.statusNote == "Waiting for a free Kie.ai slot; it starts by itself, nothing charged yet."
+    assert view.progress == 0  # nothing is being made yet
 
 
 def test_a_queued_submit_that_timed_out_fails_and_is_never_resubmitted(world):
