@@ -179,8 +179,9 @@ def run(ctx: Context) -> None:
     flat = (last["keys"], last["items"], last["rcu"]) == (first["keys"], first["items"], first["rcu"])
     ctx.add(Figure("9 sweep", f"sweep reads from {first['idle']:,} to {last['idle']:,} idle projects",
                    f"{first['items']} → {last['items']} items, {first['rcu']:.0f} → {last['rcu']:.0f} RCU",
-                   "flat", flat, note=f"an idle project ≈ {first['project_kb']:.1f} KB (steps 0 and 7, {SCENES_PER_IDLE} scenes); "
-                                      "two reads per sweep: generating_scenes() and scheduled_projects()"))
+                   "flat", flat,
+                   note=f"an idle project ≈ {first['project_kb']:.1f} KB (steps 0 and 7, {SCENES_PER_IDLE} scenes); "
+                        "two reads per sweep: generating_scenes() and scheduled_projects()"))
     big = at_scale()
     ctx.add(Figure(
         "9 sweep", f"old scan at {AT_SCALE_PROJECTS:,} projects of ~{AT_SCALE_ITEM_KB} KB (computed)",

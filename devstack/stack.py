@@ -55,7 +55,8 @@ def poll_settings(options: StackOptions, real_key: bool, defaults: dict) -> dict
             "POLL_FIRST_WAIT_S": options.poll_first_wait_s, "POLL_MAX_WAIT_S": options.poll_max_wait_s,
             # With callbacks the loop is the safety net: its first look comes after the clip is due.
             "POLL_CALLBACK_GRACE_S": options.kie_delay_s + 2, "POLL_MIN_WAIT_S": 1,
-            "EXPECTED_GENERATION_S": options.kie_delay_s + 2, "GENERATION_DEADLINE_S": max(60.0, options.kie_delay_s * 10),
+            "EXPECTED_GENERATION_S": options.kie_delay_s + 2,
+            "GENERATION_DEADLINE_S": max(60.0, options.kie_delay_s * 10),
         }
     return {name: os.environ.get(name, str(value)) for name, value in chosen.items()}
 

@@ -482,7 +482,8 @@ def _swept_items() -> list[tuple[str, dict]]:
 def scheduled_projects() -> list[tuple[str, str | None, dict, list[Scene]]]:
     """(projectId, ownerId, schedule, scenes) of every project with a queued Generate All (the sweep)."""
     return [
-        (project_id, data.get("ownerId"), data["schedule"], [Scene.model_validate(raw) for raw in data.get("scenes", [])])
+        (project_id, data.get("ownerId"), data["schedule"],
+         [Scene.model_validate(raw) for raw in data.get("scenes", [])])
         for project_id, data in _swept_items() if "schedule" in data
     ]
 

@@ -70,7 +70,8 @@ def prompt_request(
 
 def compose(record: storage.ProjectRecord, scene: Scene, shot: tuple[int, int] | None = None) -> prompts.ComposedPrompt:
     """This scene's prompt (or its sub-shot n of count's); raises PromptError."""
-    return prompts.compose(prompt_request(record, scene, shot), claude=lambda request: _claude(request, record.owner_id))
+    request = prompt_request(record, scene, shot)
+    return prompts.compose(request, claude=lambda asked: _claude(asked, record.owner_id))
 
 
 def _claude(request: prompts.PromptRequest, owner: str | None) -> prompts.ComposedPrompt:
