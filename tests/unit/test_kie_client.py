@@ -183,7 +183,8 @@ def test_connection_error_is_unavailable_with_code_0():
     assert "network" in info.value.detail
 
 
-NEVER_SENT = [httpx.ConnectError("refused"), httpx.ConnectTimeout("connect timed out"), httpx.PoolTimeout("no connection")]
+NEVER_SENT = [httpx.ConnectError("refused"), httpx.ConnectTimeout("connect timed out"),
+              httpx.PoolTimeout("no connection")]
 NO_VERDICT = [httpx.ReadTimeout("read timed out"), httpx.WriteTimeout("write timed out"),
               httpx.RemoteProtocolError("server disconnected"), httpx.ReadError("connection reset")]
 
