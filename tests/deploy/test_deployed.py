@@ -249,7 +249,8 @@ def test_the_eventbridge_sweep_runs(deployed):
                    for group, body in deployed.function_logs().items() if "SweepFunction" in group)
 
     wait_for(swept, 150, "an EventBridge-invoked sweep")
-    assert not any('"sweep done"' in body for group, body in deployed.function_logs().items() if "PollScheduler" in group)
+    poll_logs = [body for group, body in deployed.function_logs().items() if "PollScheduler" in group]
+    assert not any('"sweep done"' in body for body in poll_logs)
 
 
 ALARMS = ["clip-failure-rate", "kie-breaker-open", "poll-loop-failed", "render-worker-errors", "sweep-errors",
@@ -268,12 +269,15 @@ def test_the_alarms_and_the_dashboard_are_deployed(deployed):
     by_name = {a["AlarmName"].removeprefix(f"{deployed.stack}-"): a for a in alarms}
     assert sorted(by_name) == sorted(ALARMS)
     rate = by_name["clip-failure-rate"]
-    assert (rate["Namespace"], rate["MetricName"], rate["Statistic"], rate["Threshold"]) == ("BrollStudio", "ClipFailurePercent", "Average", 20)
+    watched = (rate["Namespace"], rate["MetricName"], rate["Statistic"], rate["Threshold"])
+    assert watched == ("BrollStudio", "ClipFailurePercent", "Average", 20)
     assert rate["Dimensions"] == [{"Name": "service", "Value": "broll-studio"}]
     sweep = _function_named(deployed, "SweepFunction")["FunctionName"]
     assert by_name["sweep-errors"]["Dimensions"] == [{"Name": "FunctionName", "Value": sweep}]
-    assert by_name["poll-loop-failed"]["Dimensions"] == [{"Name": "StateMachineArn", "Value": deployed.outputs["PollStateMachineArn"]}]
-    assert all(a["TreatMissingData"] == "notBreaching" and a["AlarmActions"] == [] for a in alarms)  # no AlarmEmail given
+    machine = deployed.outputs["PollStateMachineArn"]
+    assert by_name["poll-loop-failed"]["Dimensions"] == [{"Name": "StateMachineArn", "Value": machine}]
+    # No AlarmEmail given: no topic, no actions.
+    assert all(a["TreatMissingData"] == "notBreaching" and a["AlarmActions"] == [] for a in alarms)
 
     board = deployed.aws("cloudwatch").get_dashboard(DashboardName=f"{deployed.stack}-operations")
     body = json.loads(board["DashboardBody"])
@@ -293,19 +297,21 @@ def test_failed_async_events_land_in_the_failure_queues(deployed):
         assert config["MaximumRetryAttempts"] == 0
         arn = config["DestinationConfig"]["OnFailure"]["Destination"]
         queues[logical_id] = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
-        kept = sqs.get_queue_attributes(QueueUrl=queues[logical_id], AttributeNames=["MessageRetentionPeriod", "SqsManagedSseEnabled"])
-        assert kept["Attributes"] == {"MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"}
+        kept = {"MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"}  # 14 days, encrypted
+        assert sqs.get_queue_attributes(QueueUrl=queues[logical_id], AttributeNames=list(kept))["Attributes"] == kept
     assert len(set(queues.values())) == 2
 
     worker = _function_named(deployed, "RenderWorkerFunction")["FunctionName"]
     lam.invoke(FunctionName=worker, InvocationType="Event", Payload=json.dumps({"unexpected": True}).encode())
 
     def failed_event():
-        return sqs.receive_message(QueueUrl=queues["RenderWorkerFunction"], MaxNumberOfMessages=1, WaitTimeSeconds=2).get("Messages")
+        answer = sqs.receive_message(QueueUrl=queues["RenderWorkerFunction"], MaxNumberOfMessages=1, WaitTimeSeconds=2)
+        return answer.get("Messages")
 
     [message] = wait_for(failed_event, 90, "the failed render event in its queue")
     envelope = json.loads(message["Body"])
-    assert envelope["requestPayload"] == {"unexpected": True} and envelope["requestContext"]["condition"] == "RetriesExhausted"
+    assert envelope["requestPayload"] == {"unexpected": True}
+    assert envelope["requestContext"]["condition"] == "RetriesExhausted"
 
 
 def test_no_function_was_denied_anything(deployed):

@@ -88,7 +88,8 @@ def test_the_alarms_the_issue_asks_for(alarms, resources):
 def test_every_alarm_is_single_metric_quiet_without_data_and_mails_only_when_asked(alarms):
     for name, alarm in alarms.items():
         assert "Metrics" not in alarm, f"{name}: metric math does not deploy on MiniStack"
-        assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["TreatMissingData"] == "notBreaching", name
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold", name
+        assert alarm["TreatMissingData"] == "notBreaching", name
         for actions in ("AlarmActions", "OKActions"):
             assert alarm[actions] == {"Fn::If": ["MailAlarms", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}, name
 
@@ -151,8 +152,9 @@ def test_the_dashboard_shows_what_the_issue_lists_and_every_alarm(resources, ala
 
 
 def test_the_checks_see_a_metric_nothing_emits():
+    search = "SEARCH('{BrollStudio,Reason} MetricName=\"Nope\"', 'Sum', 60)"
     body = {"widgets": [{"properties": {"metrics": [["BrollStudio", "ClipsStarted", "service", "broll-studio"],
-                                                    [{"expression": "SEARCH('{BrollStudio,Reason} MetricName=\"Nope\"', 'Sum', 60)"}]]}}]}
+                                                    [{"expression": search}]]}}]}
     shown = {name for _, name in _widget_metrics(body)}
     assert shown == {"ClipsStarted", "Nope"} and "Nope" not in emitted()
 
@@ -162,7 +164,8 @@ def test_each_function_may_send_to_its_failure_queue():
     from devstack.translate import translated
 
     resources = translated()["Resources"]
-    for function, queue in (("RenderWorkerFunction", "RenderWorkerFailuresQueue"), ("SweepFunction", "SweepFailuresQueue")):
+    for function in ("RenderWorkerFunction", "SweepFunction"):
+        queue = function.replace("Function", "FailuresQueue")
         policies = {p["PolicyName"]: p for p in resources[f"{function}Role"]["Properties"]["Policies"]}
         [statement] = policies[f"{function}EventInvokeConfigOnFailureSQSPolicy"]["PolicyDocument"]["Statement"]
         assert statement["Action"] == "sqs:SendMessage" and statement["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}

@@ -197,7 +197,8 @@ def test_the_sweep_writes_the_queue_depth_and_the_breaker_open_seconds(monkeypat
     from broll_common.clients import breaker
     from broll_common.logic import generation, schedule
 
-    monkeypatch.setattr(generation, "sweep", lambda: {"checked": 4, "settled": 0, "restarted": 0, "failed": 0, "queued": 3})
+    counts = {"checked": 4, "settled": 0, "restarted": 0, "failed": 0, "queued": 3}
+    monkeypatch.setattr(generation, "sweep", lambda: counts)
     monkeypatch.setattr(schedule, "run_due", lambda: {"due": 0, "started": 0, "waiting": 0})
     monkeypatch.setattr(breaker, "open_seconds", lambda: 420.0)
     answer = _load("sweep")({"source": "aws.events", "detail": {}}, _Context())
