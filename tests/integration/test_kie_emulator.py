@@ -208,8 +208,25 @@ def test_failure_callback_carries_the_error_and_no_signature_without_key(kie, em
     task_id = submit(kie, callBackUrl=receiver["url"])["data"]["taskId"]
     wait_until(lambda: receiver["deliveries"])
     delivery = receiver["deliveries"][0]
-    assert delivery["body"] == {"code": 400, "msg": "flagged", "data": {"taskId": task_id, "fallbackFlag": False}}
+    # A failed task was charged too (no refund): its callback says what it cost.
+    assert delivery["body"] == {"code": 400, "msg": "flagged",
+                                "data": {"taskId": task_id, "fallbackFlag": False, "creditsConsumed": 80}}
     assert "X-Webhook-Signature" not in delivery["headers"]
+
+
+def test_each_task_is_charged_its_own_jittered_price_and_callbacks_may_leave_it_out(kie, emulator, receiver):
+    emulator.configure(credits=1000, price_per_clip=80, price_jitter=10, credits_in_callbacks=False)
+    submit(kie, callBackUrl=receiver["url"])
+    wait_until(lambda: receiver["deliveries"])
+    assert "creditsConsumed" not in receiver["deliveries"][0]["body"]["data"]
+    emulator.configure(credits_in_callbacks=True)
+    for _ in range(4):
+        submit(kie, callBackUrl=receiver["url"])
+    wait_until(lambda: len(receiver["deliveries"]) == 5)
+    prices = [d["body"]["data"]["creditsConsumed"] for d in receiver["deliveries"][1:]]
+    charged = emulator.stats()["charged_credits"]
+    assert all(70 <= price <= 90 for price in prices) and charged - sum(prices) in range(70, 91)
+    assert kie.get("/api/v1/chat/credit").json()["data"] == 1000 - charged
 
 
 def test_callbacks_give_up_after_three_failed_deliveries(kie, emulator, receiver):
