@@ -66,11 +66,21 @@ class BalanceWatch:
     before: float
 
 
+def _lanes_quietly(key: secrets.KieKey, lane: str) -> list | None:
+    """The key's other lanes, or None when they cannot be read: the charge then stays unknown and
+    the submit goes on, as it does when a balance read fails."""
+    try:
+        return rate_limit.other_lanes(key.value, lane)
+    except Exception:  # noqa: BLE001 - a measure never holds up a submit
+        logger.warning("lanes not read for the balance measure", exc_info=True)
+        return None
+
+
 def watch_balance(kie: KieCalls, key: secrets.KieKey, lane: str) -> BalanceWatch | None:
     """Kie's balance before a submit that holds `lane`, if no other submit of the key is in flight
     (None: the charge will not be measured by the balance)."""
-    others = rate_limit.other_lanes(key.value, lane)
-    if any(held is not None for held, _ in others):
+    others = _lanes_quietly(key, lane)
+    if others is None or any(held is not None for held, _ in others):
         return None
     try:
         return BalanceWatch(others, kie.credits())
@@ -90,7 +100,7 @@ def measured_charge(kie: KieCalls, key: secrets.KieKey, lane: str, watch: Balanc
         logger.info("balance not read after a submit", extra={"code": exc.code, "keyLast4": key.last4})
         return None
     spent = watch.before - after
-    alone = rate_limit.other_lanes(key.value, lane) == watch.others
+    alone = _lanes_quietly(key, lane) == watch.others
     return spent if alone and spent > 0 else None  # Kie may charge later: no drop says nothing
 
 
@@ -131,7 +141,11 @@ def charge_reported(task_id: str, credits: float, source: str, issued_for: tuple
 
 def _charged(credits: float) -> None:
     emit("CreditsCharged", MetricUnit.Count, credits)
-    price = price_per_clip()
+    try:
+        price = price_per_clip()
+    except Exception:  # noqa: BLE001 - the clip is at Kie already: a figure never fails its submit
+        logger.warning("measured price not read", exc_info=True)
+        return
     if price.measured is not None and price.configured:
         emit("PriceDriftPercent", MetricUnit.Percent, 100 * (price.measured - price.configured) / price.configured)
 

@@ -65,13 +65,13 @@ def _send(slot: SceneSlot, callback_url: str | None, kie: KieCalls, key: secrets
     """One submit in a taken rate-limit lane, finished whatever Kie answers; the clip goes in
     the ledger with the price in use, and its charge when the balance shows it."""
     scene = slot.scene
-    watch = ledger.watch_balance(kie, key, lane)
     try:
+        estimate = ledger.price_per_clip().used  # read before the submit: nothing after it may fail it
+        watch = ledger.watch_balance(kie, key, lane)
         task_id = kie.submit(scene.aiPrompt, model=settings().kie_model, callback_url=callback_url, seed=scene.seed)
     finally:
         rate_limit.finish(key.value, lane)
     charged = ledger.measured_charge(kie, key, lane, watch)
-    estimate = ledger.price_per_clip().used
     ledger.clip_submitted(slot, task_id, key, estimate, charged, "balance")
     emit("ClipsStarted", MetricUnit.Count, 1)  # Kie took it: one clip started, and charged
     emit("CreditsEstimated", MetricUnit.Count, estimate)
