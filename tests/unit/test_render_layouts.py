@@ -125,7 +125,19 @@ def test_download_all_names_the_zip_and_the_composite_after_the_project_and_adds
     assert timeline["captions"] == [] and export.generated(material.record()) == []
 
 
-def test_set_layout_merges_the_given_fields_and_refuses_an_unknown_scene(material, monkeypatch):
+@pytest.fixture
+def no_ledger(monkeypatch):
+    """The project view's spend and quota (the ledger, whether the user has a key) from fakes."""
+    from broll_common.dal.usage import get_usage
+    from broll_common.logic import quota
+    from tests.unit.fakes import FakeUsage
+
+    monkeypatch.setattr(quota, "user_key_info", lambda owner: None)
+    with get_usage.use(FakeUsage()):
+        yield
+
+
+def test_set_layout_merges_the_given_fields_and_refuses_an_unknown_scene(material, monkeypatch, no_ledger):
     written = {}
     monkeypatch.setattr(storage, "update_broll", lambda pid, changes, owner: written.update(changes)
                         or material.broll.update(changes))
