@@ -83,6 +83,14 @@ def test_the_estimate_shows_a_system_key_user_their_quota_left_and_caps_to_whole
     assert estimate.note.startswith("Your 200 credits left today cover 1 of the 4 clips (1 of 3 scenes)")
 
 
+def test_an_estimate_that_covers_nothing_says_what_generate_all_would_answer(world):
+    world.projects.add(P, [scene("hook"), scene("main")])
+    _used(world, 1990)
+    estimate = budget.estimate(P, OWNER)
+    assert (estimate.startableClips, estimate.startableScenes, estimate.remainingCredits) == (0, 0, 10.0)
+    assert estimate.note.startswith("You have used 1,990 of your 2,000 credits for today; this needs 80 more.")
+
+
 def test_the_system_accounts_balance_caps_but_is_never_shown(world):
     world.kie.balances = [170.0]
     world.projects.add(P, [scene("hook"), scene("main"), scene("cta")])

@@ -142,7 +142,9 @@ def estimate(project_id: str, owner: str) -> Estimate:
     within = wanted if credits.clips is None else within_cap(wanted, credits.clips)[0]
     startable_clips = sum(plan.clips_to_make(scene) for _, scene in within)
     note = credits.note  # the balance unknown (Kie unreachable): said, whichever key
-    if len(within) < len(wanted):
+    if not within and wanted:  # Generate All would answer 429: say so now, in its words
+        note = refusal(credits, plan.clips_to_make(wanted[0][1])).message
+    elif len(within) < len(wanted):
         note = capped_note(credits, clips, len(wanted), startable_clips, len(within))
     return Estimate(
         scenes=len(wanted), clips=clips, creditsPerClip=credits.price.used, price=credits.price,
