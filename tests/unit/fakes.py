@@ -150,6 +150,18 @@ class FakeUsage:
         item = self.items.get(("price", model), {})
         return item.get("samples", 0), item.get("total", 0.0)
 
+    def hold(self, owner, project_id, credits, expires):
+        self._add(f"user#{owner}", f"hold#{project_id}", credits=credits)["expiresAt"] = expires
+
+    def release(self, owner, project_id, credits, expires):
+        item = self.items.get((f"user#{owner}", f"hold#{project_id}"))
+        if item is not None:
+            item["credits"], item["expiresAt"] = max(0.0, item["credits"] - credits), expires
+
+    def held(self, owner, now):
+        return sum(max(0.0, item["credits"]) for (pk, sk), item in self.items.items()
+                   if pk == f"user#{owner}" and sk.startswith("hold#") and item["expiresAt"] > now)
+
 
 class FakePollLoops:
     """Step Functions' executions by name: started ones are RUNNING until told otherwise."""

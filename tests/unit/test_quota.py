@@ -8,7 +8,7 @@ import pytest
 
 from broll_common import config
 from broll_common.logic import budget, ledger, plan, quota
-from broll_common.logic.generation import generate_all, start_generation
+from broll_common.logic.generation import cancel, generate_all, start_generation
 from broll_common.models.domain import SceneStatus, TimeRange
 from broll_common.models.errors import TooManyRequests
 
@@ -136,3 +136,32 @@ def test_an_own_key_batch_beyond_the_balance_is_refused_with_the_balance(world):
     with pytest.raises(TooManyRequests, match="Your Kie.ai account has 40 credits left; this needs 80"):
         generate_all(P, OWNER)
     assert world.projects.writes == []
+
+
+def test_clips_claimed_but_not_yet_at_kie_count_so_a_second_batch_cannot_overshoot(world):
+    world.projects.add(P, [scene("hook"), scene("main")])
+    world.projects.add("second", [scene("hook"), scene("main")])
+    world.usage.items[(f"user#{OWNER}", "quota")] = {"dailyCredits": 200.0}
+    assert len(generate_all(P, OWNER).started) == 2  # queued for their loops: 160 held, nothing at Kie yet
+    assert quota.left(OWNER, world.kie.key_for(OWNER)).left == 40.0
+    with pytest.raises(quota.QuotaExceeded, match="You have used 160 of your 200 credits"):
+        generate_all("second", OWNER)
+
+
+def test_a_submit_moves_its_clip_from_the_hold_to_the_day_and_a_cancel_before_it_frees_the_hold(world, clock):
+    world.projects.add(P, [scene("hook"), scene("main")])
+    world.kie.submits = ["veo_1"]
+    start_generation(P, "hook", owner=OWNER)
+    assert world.usage.held(OWNER, clock.now) == 0 and world.usage.day(OWNER, DAY).credits == 80.0
+    generate_all(P, OWNER)  # "main", queued
+    assert world.usage.held(OWNER, clock.now) == 80.0
+    cancel(P, "main", OWNER)
+    assert world.usage.held(OWNER, clock.now) == 0 and quota.left(OWNER, world.kie.key_for(OWNER)).usedToday == 80.0
+
+
+def test_a_hold_whose_clips_never_reached_kie_stops_counting_after_the_queue_and_generation_deadlines(world, clock):
+    world.projects.add(P, [scene("hook")])
+    generate_all(P, OWNER)
+    assert quota.left(OWNER, world.kie.key_for(OWNER)).usedToday == 80.0
+    clock.now += config.settings().queue_deadline_s + config.settings().generation_deadline_s + 1
+    assert quota.left(OWNER, world.kie.key_for(OWNER)).usedToday == 0.0

@@ -127,7 +127,11 @@ def test_every_number_written_goes_on_the_wire_as_a_string(tables, sent):
     ledger.clip_submitted(slot, "veo_task_2", key, 80.0, None, None)
     ledger.charge_reported("veo_task_2", 79.25, "creditsConsumed")
     quota.record_prompt(OWNER)
-    assert quota.left(OWNER, key).usedToday == 85.5 + 79.25 + 1
+    ledger.hold(OWNER, "wire-1", key, 160.0)
+    ledger.release(OWNER, "wire-1", "system", 80.0)
+    ledger.release(OWNER, "wire-1", "system", 500.0)  # more than held: none left, never below zero
+    ledger.hold(OWNER, "wire-1", key, 40.5)
+    assert quota.left(OWNER, key).usedToday == 85.5 + 79.25 + 1 + 40.5
     assert ledger.project_spend("wire-1").chargedClips == 2
 
     operations = {operation for operation, _ in sent}

@@ -6,7 +6,9 @@
   chargedCredits, chargedClips);
 - a user's UTC day: `user#{sub}` / `day#{YYYY-MM-DD}` (ADD credits, prompts; expires);
 - one user's quota override: `user#{sub}` / `quota` (dailyCredits), written by an admin;
-- the measured price: `price` / `{model}` (ADD samples, total).
+- the measured price: `price` / `{model}` (ADD samples, total);
+- credits held for a project's claimed clips not yet at Kie: `user#{sub}` / `hold#{projectId}`
+  (ADD credits; expires).
 
 A clip and its totals are written in one transaction, conditional on the clip (or its charge)
 not being there yet: a repeated write (a callback delivered twice) adds nothing. The rules
@@ -83,6 +85,18 @@ class Usage(Protocol):
 
     def price(self, model: str) -> tuple[int, float]:
         """(samples, total credits) of the charges measured for this model."""
+        ...
+
+    def hold(self, owner: str, project_id: str, credits: float, expires: int) -> None:
+        """Add to the project's held credits (a claim), keeping them until `expires`."""
+        ...
+
+    def release(self, owner: str, project_id: str, credits: float, expires: int) -> None:
+        """Take `credits` off the project's hold (a submit, a cancel), never below zero."""
+        ...
+
+    def held(self, owner: str, now: float) -> float:
+        """The user's credits held by every project, those not expired by `now`."""
         ...
 
 
@@ -218,6 +232,38 @@ class DynamoUsage:
     def price(self, model):
         item = self._get("price", model)
         return int(_number(item, "samples")), _number(item, "total")
+
+
+    def hold(self, owner, project_id, credits, expires):
+        update = self._update(_key(f"user#{owner}", f"hold#{project_id}"), {"credits": credits}, {"expiresAt": _n(expires)})
+        try:
+            client("dynamodb").update_item(**update)
+        except ClientError as exc:
+            logger.warning("credits not held", extra={"projectId": project_id, "error": str(exc)})
+
+    def release(self, owner, project_id, credits, expires):
+        key = _key(f"user#{owner}", f"hold#{project_id}")
+        taken = self._update(key, {"credits": -credits}, {"expiresAt": _n(expires)}, condition="credits >= :enough")
+        taken["ExpressionAttributeValues"][":enough"] = _n(credits)
+        emptied = self._update(key, {}, {"credits": _n(0), "expiresAt": _n(expires)}, condition="attribute_exists(pk)")
+        ddb = client("dynamodb")
+        for update in (taken, emptied):  # less held than released (held before this ledger): none left
+            try:
+                ddb.update_item(**update)
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    logger.warning("hold not released", extra={"projectId": project_id, "error": str(exc)})
+                    return
+
+    def held(self, owner, now):
+        found = client("dynamodb").query(
+            TableName=self._table, KeyConditionExpression="pk = :pk AND begins_with(sk, :hold)",
+            ExpressionAttributeValues={":pk": {"S": f"user#{owner}"}, ":hold": {"S": "hold#"}}, ConsistentRead=True,
+        )
+        # TTL deletes lazily: an expired hold (its clips never reached Kie) no longer counts.
+        return sum(max(0.0, _number(item, "credits")) for item in found.get("Items", [])
+                   if _number(item, "expiresAt") > now)
 
 
 get_usage: Port[Usage] = Port(DynamoUsage)

@@ -47,6 +47,25 @@ def day_expires(day: str) -> int:
     return int(day_end(day).timestamp()) + DAY_KEPT_S
 
 
+def hold_expires(now: float) -> int:
+    """A hold outlives a claimed clip's longest wait for Kie and its generation: a clip that never
+    reached Kie (failed first, or its loop died) stops counting then."""
+    return int(now + settings().queue_deadline_s + settings().generation_deadline_s)
+
+
+def hold(owner: str, project_id: str, key: secrets.KieKey, credits: float) -> None:
+    """A claim's clips (system key) count toward the quota from the claim, before they reach Kie:
+    a second batch admitted while the first still waits for Kie is checked with them."""
+    if key.owner == "system" and credits > 0:
+        get_usage().hold(owner, project_id, credits, hold_expires(time.time()))
+
+
+def release(owner: str, project_id: str, key_owner: str | None, credits: float) -> None:
+    """Claimed clips that will not reach Kie (cancelled before their submit) stop counting."""
+    if key_owner == "system" and credits > 0:
+        get_usage().release(owner, project_id, credits, hold_expires(time.time()))
+
+
 def price_per_clip() -> PriceView:
     """The configured price, the mean of the charges measured (once there are MIN_SAMPLES), and
     the one estimates use: the measured mean when known."""
@@ -107,7 +126,8 @@ def measured_charge(kie: KieCalls, key: secrets.KieKey, lane: str, watch: Balanc
 def clip_submitted(slot: SceneSlot, task_id: str, key: secrets.KieKey, estimate: float,
                    charged: float | None, source: str | None) -> None:
     """Kie took a task: its entry, its project's and user's totals and, on the system key, the
-    user's day (what quota.py counts: the charge when known, else the estimate; never refunded)."""
+    user's day (what quota.py counts: the charge when known, else the estimate; never refunded),
+    moved off its claim's hold."""
     if not slot.owner:
         logger.warning("clip not recorded: no owner", extra={"projectId": slot.project_id, "taskId": task_id})
         return
@@ -119,7 +139,10 @@ def clip_submitted(slot: SceneSlot, task_id: str, key: secrets.KieKey, estimate:
         charged=charged, charge_source=source if charged is not None else None,
     )
     day_credits = (charged if charged is not None else estimate) if key.owner == "system" else None
-    if get_usage().record_clip(entry, day_credits, day_expires(day), settings().kie_model) and charged is not None:
+    if not get_usage().record_clip(entry, day_credits, day_expires(day), settings().kie_model):
+        return
+    release(slot.owner, slot.project_id, key.owner, estimate)  # its claim's hold: now counted on the day
+    if charged is not None:
         _charged(charged)
 
 

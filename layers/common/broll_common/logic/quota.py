@@ -4,8 +4,9 @@ have none.
 
 What counts is the user's UTC day in the ledger (ledger.py): every clip's estimate at its
 submit, corrected to its charge when known, never refunded (a cancelled or failed task was still
-paid for), and every Claude prompt (a cache miss) at CLAUDE_CREDITS_PER_PROMPT. The check runs
-before the claim: two requests at the same instant may both pass and overshoot by their clips.
+paid for), every Claude prompt (a cache miss) at CLAUDE_CREDITS_PER_PROMPT, and the clips claimed
+but not yet at Kie (their projects' holds). The check runs before the claim: two requests at the
+same instant may both pass and overshoot by their clips.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ def left(owner: str, key: secrets.KieKey | None = None) -> QuotaView | None:
     own_key = key.owner == "user" if key else user_key_info(owner) is not None
     if own_key:
         return None
-    day = ledger.utc_day(time.time())
+    now = time.time()
+    day = ledger.utc_day(now)
     quota = daily_credits(owner)
-    used = get_usage().day(owner, day).credits
+    used = get_usage().day(owner, day).credits + get_usage().held(owner, now)
     return QuotaView(dailyCredits=quota, usedToday=round(used, 2), left=max(0.0, round(quota - used, 2)),
                      resetsAt=ledger.day_end(day).isoformat(timespec="seconds").replace("+00:00", "Z"))
 
@@ -50,14 +52,16 @@ def refusal(view: QuotaView, needed: float) -> QuotaExceeded:
     )
 
 
-def admit(owner: str, key: secrets.KieKey, clips: int) -> None:
-    """Raises QuotaExceeded when today's quota left does not cover `clips` at today's price."""
+def admit(owner: str, key: secrets.KieKey, clips: int) -> float:
+    """The credits `clips` need at today's price, for the claim to hold (0: own key, no quota);
+    raises QuotaExceeded when today's quota left does not cover them."""
     view = left(owner, key)
     if view is None:
-        return
+        return 0.0
     needed = clips * ledger.price_per_clip().used
     if needed > view.left:
         raise refusal(view, needed)
+    return needed
 
 
 def record_prompt(owner: str | None) -> None:

@@ -2,12 +2,13 @@
 
 Kie.ai has no cancel: a task it took is still made and still paid for (the ledger keeps its
 estimate, the quota counts it). Its result is not kept, since nothing watches a superseded
-generation; the answer and the scene's history say so, with what it cost.
+generation; the answer and the scene's history say so, with what it cost. Clips claimed and not
+yet sent (a queued scene, a scene's later sub-shots) are taken off the quota's hold.
 """
 
 from __future__ import annotations
 
-from .. import ledger
+from .. import ledger, plan
 from ...dal.history import get_history
 from ...dal.projects import get_projects
 from ...models.domain import Scene, SceneStatus
@@ -32,6 +33,8 @@ def cancel(project_id: str, scene_id: str, owner: str) -> Scene:
         "progress": 0, "error": None, "startedAt": None, "queued": False, "waiting": None,
     }
     get_projects().update_scene(project_id, index, scene_id, changes, owner=owner, generation=scene.generation)
+    unsent = plan.clips_to_make(scene) - (1 if scene.taskId else 0)  # the current sub-shot's task is at Kie
+    ledger.release(owner, project_id, scene.keyOwner, unsent * ledger.price_per_clip().used)
     note = cancel_note(scene.taskId)
     get_history().record(project_id, scene_id, "cancelled", taskId=scene.taskId, prompt=scene.aiPrompt, note=note)
     view = scene_view(scene.model_copy(update=changes | {"status": SceneStatus.IDLE}))

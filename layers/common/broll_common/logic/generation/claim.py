@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from .. import plan, quota, style
+from .. import ledger, plan, quota, style
 from ...clients import secrets
 from ...clients.breaker import get_kie
 from ...dal import projects as storage
@@ -47,13 +47,14 @@ def _claim(project_id: str, scene_id: str, regenerate: bool, owner: str) -> tupl
     if scene.status == SceneStatus.COMPLETED and not regenerate:
         raise Conflict("This scene already has a clip. Use Regenerate to replace it.")
     key = get_kie().key_for(owner)
-    quota.admit(owner, key, plan.clips_to_make(scene))  # refused before anything is written or sent
+    needed = quota.admit(owner, key, plan.clips_to_make(scene))  # refused before anything is written or sent
     changes = _claim_changes(record, scene, queued=False, key=key)
     try:
         get_projects().update_scene(project_id, index, scene_id, changes, owner=owner, generation=scene.generation)
     except storage.StaleScene:
         _, current = get_projects().load_broll(project_id, owner=owner).scene(scene_id)
         return index, _await_task_id(project_id, scene_id, current.generation, owner), False
+    ledger.hold(owner, project_id, key, needed)
     return index, storage.with_changes(scene, changes), True
 
 
