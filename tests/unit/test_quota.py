@@ -12,6 +12,7 @@ from broll_common.logic.generation import cancel, generate_all, start_generation
 from broll_common.models.domain import SceneStatus, TimeRange
 from broll_common.models.errors import TooManyRequests
 
+from tests.unit.fakes import FakeKie
 from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
     NOW, OWNER, P, clock, scene, world,
 )
@@ -165,3 +166,12 @@ def test_a_hold_whose_clips_never_reached_kie_stops_counting_after_the_queue_and
     assert quota.left(OWNER, world.kie.key_for(OWNER)).usedToday == 80.0
     clock.now += config.settings().queue_deadline_s + config.settings().generation_deadline_s + 1
     assert quota.left(OWNER, world.kie.key_for(OWNER)).usedToday == 0.0
+
+
+def test_a_failure_before_kie_took_the_clip_frees_its_hold_but_a_timeout_keeps_it_counted(world, clock):
+    world.projects.add(P, [scene("hook"), scene("main")])
+    world.kie.submits = [FakeKie.out_of_credits(), FakeKie.timeout()]
+    assert start_generation(P, "hook", owner=OWNER).status == SceneStatus.FAILED
+    assert world.usage.held(OWNER, clock.now) == 0  # refused: never started at Kie, nothing counted
+    assert start_generation(P, "main", owner=OWNER).status == SceneStatus.FAILED
+    assert world.usage.held(OWNER, clock.now) == 80.0  # it may have started (and be charged): still counted

@@ -20,6 +20,7 @@ from ..media import clip_key, copy_from_url
 from ...models.domain import Scene, SceneSlot, SceneStatus
 from ...observability import MetricUnit, emit
 from ..views import scene_view
+from .cancel import release_unsent
 
 logger = Logger(child=True)
 
@@ -158,6 +159,7 @@ def _record_failure(slot: SceneSlot, message: str, reason: str, guard: dict) -> 
     emit("ClipsFailed", MetricUnit.Count, 1, Reason=reason)
     emit("ClipFailurePercent", MetricUnit.Percent, 100)
     get_history().record(project_id, scene.sceneId, "failed", error=message, taskId=scene.taskId, prompt=scene.aiPrompt)
+    release_unsent(slot, sent=bool(scene.taskId) or reason == "timeout")  # the rest of its claim never goes
     return True
 
 
