@@ -39,7 +39,8 @@ def target_unchanged(stack):
 
     def read(user, project_id):
         headers = {"Authorization": f"Bearer {stack.issuer.mint(user)}"}
-        view = json.loads(URL.sub("<url>", httpx.get(f"{stack.api_url}/api/projects/{project_id}", headers=headers).text))
+        answer = httpx.get(f"{stack.api_url}/api/projects/{project_id}", headers=headers)
+        view = json.loads(URL.sub("<url>", answer.text))
         view.pop("quota")  # the user's, not the project's: a key the fuzzer sets for itself lifts it
         return view
 

@@ -181,8 +181,8 @@ def test_estimate_counts_what_generate_all_would_start(api, project, emulator):
     # The demo user pays with the system key: they see their daily quota left, not its balance.
     assert estimate == {
         "scenes": 3, "clips": 3, "creditsPerClip": 80.0, "estimatedCredits": 240.0,
-        "price": {"configured": 80.0, "measured": estimate["price"]["measured"], "samples": estimate["price"]["samples"],
-                  "used": 80.0},
+        "price": {"configured": 80.0, "measured": estimate["price"]["measured"],
+                  "samples": estimate["price"]["samples"], "used": 80.0},
         "remainingCredits": quota_left, "remainingSource": "daily_quota", "startableClips": 3, "startableScenes": 3,
         "note": None,
     }

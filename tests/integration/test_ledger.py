@@ -60,7 +60,8 @@ def test_a_batch_beyond_the_balance_is_capped_and_one_beyond_every_scene_refused
         emulator.configure(credits=170)  # the system account: two 80-credit clips
         pid = _project(client)
         estimate = client.get(f"/api/projects/{pid}/broll/estimate").json()
-        assert (estimate["scenes"], estimate["clips"], estimate["startableClips"], estimate["startableScenes"]) == (3, 3, 2, 2)
+        counts = (estimate["scenes"], estimate["clips"], estimate["startableClips"], estimate["startableScenes"])
+        assert counts == (3, 3, 2, 2)
         # A system-key user sees their quota left, never the system account's balance.
         quota = client.get(f"/api/projects/{pid}").json()["quota"]
         assert (estimate["remainingCredits"], estimate["remainingSource"]) == (quota["left"], "daily_quota")

@@ -107,7 +107,9 @@ def test_a_lane_that_moved_between_the_two_reads_leaves_the_charge_unknown(world
     assert world.kie.balance_reads == 2 and world.usage.clip("veo_1").charged is None
 
 
-@pytest.mark.parametrize("balances", [[FakeKie.unavailable()], [1000.0, KieUnavailable(0, "timeout")], [1000.0, 1000.0]])
+@pytest.mark.parametrize("balances", [
+    [FakeKie.unavailable()], [1000.0, KieUnavailable(0, "timeout")], [1000.0, 1000.0],
+])
 def test_a_balance_that_cannot_be_read_or_did_not_drop_never_holds_up_the_submit(world, balances):
     world.projects.add(P, [scene()])
     world.kie.submits, world.kie.balances = ["veo_1"], balances

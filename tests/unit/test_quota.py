@@ -51,7 +51,8 @@ def test_an_admins_override_raises_one_users_quota(world):
     world.kie.submits = ["veo_1"]
     assert start_generation(P, "main", owner=OWNER).taskId == "veo_1"
     assert quota.left(OWNER, world.kie.key_for(OWNER)).model_dump() == {
-        "dailyCredits": 5000.0, "usedToday": 2040.0, "left": 2960.0, "resetsAt": f"{ledger.day_end(DAY):%Y-%m-%dT%H:%M:%S}Z"}
+        "dailyCredits": 5000.0, "usedToday": 2040.0, "left": 2960.0,
+        "resetsAt": f"{ledger.day_end(DAY):%Y-%m-%dT%H:%M:%S}Z"}
 
 
 def test_a_user_with_their_own_key_has_no_quota(world):
@@ -74,7 +75,8 @@ def test_claude_prompts_count_at_the_configured_credits(world, monkeypatch):
 
 def test_the_estimate_shows_a_system_key_user_their_quota_left_and_caps_to_whole_scenes(world):
     world.kie.balances = [10000.0]
-    world.projects.add(P, [scene("hook"), _two_shots("main"), scene("cta"), scene("done", status=SceneStatus.COMPLETED)])
+    done = scene("done", status=SceneStatus.COMPLETED)
+    world.projects.add(P, [scene("hook"), _two_shots("main"), scene("cta"), done])
     _used(world, 1800)  # 200 left: two clips at 80
     estimate = budget.estimate(P, OWNER)
     assert (estimate.scenes, estimate.clips, estimate.estimatedCredits) == (3, 4, 320.0)
@@ -97,7 +99,8 @@ def test_the_system_accounts_balance_caps_but_is_never_shown(world):
     world.projects.add(P, [scene("hook"), scene("main"), scene("cta")])
     estimate = budget.estimate(P, OWNER)
     assert (estimate.remainingCredits, estimate.remainingSource, estimate.startableClips) == (2000.0, "daily_quota", 2)
-    assert "170" not in estimate.note and estimate.note.startswith("The service's Kie.ai credits cover 2 of the 3 clips")
+    assert "170" not in estimate.note
+    assert estimate.note.startswith("The service's Kie.ai credits cover 2 of the 3 clips")
 
 
 def test_the_estimate_shows_an_own_key_user_their_kie_balance(world):
@@ -121,7 +124,7 @@ def test_generate_all_starts_what_the_quota_covers_and_skips_the_rest(world):
 def test_generate_all_with_nothing_affordable_is_a_429_before_any_claim(world):
     world.projects.add(P, [scene("hook"), scene("main")])
     _used(world, 1950)
-    with pytest.raises(quota.QuotaExceeded, match="You have used 1,950 of your 2,000 credits for today; this needs 80 more"):
+    with pytest.raises(quota.QuotaExceeded, match="You have used 1,950 of your 2,000 credits for today; this needs 80"):
         generate_all(P, OWNER)
     world.kie.balances = [50.0]
     _used(world, 0)

@@ -61,14 +61,18 @@ class DayCount:
 
 
 class Usage(Protocol):
-    def record_clip(self, entry: ClipEntry, day_credits: float | None, day_expires: int, price_model: str | None) -> bool:
+    def record_clip(
+        self, entry: ClipEntry, day_credits: float | None, day_expires: int, price_model: str | None,
+    ) -> bool:
         """The clip, its project's and user's totals, `day_credits` on its day (None: none) and, with
         `price_model`, its charge as a price sample; False when the clip was already recorded."""
         ...
 
     def clip(self, task_id: str) -> ClipEntry | None: ...
 
-    def record_charge(self, entry: ClipEntry, charged: float, source: str, day_delta: float | None, price_model: str) -> bool:
+    def record_charge(
+        self, entry: ClipEntry, charged: float, source: str, day_delta: float | None, price_model: str,
+    ) -> bool:
         """A charge learnt later: on the clip, the totals, `day_delta` on its day, a price sample;
         False when the clip already had one."""
         ...
@@ -119,7 +123,9 @@ class DynamoUsage:
     def _table(self) -> str:
         return settings().usage_table
 
-    def _update(self, key: dict, adds: dict[str, float], sets: dict[str, dict] | None = None, condition: str | None = None) -> dict:
+    def _update(
+        self, key: dict, adds: dict[str, float], sets: dict[str, dict] | None = None, condition: str | None = None,
+    ) -> dict:
         """One UpdateItem's parameters (also a transaction part): ADD every number in `adds`, SET `sets`."""
         names = {f"#a{i}": name for i, name in enumerate(adds)} | {f"#s{i}": name for i, name in enumerate(sets or {})}
         values = {f":a{i}": _n(value) for i, value in enumerate(adds.values())}
@@ -183,7 +189,8 @@ class DynamoUsage:
         if not pointer:
             return None
         owner = pointer["owner"]["S"]
-        item = ddb.get_item(TableName=self._table, Key=_key(f"user#{owner}", f"clip#{task_id}"), ConsistentRead=True).get("Item")
+        key = _key(f"user#{owner}", f"clip#{task_id}")
+        item = ddb.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
         if not item:
             return None
         return ClipEntry(
@@ -235,7 +242,8 @@ class DynamoUsage:
 
 
     def hold(self, owner, project_id, credits, expires):
-        update = self._update(_key(f"user#{owner}", f"hold#{project_id}"), {"credits": credits}, {"expiresAt": _n(expires)})
+        key = _key(f"user#{owner}", f"hold#{project_id}")
+        update = self._update(key, {"credits": credits}, {"expiresAt": _n(expires)})
         try:
             client("dynamodb").update_item(**update)
         except ClientError as exc:

@@ -62,7 +62,8 @@ def _hold_reason(owner: str | None, wanted: list[tuple[int, Scene]], schedule: d
     if credits.clips is None or credits.clips >= needed:
         return None
     if schedule.get("whenCreditsAllow"):
-        return f"Waiting for credits: this batch needs {math.ceil(needed * credits.price.used):,}, {budget.what_is_left(credits)}."
+        cost = math.ceil(needed * credits.price.used)
+        return f"Waiting for credits: this batch needs {cost:,}, {budget.what_is_left(credits)}."
     if wanted and credits.clips < plan.clips_to_make(wanted[0][1]):
         return budget.refusal(credits, plan.clips_to_make(wanted[0][1])).message
     return None
