@@ -4,6 +4,8 @@ system-key user sees (their quota left, never the system account's balance)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from broll_common import config
@@ -37,8 +39,8 @@ def test_a_user_over_quota_gets_a_sentence_and_no_claim_nor_kie_call_while_anoth
     with pytest.raises(quota.QuotaExceeded) as refused:
         start_generation(P, "main", owner=OWNER)
     assert refused.value.status == 429
-    assert refused.value.message == ("You have used 1,960 of your 2,000 credits for today; this needs 80 more. "
-                                     "It resets at 00:00 UTC, or ask an admin to raise your quota.")
+    assert re.fullmatch(r"You have used 1,960 of your 2,000 credits for today; this needs 80 more\. "
+                        r"It resets in \d+ (hours|minutes), or ask an admin to raise your quota\.", refused.value.message)
     assert world.kie.submitted == [] and world.projects.writes == []
     world.kie.submits = ["veo_b"]
     assert start_generation("b-project", "main", owner="user-b").taskId == "veo_b"
@@ -71,6 +73,18 @@ def test_claude_prompts_count_at_the_configured_credits(world, monkeypatch):
     quota.record_prompt(OWNER)
     quota.record_prompt(None)  # no user: nothing to count
     assert world.usage.day(OWNER, DAY).credits == 5.0 and world.usage.day(OWNER, DAY).prompts == 2
+
+
+def test_asking_for_claude_prompts_beyond_the_quota_is_refused_and_the_free_local_composer_never_is(world, monkeypatch):
+    monkeypatch.setattr(quota, "user_key_info", lambda owner: None)  # a system-key user
+    _used(world, 1999.5)
+    monkeypatch.setattr(quota.secrets, "anthropic_key", lambda: "")
+    quota.admit_prompts(OWNER, 3)  # the local composer: nothing to pay
+    monkeypatch.setattr(quota.secrets, "anthropic_key", lambda: "sk-ant-test")
+    with pytest.raises(quota.QuotaExceeded, match=r"^You have used 2,000 of your 2,000 credits for today; this needs 1 more"):
+        quota.admit_prompts(OWNER, 1)
+    _used(world, 1990)
+    quota.admit_prompts(OWNER, 2)
 
 
 def test_the_estimate_shows_a_system_key_user_their_quota_left_and_caps_to_whole_scenes(world):

@@ -6,7 +6,7 @@ import re
 import time
 from datetime import datetime, timezone
 
-from . import media_jobs, plan, render, style
+from . import media_jobs, plan, quota, render, style
 from ..dal import history, projects as storage
 from ..models.api import MediaSource, PlanEdit, Project, ProjectImport, ProjectSummary, RenderView, SceneEdit
 from ..models.domain import Scene, SceneStatus
@@ -109,6 +109,7 @@ def edit_scene(project_id: str, scene_id_: str, edit: SceneEdit, owner: str) -> 
 def generate_prompt(project_id: str, scene_id_: str, owner: str) -> Scene:
     record = storage.load_project(project_id, owner=owner)
     index, scene = record.scene(scene_id_)
+    quota.admit_prompts(owner, plan.count_for(scene))
     if plan.count_for(scene) > 1:
         return _generate_plan_prompts(record, index, scene, owner)
     composed = style.compose(record, scene)

@@ -12,6 +12,7 @@ same instant may both pass and overshoot by their clips.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from . import ledger
 from ..clients import secrets
@@ -45,10 +46,13 @@ def left(owner: str, key: secrets.KieKey | None = None) -> QuotaView | None:
                      resetsAt=ledger.day_end(day).isoformat(timespec="seconds").replace("+00:00", "Z"))
 
 
-def refusal(view: QuotaView, needed: float) -> QuotaExceeded:
+def refusal(view: QuotaView, needed: float, now: float | None = None) -> QuotaExceeded:
+    # No clock time: the sentence reaches the page as it is, and only the page knows the person's zone.
+    hours = max(0.0, datetime.fromisoformat(view.resetsAt.replace("Z", "+00:00")).timestamp() - (now or time.time())) / 3600
+    resets = f"in {hours:.0f} hours" if hours >= 1.5 else f"in {max(1, round(hours * 60))} minutes"
     return QuotaExceeded(
         f"You have used {view.usedToday:,.0f} of your {view.dailyCredits:,.0f} credits for today; "
-        f"this needs {needed:,.0f} more. It resets at 00:00 UTC, or ask an admin to raise your quota."
+        f"this needs {needed:,.0f} more. It resets {resets}, or ask an admin to raise your quota."
     )
 
 
@@ -62,6 +66,18 @@ def admit(owner: str, key: secrets.KieKey, clips: int) -> float:
     if needed > view.left:
         raise refusal(view, needed)
     return needed
+
+
+def admit_prompts(owner: str, count: int) -> None:
+    """A person asking for `count` prompts (POST …/prompt): refused (QuotaExceeded) when Claude writes
+    them and today's quota left does not cover them. Prompts a claim leaves for its poll loop are not
+    checked here: the claim was admitted with its clips, and a refused prompt would fail the scene."""
+    if not secrets.anthropic_key():
+        return  # the local composer is free
+    view = left(owner)
+    needed = count * settings().claude_credits_per_prompt
+    if view is not None and needed > view.left:
+        raise refusal(view, needed)
 
 
 def record_prompt(owner: str | None) -> None:
