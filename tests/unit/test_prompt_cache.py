@@ -1,5 +1,5 @@
 """Claude's prompts cached by what they were written from (logic/style.compose, dal/prompt_cache):
-a hit makes no Claude call, a style change reuses the body, each call made counts toward the
+a hit makes no Claude call, a style change asks again, each call made counts toward the
 owner's quota; a scene is sent with its neighbours' narration (capped), not the whole script."""
 
 import time
@@ -75,14 +75,18 @@ def test_a_hit_makes_no_claude_call_and_a_miss_is_counted(fake_anthropic, cache,
     assert len(fake_anthropic.requests) == 3 and counted == ["ann"] * 3
 
 
-def test_a_style_change_reuses_the_body_with_the_new_style_sentence(fake_anthropic, cache, counted):
+def test_a_style_change_asks_again_and_the_same_style_is_a_hit(fake_anthropic, cache, counted):
+    """Claude is told the project style and writes the body to it: another style is another prompt."""
     fake_anthropic.answer(BODY)
-    plain = style.compose(record(*SCENES), SCENES[1])
+    style.compose(record(*SCENES), SCENES[1])
     locked = style.compose(record(*SCENES, look="archival 16mm film"), SCENES[1])
-    assert len(fake_anthropic.requests) == 1
+    assert len(fake_anthropic.requests) == 2 and counted == ["ann"] * 2 and len(cache.items) == 2
+    assert "look: archival 16mm film" in str(fake_anthropic.requests[1].body)  # what Claude is told is keyed
     new_suffix = style.prompt_request(record(*SCENES, look="archival 16mm film"), SCENES[1]).style.suffix()
     assert locked.text.endswith(new_suffix) and locked.text.count("16mm") == 1
-    assert locked.text.removesuffix(new_suffix) == plain.text.removesuffix(prompts.STYLE_SUFFIX)
+    # The same style asked again: the kept prompt, no call, nothing counted.
+    assert style.compose(record(*SCENES, look="archival 16mm film"), SCENES[1]) == locked
+    assert len(fake_anthropic.requests) == 2 and counted == ["ann"] * 2
 
 
 def test_the_answer_is_kept_before_the_caller_goes_on(fake_anthropic, cache, counted):

@@ -6,9 +6,9 @@ older version is shown as out of date, and a composed (not hand-written) prompt 
 written again with the new style at its next generation.
 
 Claude's prompts are kept (dal/prompt_cache.py) by what they were written from, the style
-aside (its sentence is added locally): the same scene asked again (a retry, a request that
-timed out after Claude answered, a new style lock) makes no second call. Each call made
-counts toward the owner's daily quota.
+included (Claude is told it and writes the body to it): the same scene asked again with the
+same style (a retry, a request that timed out after Claude answered) makes no second call,
+a new style lock asks again. Each call made counts toward the owner's daily quota.
 """
 
 from __future__ import annotations

@@ -137,15 +137,19 @@ def compose_with_claude(request: PromptRequest) -> ComposedPrompt:
 
 def cache_key(request: PromptRequest) -> str:
     """What Claude writes a prompt from, hashed (with the model and these instructions, so a new
-    model or system prompt asks again). Not the style: its sentence is added after the answer
-    (_finish_claude), so a prompt kept without it (unstyled) serves a new style lock too."""
+    model or system prompt asks again). The style is in it as Claude is told it (_user_message:
+    look, colour, lens, era; the seed is not told): Claude writes the body to that style, so a
+    new style lock asks again."""
+    style = request.style
     material = [SYSTEM_PROMPT, settings().anthropic_model, request.scene_type, request.scene_title, request.scene_text,
-                request.shot_instructions, request.context, request.shot]
+                request.shot_instructions, request.context, request.shot,
+                [style.look, style.colour, style.lens, style.era]]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 
 def unstyled(composed: ComposedPrompt, style: StyleLock) -> ComposedPrompt:
-    """The prompt without the style sentence _finish_claude ended it with: what is kept."""
+    """The prompt without the style sentence _finish_claude ended it with: what is kept (under a
+    key with the style in it, so styled puts back the same sentence)."""
     return replace(composed, text=composed.text.removesuffix(f" {style.suffix()}"))
 
 
