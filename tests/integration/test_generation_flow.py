@@ -153,6 +153,28 @@ def test_cancel_goes_back_to_idle_and_ignores_the_late_result(api, project, emul
     assert after["status"] == "idle" and after["taskId"] is None and after["generation"] == scene["generation"] + 1
 
 
+def test_a_cancelled_clip_kie_still_makes_lands_in_history_and_can_be_selected(api, project, emulator):
+    emulator.configure(delay_seconds=2)
+    pid = project["projectId"]
+    scene = generate(api, pid, "hook")
+    cancelled = api.post(f"/api/projects/{pid}/broll/cancel", json={"sceneId": "hook"}).json()
+    assert "if Kie.ai finishes it, it lands in this scene's History" in cancelled["statusNote"]
+    history = f"/api/projects/{pid}/broll/scenes/hook/history"
+    deadline = time.monotonic() + 30
+    while not (clips := [e for e in api.get(history).json()["entries"] if e["kind"] == "clip"]):
+        assert time.monotonic() < deadline, api.get(history).json()
+        time.sleep(0.3)
+    [clip] = clips
+    assert clip["taskId"] == scene["taskId"] and clip["note"].startswith("Finished after it was cancelled")
+    assert clip["videoUrl"] and not clip["current"]
+    after = api.get(f"/api/projects/{pid}").json()["scenes"][0]
+    assert (after["status"], after["taskId"], after["generation"]) == ("idle", None, scene["generation"] + 1)
+    chosen = api.post(f"/api/projects/{pid}/broll/scenes/hook/select", json={"entryId": clip["id"]})
+    assert chosen.status_code == 200 and chosen.json()["status"] == "completed", chosen.text
+    assert httpx.get(chosen.json()["videoUrl"]).content == httpx.get(clip["videoUrl"]).content
+    assert [e["kind"] for e in api.get(history).json()["entries"] if e["kind"] == "clip"] == ["clip"]  # landed once
+
+
 def test_completed_scene_needs_regenerate(api, project):
     pid = project["projectId"]
     generate(api, pid, "hook")

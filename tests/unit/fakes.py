@@ -244,8 +244,9 @@ class FakeMedia:
 class FakeProjects:
     """The project_steps table as a dict of project id -> {meta, script, broll}; scene writes
     keep the real conditions (the owner, the scene's id at its index, generation, status_in,
-    expect: a field's value, None = absent) and apply all of a call's writes or none
-    (StaleScene). Changes to None remove the field, as the real write does."""
+    expect: a field's value, None = absent; present) and apply all of a call's writes or none
+    (StaleScene). Changes to None remove the field, as the real write does; a field `map.key`
+    is that key of a map field."""
 
     def __init__(self):
         self.projects: dict[str, dict] = {}
@@ -295,7 +296,20 @@ class FakeProjects:
             return False
         if write.status_in and raw.get("status") not in write.status_in:
             return False
-        return all(raw.get(field) == value for field, value in (write.expect or {}).items())
+        expected = all(self._get(raw, field) == value for field, value in (write.expect or {}).items())
+        return expected and all(self._get(raw, field) is not None for field in write.present)
+
+    @staticmethod
+    def _at(raw, field):
+        """(the map holding `field`, its last name): `map.key` is a key of a map field."""
+        *maps, name = field.split(".")
+        for part in maps:
+            raw = raw.get(part) if isinstance(raw, dict) else None
+        return raw, name
+
+    def _get(self, raw, field):
+        holder, name = self._at(raw, field)
+        return holder.get(name) if isinstance(holder, dict) else None
 
     def update_scenes(self, project_id, writes, *, owner):
         import copy
@@ -313,18 +327,20 @@ class FakeProjects:
         for write in writes:
             raw = scenes[write.index]
             for field, value in write.changes.items():
+                holder, name = self._at(raw, field)
                 if value is None:
-                    raw.pop(field, None)
+                    holder.pop(name, None)
                 else:
-                    raw[field] = json.loads(json.dumps(copy.deepcopy(value)))  # stored as plain data
+                    holder[name] = json.loads(json.dumps(copy.deepcopy(value)))  # stored as plain data
         self.writes.append((project_id, list(writes)))
 
     def update_scene(
         self, project_id, index, scene_id, changes, *, owner, generation=None, status_in=None, expect=None,
+        present=(),
     ):
         from broll_common.dal.projects import SceneWrite
 
-        write = SceneWrite(index, scene_id, changes, generation, status_in, expect)
+        write = SceneWrite(index, scene_id, changes, generation, status_in, expect, present)
         self.update_scenes(project_id, [write], owner=owner)
 
     def generating_scenes(self):
@@ -332,7 +348,7 @@ class FakeProjects:
         for project_id in self.projects:
             record = self.load_broll(project_id, owner=None)
             scenes = enumerate(record.scenes)
-            found += [(project_id, record.owner_id, i, s) for i, s in scenes if s.status == "generating"]
+            found += [(project_id, record.owner_id, i, s) for i, s in scenes if s.status == "generating" or s.lateTasks]
         return found
 
 

@@ -23,10 +23,12 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer
+from pydantic_core import to_jsonable_python
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.constants import NONE
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.operand import Path
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -171,7 +173,8 @@ _SHOWN_ONLY = {"videoUrl", "plannedShots", "autoShots", "maxShots"}
 
 def scene_document(scene: Scene) -> dict:
     """The stored form: the API fields plus the internal ones the API leaves out."""
-    internal = {name: getattr(scene, name) for name, field in Scene.model_fields.items() if field.exclude}
+    excluded = [name for name, field in Scene.model_fields.items() if field.exclude]
+    internal = {name: to_jsonable_python(getattr(scene, name)) for name in excluded}
     shown = scene.model_dump(mode="json", exclude=_SHOWN_ONLY | {"plan"})
     return shown | internal | {"plan": [shot.stored() for shot in scene.plan]}
 
@@ -294,7 +297,8 @@ def _now() -> str:
 
 @dataclass(frozen=True)
 class SceneWrite:
-    """Fields to set on one scene (None removes a field), and what the scene must still be."""
+    """Fields to set on one scene (None removes a field), and what the scene must still be. A
+    field may name one key of a map field, `map.key` (a late task landed, lateTasks.{taskId})."""
 
     index: int
     scene_id: str
@@ -302,6 +306,11 @@ class SceneWrite:
     generation: int | None = None
     status_in: tuple[str, ...] | None = None
     expect: dict[str, Any] | None = None  # other fields' values the scene must still hold (None: absent)
+    present: tuple[str, ...] = ()  # fields the scene must still have, whatever their values
+
+
+def _field(scene: Path, field: str) -> Path:
+    return functools.reduce(operator.getitem, field.split("."), scene)
 
 
 def update_scenes(project_id: str, writes: list[SceneWrite], *, owner: str | None) -> None:
@@ -321,12 +330,15 @@ def update_scenes(project_id: str, writes: list[SceneWrite], *, owner: str | Non
         if write.status_in:
             conditions.append(scene["status"].is_in(*write.status_in))
         for field, value in (write.expect or {}).items():
-            conditions.append(scene[field].does_not_exist() if value is None else scene[field] == value)
+            path = _field(scene, field)
+            conditions.append(path.does_not_exist() if value is None else path == value)
+        conditions += [_field(scene, field).exists() for field in write.present]
         actions += [
-            scene[field].set(value) if value is not None else scene[field].remove()
+            _field(scene, field).set(value) if value is not None else _field(scene, field).remove()
             for field, value in write.changes.items()
         ]
-    if any(write.changes.get("status") == "generating" for write in writes):
+    # A cancel that leaves tasks at Kie keeps the item in the sweep's index until they land.
+    if any(write.changes.get("status") == "generating" or write.changes.get("lateTasks") for write in writes):
         actions.append(model.sweep_due.set(SWEEP_DUE))
     try:
         _update_broll_item(model, project_id, actions, functools.reduce(operator.and_, conditions))
@@ -347,9 +359,11 @@ def update_scene(
     generation: int | None = None,
     status_in: tuple[str, ...] | None = None,
     expect: dict[str, Any] | None = None,
+    present: tuple[str, ...] = (),
 ) -> None:
     """Set the given fields of one scene; refuse if the scene moved on (or is not the owner's)."""
-    update_scenes(project_id, [SceneWrite(index, scene_id, changes, generation, status_in, expect)], owner=owner)
+    write = SceneWrite(index, scene_id, changes, generation, status_in, expect, present)
+    update_scenes(project_id, [write], owner=owner)
 
 
 def update_broll(project_id: str, changes: dict[str, Any], *, owner: str) -> None:
@@ -449,7 +463,11 @@ def delete_project(project_id: str, *, owner: str) -> None:
 
 
 def _has_work(data: dict) -> bool:
-    return "schedule" in data or any(raw.get("status") == "generating" for raw in data.get("scenes", []))
+    return "schedule" in data or any(_swept(raw) for raw in data.get("scenes", []))
+
+
+def _swept(raw: dict) -> bool:
+    return raw.get("status") == "generating" or bool(raw.get("lateTasks"))
 
 
 def _swept_items() -> list[tuple[str, dict]]:
@@ -489,11 +507,12 @@ def scheduled_projects() -> list[tuple[str, str | None, dict, list[Scene]]]:
 
 
 def generating_scenes() -> list[tuple[str, str | None, int, Scene]]:
-    """(projectId, ownerId, index, scene) of every scene that says it is generating (the sweep)."""
+    """(projectId, ownerId, index, scene) of every scene that says it is generating, or still waits
+    for a cancelled task's clip (lateTasks): the sweep's work, in the one read it makes."""
     return [
         (project_id, data.get("ownerId"), index, Scene.model_validate(raw))
         for project_id, data in _swept_items()
-        for index, raw in enumerate(data.get("scenes", [])) if raw.get("status") == "generating"
+        for index, raw in enumerate(data.get("scenes", [])) if _swept(raw)
     ]
 
 
@@ -510,6 +529,7 @@ class Projects(Protocol):
     def update_scene(
         self, project_id: str, index: int, scene_id: str, changes: dict[str, Any], *, owner: str | None,
         generation: int | None = None, status_in: tuple[str, ...] | None = None, expect: dict[str, Any] | None = None,
+        present: tuple[str, ...] = (),
     ) -> None: ...
 
     def update_scenes(self, project_id: str, writes: list[SceneWrite], *, owner: str | None) -> None: ...

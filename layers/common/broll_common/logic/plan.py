@@ -70,6 +70,14 @@ def current(scene: Scene) -> int | None:
     return None
 
 
+def shot_fields(scene: Scene, index: int | None) -> dict:
+    """History's note of which sub-shot an entry is about (nothing for a single clip)."""
+    if index is None:
+        return {}
+    shot = scene.plan[index]
+    return {"shot": shot.n, "shots": len(scene.plan), "start": shot.start, "end": shot.end}
+
+
 def shot_of(scene: Scene) -> tuple[int, int] | None:
     """(n, count) of the sub-shot the scene's prompt is for, for the prompt writers."""
     index = current(scene)

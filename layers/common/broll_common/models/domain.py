@@ -98,6 +98,24 @@ class KieWait(BaseModel):
     nextTryAt: float | None = None  # epoch seconds of the next attempt
 
 
+class LateTask(BaseModel):
+    """A task of a cancelled generation that Kie still makes (and charges): when Kie finishes it,
+    its clip lands in the scene's History (logic/generation/late.py). What the entry needs."""
+
+    generation: int  # the cancelled generation (its callback URL names it)
+    startedAt: float  # its submit: the generation deadline counts from it
+    keyOwner: Literal["user", "system"] = "system"
+    loop: str  # its poll loop's execution name: the sweep looks only while that loop is gone
+    prompt: str = ""
+    promptSource: Literal["local", "claude", "person"] | None = None
+    seed: int | None = None
+    styleVersion: str | None = None
+    shot: int | None = None  # a sub-shot's: which of how many, and its part of the scene
+    shots: int | None = None
+    start: float | None = None
+    end: float | None = None
+
+
 class Scene(BaseModel):
     """One scene's B-roll state, stored in step 7 and returned by the API."""
 
@@ -143,6 +161,7 @@ class Scene(BaseModel):
     startedAt: float | None = Field(default=None, exclude=True)
     pollExecution: str | None = Field(default=None, exclude=True)
     queued: bool = Field(default=False, exclude=True)  # Generate All: its loop submits it
+    lateTasks: dict[str, LateTask] = Field(default_factory=dict, exclude=True)  # by task id; cancelled, still at Kie
 
 
 class StyleLock(BaseModel):

@@ -1,5 +1,6 @@
 """The poll loop's turn (poll_step), a callback's confirmation, and the sweep that repairs
-scenes whose loop died (a queued one gets a new loop) or whose callback was lost."""
+scenes whose loop died (a queued one gets a new loop) or whose callback was lost. Each of them
+also lands a cancelled task's clip in History when Kie finishes it (late.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from aws_lambda_powertools import Logger
 from .. import callback_health
 from ..callbacks import callback_base_url
 from ...clients import secrets
-from ...clients.breaker import KieCircuitOpen
-from ...clients.kie import KieError, KieRateLimited, KieRejected, KieUnavailable
+from ...clients.breaker import KieCalls, KieCircuitOpen
+from ...clients.kie import KieError, KieRateLimited, KieRejected, KieUnavailable, TaskRecord
 from ...config import settings
 from ...dal.projects import get_projects
-from ...models.domain import Scene, SceneSlot
+from ...models.domain import LateTask, Scene, SceneSlot, SceneStatus
+from . import late
 from .executions import (
     _done, _elapsed, _loop_alive, _next_turn, _poll_schedule, _start_poll_loop, poll_wait, whole_seconds,
 )
@@ -47,6 +49,9 @@ def poll_step(state: dict) -> dict:
     owner_id, index, scene = get_projects().load_scene(project_id, int(state.get("sceneIndex", 0)), state["sceneId"])
     slot = SceneSlot(project_id, index, scene, owner_id)
     attempt = int(state.get("attempt", 0)) + 1
+    cancelled = late.late_task(scene, task_id, generation)
+    if cancelled:
+        return _late_turn(slot, task_id, cancelled, state, attempt)
     if not _is_current(scene, task_id, generation):
         return _done(state, attempt)  # settled by a callback, cancelled or regenerated meanwhile
     overdue = _overdue(scene, time.time())
@@ -66,14 +71,12 @@ def poll_step(state: dict) -> dict:
     if task_id is None:
         return _submit_turn(slot, state, attempt, kie, key)
     try:
-        task = kie.record_info(task_id)
-    except KieCircuitOpen as exc:
-        return _next_turn(state, attempt, max(poll_wait(attempt, scene, trusted), exc.retry_at - time.time()))
-    except (KieUnavailable, KieRateLimited):
-        return _next_turn(state, attempt, poll_wait(attempt, scene, trusted))
+        task = _look(kie, task_id, state, attempt, scene, trusted)
     except KieRejected as exc:
         _fail(slot, exc.user_message, failure_reason(exc))
         return _done(state, attempt)
+    if isinstance(task, dict):
+        return task
     try:
         outcome = settle(slot, task)
         if outcome is not Settled.PENDING and callback_base_url():
@@ -87,15 +90,58 @@ def poll_step(state: dict) -> dict:
     return _next_turn(state, attempt, poll_wait(attempt, scene, trusted))
 
 
+def _look(kie: KieCalls, task_id: str, state: dict, attempt: int, scene: Scene, trusted: bool) -> TaskRecord | dict:
+    """Kie's record of the task, or the loop's next turn when Kie cannot answer now (down, busy,
+    its circuit open: then not before its retry time). Raises KieRejected."""
+    try:
+        return kie.record_info(task_id)
+    except KieCircuitOpen as exc:
+        return _next_turn(state, attempt, max(poll_wait(attempt, scene, trusted), exc.retry_at - time.time()))
+    except (KieUnavailable, KieRateLimited):
+        return _next_turn(state, attempt, poll_wait(attempt, scene, trusted))
+
+
+def _late_turn(slot: SceneSlot, task_id: str, task: LateTask, state: dict, attempt: int) -> dict:
+    """A turn for a cancelled task Kie may still finish: the same waits and deadline as when it
+    was the scene's own, but its outcome lands in History and the scene is left as it is."""
+    sent = late.as_sent(slot.scene, task)
+    if late.overdue(task, time.time()):
+        late.give_up_overdue(slot, task_id)
+        return _done(state, attempt)
+    trusted = callback_health.trusted(since=task.startedAt)
+    if _poll_schedule().awaiting_callback(_elapsed(sent), trusted):
+        return _next_turn(state, attempt, poll_wait(attempt, sent, callbacks=True))
+    try:
+        kie, _ = _kie(slot.owner, sent)
+        record = _look(kie, task_id, state, attempt, sent, trusted)
+        if isinstance(record, dict):
+            return record
+        if late.land(slot, task_id, record) is Settled.FINISHED:
+            return _done(state, attempt)
+    except secrets.NoKieKey as exc:
+        late.give_up(slot, task_id, exc.message)
+        return _done(state, attempt)
+    except KieRejected as exc:
+        late.give_up(slot, task_id, exc.user_message)
+        return _done(state, attempt)
+    except ClipCopyFailed:
+        logger.warning("cancelled clip's copy failed, retrying next turn", extra={"taskId": task_id})
+    return _next_turn(state, attempt, poll_wait(attempt, sent, trusted))
+
+
 def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: str) -> bool:
     """A Kie callback is only a hint: confirm with record-info, then settle. The caller has
     checked the URL's signature, so this acts as the system, not as a user."""
     record = get_projects().load_broll(project_id, owner=None)
     index, scene = record.scene(scene_id)
+    slot = SceneSlot(project_id, index, scene, record.owner_id)
+    cancelled = late.late_task(scene, task_id, generation)
+    if cancelled:  # Kie finished a task cancelled since: it lands in History
+        kie, _ = _kie(record.owner_id, late.as_sent(scene, cancelled))
+        return late.land(slot, task_id, kie.record_info(task_id)) is not Settled.PENDING
     if not _is_current(scene, task_id, generation):
         return False
     kie, _ = _kie(record.owner_id, scene)
-    slot = SceneSlot(project_id, index, scene, record.owner_id)
     outcome = settle(slot, kie.record_info(task_id), via="callback")
     if outcome is Settled.SUBMIT_NEXT:
         # This scene's loop is watching the settled task and will stop; a new one submits.
@@ -106,12 +152,16 @@ def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: s
 def sweep(now: float | None = None) -> dict:
     """Repair scenes stuck in `generating`: a poll loop that died (or never started), a lost
     callback, a submit whose outcome never arrived, or a clip past the overall deadline.
-    `queued` counts the generating scenes with no task yet (the queue's depth)."""
+    `queued` counts the generating scenes with no task yet (the queue's depth). Cancelled tasks
+    whose loop is gone are looked at too; those that finished count as `settled`."""
     now = now or time.time()
     counts = {"checked": 0, "settled": 0, "restarted": 0, "failed": 0, "queued": 0}
     for project_id, owner_id, index, scene in get_projects().generating_scenes():
-        counts["checked"] += 1
         slot = SceneSlot(project_id, index, scene, owner_id)
+        counts["settled"] += _sweep_late(slot, now)
+        if scene.status != SceneStatus.GENERATING:
+            continue  # only its cancelled tasks were due
+        counts["checked"] += 1
         age = now - (scene.startedAt or 0)
         overdue = _overdue(scene, now)
         if overdue:
@@ -143,6 +193,29 @@ def sweep(now: float | None = None) -> dict:
             _start_poll_loop(slot.with_scene(scene), attempt=1, restart=True)
             counts["restarted"] += 1
     return counts
+
+
+def _sweep_late(slot: SceneSlot, now: float) -> int:
+    """Look at the scene's cancelled tasks whose loop is gone, every sweep until the deadline (no
+    new loop: a repair's few minutes' delay is fine for a clip nobody waits for). How many finished."""
+    finished = 0
+    for task_id, task in slot.scene.lateTasks.items():
+        sent = late.as_sent(slot.scene, task)
+        if _loop_alive(slot.project_id, sent):
+            continue
+        if late.overdue(task, now):
+            late.give_up_overdue(slot, task_id)
+            finished += 1
+            continue
+        try:
+            kie, _ = _kie(slot.owner, sent)
+            finished += late.land(slot, task_id, kie.record_info(task_id)) is Settled.FINISHED
+        except KieRejected as exc:
+            late.give_up(slot, task_id, exc.user_message)
+            finished += 1
+        except (KieError, ClipCopyFailed, secrets.NoKieKey) as exc:
+            logger.warning("sweep could not look at a cancelled task", extra={"taskId": task_id, "error": str(exc)})
+    return finished
 
 
 def _restart_wait(scene: Scene, now: float) -> int:

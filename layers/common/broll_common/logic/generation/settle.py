@@ -101,7 +101,7 @@ def settle(slot: SceneSlot, record: TaskRecord, via: str = "poll") -> Settled:
     get_history().record(
         project_id, scene.sceneId, "clip", taskId=task_id, videoKey=key, prompt=scene.aiPrompt,
         promptSource=scene.promptSource, shotInstructions=scene.shotInstructions or None, seed=scene.seed,
-        styleVersion=scene.styleVersion, **_shot_fields(scene, sub_shot),
+        styleVersion=scene.styleVersion, **plan.shot_fields(scene, sub_shot),
     )
     more = changes.get("status") != SceneStatus.COMPLETED.value
     return Settled.SUBMIT_NEXT if more else Settled.FINISHED
@@ -120,14 +120,6 @@ def _clip_changes(scene: Scene, task_id: str, key: str) -> tuple[dict, int | Non
         return done | {"plan": plan.stored(shots), "videoKey": shots[0].videoKey}, index
     # The next sub-shot's clock (progress, the deadline) starts now; the loop submits it.
     return {"plan": plan.stored(shots), "taskId": None, "startedAt": time.time()} | plan.next_prompt(shots), index
-
-
-def _shot_fields(scene: Scene, index: int | None) -> dict:
-    """History's note of which sub-shot an entry is about (nothing for a single clip)."""
-    if index is None:
-        return {}
-    shot = scene.plan[index]
-    return {"shot": shot.n, "shots": len(scene.plan), "start": shot.start, "end": shot.end}
 
 
 def _still_generating(scene: Scene) -> dict:

@@ -28,7 +28,7 @@ from ...prompts import PromptError
 from ..views import scene_view
 from .claim import _claim, _prompts_due, _write_due_prompts
 from .executions import _done, _next_turn, _start_poll_loop, poll_wait, retry_backoff, whole_seconds
-from .settle import _fail, _shot_fields, _still_generating, _submit_failure_message, failure_reason
+from .settle import _fail, _still_generating, _submit_failure_message, failure_reason
 
 logger = Logger(child=True)
 
@@ -82,7 +82,7 @@ def _submitted(project_id: str, scene: Scene, task_id: str) -> None:
     get_history().record(
         project_id, scene.sceneId, "generation", taskId=task_id, prompt=scene.aiPrompt,
         promptSource=scene.promptSource, shotInstructions=scene.shotInstructions or None,
-        **_shot_fields(scene, plan.current(scene)),
+        **plan.shot_fields(scene, plan.current(scene)),
     )
 
 

@@ -1,0 +1,175 @@
+"""A cancelled clip that Kie still makes (and charges) lands in the scene's History, exactly once,
+whoever learns of it (the old poll loop, its callback, the sweep), and the scene is left as the
+cancel left it. Against the fakes (tests/unit/generation_world.py), and the store's part on moto."""
+
+from __future__ import annotations
+
+import pytest
+
+from broll_common import config
+from broll_common.dal import projects as storage
+from broll_common.logic.generation import cancel, confirm_callback, poll_step, sweep
+from broll_common.logic.generation import late
+from broll_common.logic.generation.cancel import MAX_LATE_TASKS
+from broll_common.logic.generation.settle import Settled
+from broll_common.models.domain import SceneSlot, SceneStatus
+
+from tests.unit.fakes import FakeKie
+from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
+    NOW, OWNER, P, clock, generating, long_scene, state_of, world,
+)
+from tests.unit.test_sweep_index import _create, _flagged, table  # noqa: F401 - the moto table, by name
+
+CLIP_KEY = f"users/{OWNER}/projects/{P}/broll/main/veo_1.mp4"
+
+
+def _cancelled(world, **fields):
+    """A sent clip (veo_1, generation 1), cancelled: (the poll loop's state for it, the cancel's answer)."""
+    s = generating(**fields)
+    world.projects.add(P, [s])
+    view = cancel(P, "main", OWNER)
+    return state_of(s), view
+
+
+def _untouched(world):
+    stored = world.stored()
+    assert (stored.status, stored.generation, stored.taskId, stored.videoKey) == (SceneStatus.IDLE, 2, None, None)
+
+
+def test_cancel_says_the_clip_is_paid_for_and_lands_in_history_and_keeps_the_task(world):
+    _, view = _cancelled(world, seed=12345)
+    assert view.statusNote == ("Cancelled. Kie.ai cannot stop a task it has started: this clip is still paid for "
+                               "(about 80 credits); if Kie.ai finishes it, it lands in this scene's History.")
+    task = world.stored().lateTasks["veo_1"]
+    assert (task.generation, task.startedAt, task.loop, task.seed) == (1, NOW - 30, "p-main-g1", 12345)
+    assert "lateTasks" not in view.model_dump()  # stored, never shown
+
+
+def test_a_cancelled_task_that_finishes_lands_in_history_and_leaves_the_scene_alone(world):
+    state, _ = _cancelled(world)
+    world.kie.tasks = {"veo_1": FakeKie.generating("veo_1")}
+    assert poll_step(state)["outcome"] == "pending"  # the old loop keeps watching it
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    assert poll_step(state)["outcome"] == "done"
+    [entry] = world.history.of("clip")
+    assert entry == {"taskId": "veo_1", "videoKey": CLIP_KEY, "prompt": "Cranes at dawn (main), slow dolly.",
+                     "promptSource": "person", "note": late.LANDED_NOTE}
+    assert world.media.objects[CLIP_KEY] == b"https://kie.example/veo_1.mp4"
+    _untouched(world)
+    assert world.stored().lateTasks == {}
+
+
+def test_a_cancelled_sub_shot_lands_as_that_sub_shot(world):
+    s = long_scene()
+    world.projects.add(P, [s])
+    cancel(P, "main", OWNER)
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    poll_step(state_of(s))
+    [entry] = world.history.of("clip")
+    assert (entry["shot"], entry["shots"], entry["prompt"]) == (1, len(s.plan), "Sub-shot 1.")
+
+
+def test_the_callback_and_the_loop_land_it_once(world):
+    state, _ = _cancelled(world)
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    assert confirm_callback(P, "main", 1, "veo_1") is True
+    assert poll_step(state)["outcome"] == "done"
+    assert confirm_callback(P, "main", 1, "veo_1") is False  # Kie may deliver it twice
+    assert len(world.history.of("clip")) == 1 and world.kie.looked_up == ["veo_1"]
+    _untouched(world)
+
+
+def test_two_that_read_the_scene_before_either_landed_it_land_it_once(world):
+    _cancelled(world)
+    slot = SceneSlot(P, 0, world.stored(), OWNER)  # both read it while the task was still kept
+    done = FakeKie.success("veo_1")
+    assert late.land(slot, "veo_1", done) is Settled.FINISHED
+    assert late.land(slot, "veo_1", done) is Settled.FINISHED
+    assert len(world.history.of("clip")) == 1
+
+
+def test_a_cancelled_task_that_fails_leaves_a_failed_entry(world):
+    state, _ = _cancelled(world)
+    world.kie.tasks = {"veo_1": FakeKie.failed("veo_1", message="upstream error")}
+    assert poll_step(state)["outcome"] == "done"
+    [entry] = world.history.of("failed")
+    assert "upstream error" in entry["error"] and entry["taskId"] == "veo_1"
+    assert world.history.of("clip") == [] and world.stored().lateTasks == {}
+    _untouched(world)
+
+
+def test_a_cancelled_task_past_the_deadline_is_given_up_without_asking_kie(world, clock):
+    state, _ = _cancelled(world)
+    clock.now += config.settings().generation_deadline_s
+    assert poll_step(state)["outcome"] == "done"
+    assert world.history.of("failed")[0]["error"] == "Kie.ai did not finish this cancelled clip within 15 minutes."
+    assert world.kie.looked_up == [] and world.stored().lateTasks == {}
+
+
+def test_a_clip_copy_failure_keeps_the_task_for_the_next_turn(world, monkeypatch):
+    state, _ = _cancelled(world)
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    monkeypatch.setattr(world.media, "copy_from_url", lambda url, key: (_ for _ in ()).throw(OSError("reset")))
+    assert poll_step(state)["outcome"] == "pending"
+    assert "veo_1" in world.stored().lateTasks and world.history.of("clip") == []
+
+
+def test_the_sweep_lands_a_cancelled_task_whose_loop_is_gone_and_leaves_one_whose_loop_runs(world):
+    _cancelled(world)
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    world.loops.statuses["p-main-g1"] = "RUNNING"
+    assert sweep(NOW) == {"checked": 0, "settled": 0, "restarted": 0, "failed": 0, "queued": 0}
+    assert world.kie.looked_up == []
+    world.loops.statuses["p-main-g1"] = "FAILED"
+    assert sweep(NOW)["settled"] == 1
+    assert len(world.history.of("clip")) == 1 and world.stored().lateTasks == {}
+    assert sweep(NOW)["settled"] == 0  # nothing is left to look at
+    _untouched(world)
+
+
+def test_cancel_keeps_only_the_newest_tasks(world):
+    earlier = {}
+    for n in range(MAX_LATE_TASKS + 2):
+        world.projects.add(P, [generating(task_id=f"veo_{n}", generation=n + 1, age=100 - n, lateTasks=earlier)])
+        cancel(P, "main", OWNER)
+        earlier = world.stored().lateTasks
+    assert sorted(world.stored().lateTasks, key=lambda t: int(t[4:])) == [f"veo_{n}" for n in range(2, 12)]
+
+
+def test_a_cancel_of_a_scene_not_yet_sent_keeps_no_task(world):
+    world.projects.add(P, [generating(task_id=None, queued=True)])
+    cancel(P, "main", OWNER)
+    assert world.stored().lateTasks == {}
+
+
+def test_a_cancel_racing_an_earlier_task_landing_writes_what_is_left(world, monkeypatch):
+    _cancelled(world)
+    stored = world.projects.projects[P]["broll"]["scenes"][0]
+    stored |= {"status": "generating", "taskId": "veo_2", "generation": 2, "startedAt": NOW - 10}
+    read = world.projects.load_broll
+
+    def landed_after_the_read(project_id, owner):
+        record = read(project_id, owner=owner)
+        stored.get("lateTasks", {}).pop("veo_1", None)  # the old loop lands veo_1 meanwhile
+        return record
+
+    monkeypatch.setattr(world.projects, "load_broll", landed_after_the_read)
+    cancel(P, "main", OWNER)
+    assert list(world.stored().lateTasks) == ["veo_2"] and world.stored().generation == 3
+
+
+# ---------------------------------------------------------------- the store (moto)
+
+
+def test_the_store_keeps_a_cancelled_scene_flagged_and_removes_a_task_once(table):
+    _create("late")
+    entry = {"generation": 1, "startedAt": NOW, "loop": "late-main-g1"}
+    storage.update_scene("late", 0, "main", {"lateTasks": {"veo_1": entry}}, owner=None)
+    assert _flagged(table) == ["late"]
+    [(_, _, _, found)] = storage.generating_scenes()
+    assert found.status == SceneStatus.IDLE and found.lateTasks["veo_1"].loop == "late-main-g1"
+    removal = {"changes": {"lateTasks.veo_1": None}, "owner": None, "present": ("lateTasks.veo_1",)}
+    storage.update_scene("late", 0, "main", **removal)
+    with pytest.raises(storage.StaleScene):
+        storage.update_scene("late", 0, "main", **removal)
+    assert storage.generating_scenes() == [] and _flagged(table) == []  # nothing left: the flag goes
