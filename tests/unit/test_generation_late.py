@@ -127,6 +127,12 @@ def test_the_sweep_lands_a_cancelled_task_whose_loop_is_gone_and_leaves_one_whos
     _untouched(world)
 
 
+def test_the_loop_of_a_cancelled_clip_ends_quietly_when_its_project_is_deleted(world):
+    state, _ = _cancelled(world)
+    world.projects.projects.pop(P)
+    assert poll_step(state)["outcome"] == "done" and world.kie.looked_up == []
+
+
 def test_cancel_keeps_only_the_newest_tasks(world):
     earlier = {}
     for n in range(MAX_LATE_TASKS + 2):

@@ -17,6 +17,7 @@ from ...clients.kie import KieError, KieRateLimited, KieRejected, KieUnavailable
 from ...config import settings
 from ...dal.projects import get_projects
 from ...models.domain import LateTask, Scene, SceneSlot, SceneStatus
+from ...models.errors import NotFound
 from . import late
 from .executions import (
     _done, _elapsed, _loop_alive, _next_turn, _poll_schedule, _start_poll_loop, poll_wait, whole_seconds,
@@ -46,9 +47,13 @@ def _overdue(scene: Scene, now: float) -> str | None:
 def poll_step(state: dict) -> dict:
     """One turn of the state machine's loop: ask Kie, settle or plan the next wait."""
     project_id, task_id, generation = state["projectId"], state["taskId"], int(state["generation"])
-    owner_id, index, scene = get_projects().load_scene(project_id, int(state.get("sceneIndex", 0)), state["sceneId"])
-    slot = SceneSlot(project_id, index, scene, owner_id)
     attempt = int(state.get("attempt", 0)) + 1
+    try:
+        owner_id, index, scene = get_projects().load_scene(project_id, int(state.get("sceneIndex", 0)), state["sceneId"])
+    except NotFound:
+        # Deleted meanwhile: only a cancelled clip's loop outlives its project (generating blocks a delete).
+        return _done(state, attempt)
+    slot = SceneSlot(project_id, index, scene, owner_id)
     cancelled = late.late_task(scene, task_id, generation)
     if cancelled:
         return _late_turn(slot, task_id, cancelled, state, attempt)
