@@ -242,6 +242,16 @@ def cmd_status(ctx: Context) -> int:
     return OK
 
 
+def _whole_scenes(scene_clips: list[int], cap: int) -> int:
+    """The clips of the whole scenes, in timeline order, that fit in `cap` clips (as the API starts them)."""
+    starting = 0
+    for clips in scene_clips:
+        if starting + clips > cap:
+            break
+        starting += clips
+    return starting
+
+
 def _estimate(ctx: Context, pid: str) -> tuple[int | None, str | None]:
     """(clips that will start, the line to print); (None, None) when the API offers no estimate."""
     try:
@@ -252,16 +262,16 @@ def _estimate(ctx: Context, pid: str) -> tuple[int | None, str | None]:
             return None, None
         raise
     clips, per = int(estimate["clips"]), estimate["creditsPerClip"]
-    # The same cap the API applies: the lower of --max-clips and what --max-credits pays for.
+    # The same caps the API applies: the lower of --max-clips and what --max-credits pays for, and
+    # (remainingSource set: the credits left are known) the clips those cover.
     caps = [clips]
     if ctx.args.max_clips is not None:
         caps.append(ctx.args.max_clips)
     if ctx.args.max_credits is not None and per:
         caps.append(int(ctx.args.max_credits // per))
     asked = min(caps)
-    # remainingSource is set once the credits left are known: startableClips is what they cover.
     afford = int(estimate.get("startableClips") or 0) if estimate.get("remainingSource") else None
-    starting = asked if afford is None else min(asked, afford)
+    starting = _whole_scenes(estimate["sceneClips"], asked if afford is None else min(asked, afford))
     # Scenes and clips both, as the page says them: a long scene takes several clips.
     counted = f"{plural(int(estimate['scenes']), 'scene')} · " if estimate.get("scenes") else ""
     line = f"{counted}{plural(clips, 'clip')}"
@@ -275,8 +285,10 @@ def _estimate(ctx: Context, pid: str) -> tuple[int | None, str | None]:
     if remaining is not None:
         line += f" · {remaining_label(remaining, estimate.get('remainingSource'))}"
     if afford is not None and afford < asked:
-        line += (f"\nOnly {afford} of {plural(asked, 'clip')} fit in what is left; generate-all starts those {afford}."
-                 if afford else "\nNone of these clips fit in what is left: nothing would start.")
+        line += (f"\nOnly {starting} of {plural(asked, 'clip')} fit in what is left; generate-all starts those {starting}."
+                 if starting else "\nNone of these clips fit in what is left: nothing would start.")
+    elif not starting and clips:
+        line += f"\nThe first scene alone takes {plural(estimate['sceneClips'][0], 'clip')}: nothing would start."
     if remaining is None and estimate.get("note"):
         line += f"\n{estimate['note']}"  # why the credits left are unknown (a cap they make is said above)
     return starting, line

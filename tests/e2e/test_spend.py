@@ -135,9 +135,10 @@ def test_the_dialog_says_before_start_what_the_quota_left_covers(local_page: Pag
 
 def test_a_quota_reached_shows_its_sentence(local_page: Page, demo_copy, api):
     page = local_page
-    sentence = "You have used today's 2,000 credits on the studio's Kie.ai key. It resets at midnight."
-    page.route(f"**/api/projects/{demo_copy}/broll/generate-all",
-               lambda route: route.fulfill(status=429, json={"message": sentence}))
+    sentence = ("You have used 1,960 of your 2,000 credits for today; this needs 160 more. "
+                "It resets in 5 hours, or ask an admin to raise your quota.")
+    page.route(f"**/api/projects/{demo_copy}/broll/generate-all",  # the API's error body (broll_common/api.py)
+               lambda route: route.fulfill(status=429, json={"error": sentence}))
     open_project(page, demo_copy)
     open_generate_all(page)
     tid(page, "confirm-ok").click()
@@ -220,9 +221,8 @@ def test_phone_width_stays_clean(browser, base_url, demo_copy, shots):
 
 def test_the_spend_shows_from_the_api(local_page: Page, demo_copy, api):
     # The hook's clip is this project's spend as the API reports it.
-    spend = api.get(f"/api/projects/{demo_copy}").json().get("spend") or {}
-    if not spend.get("clips"):
-        pytest.skip(f"the API does not report this project's spend yet: {json.dumps(spend)}")
+    spend = api.get(f"/api/projects/{demo_copy}").json()["spend"]
+    assert spend["clips"], f"the API reports no spend for this project: {json.dumps(spend)}"
     open_project(local_page, demo_copy)
     expect(tid(local_page, "spend-line")).to_have_text(re.compile(r"^Spent: about 80 credits estimated"))
 

@@ -213,7 +213,7 @@ def test_generate_all_prints_the_estimate_and_sends_the_budget_cap(capsys):
     fake = FakeApi({
         "GET /api/projects/p/broll/estimate": [{"scenes": 3, "clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
                                                 "remainingCredits": 1200, "remainingSource": "kie_balance",
-                                                "startableClips": 3, "startableScenes": 3}],
+                                                "startableClips": 3, "startableScenes": 3, "sceneClips": [1, 1, 1]}],
         "POST /api/projects/p/broll/generate-all": [(202, {"started": [scene("hook", "generating"),
                                                                        scene("main", "generating")],
                                                            "skipped": [{"sceneId": "cta", "reason": "completed"}]})],
@@ -231,7 +231,7 @@ def test_generate_all_prints_the_estimate_and_sends_the_budget_cap(capsys):
 def test_a_credit_cap_lowers_the_estimate_and_an_unknown_balance_says_why(capsys):
     fake = FakeApi({
         "GET /api/projects/p/broll/estimate": [{"clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
-                                                "remainingCredits": None,
+                                                "remainingCredits": None, "sceneClips": [1, 1, 1],
                                                 "note": "Kie.ai did not say how many credits are left."}],
         "POST /api/projects/p/broll/generate-all": [(202, {"started": [], "skipped": []})],
     })
@@ -247,7 +247,8 @@ def test_generate_all_says_before_starting_how_few_clips_the_quota_left_covers(c
         "GET /api/projects/p/broll/estimate": [{
             "scenes": 2, "clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
             "price": {"configured": 80, "measured": 77.5, "samples": 4, "used": 80},
-            "remainingCredits": 170, "remainingSource": "daily_quota", "startableClips": 2, "startableScenes": 1}],
+            "remainingCredits": 170, "remainingSource": "daily_quota", "startableClips": 2, "startableScenes": 1,
+            "sceneClips": [2, 1]}],
         "POST /api/projects/p/broll/generate-all": [(202, {"started": [], "skipped": []})],
     })
     assert fake.run("generate-all", "p", "--yes") == 0
@@ -257,13 +258,29 @@ def test_generate_all_says_before_starting_how_few_clips_the_quota_left_covers(c
             "Only 2 of 3 clips fit in what is left; generate-all starts those 2.") in out
 
 
+def test_the_estimate_starts_whole_scenes_so_a_cap_below_the_first_scene_starts_nothing(capsys):
+    fake = FakeApi({
+        "GET /api/projects/p/broll/estimate": [{"scenes": 2, "clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
+                                                "remainingCredits": 1200, "remainingSource": "kie_balance",
+                                                "startableClips": 3, "startableScenes": 2, "sceneClips": [2, 1]}] * 2,
+        "POST /api/projects/p/broll/generate-all": [(202, {"started": [], "skipped": []})],
+    })
+    assert fake.run("generate-all", "p", "--max-clips", "1", "--yes") == 0
+    out = capsys.readouterr().out
+    assert ("2 scenes · 3 clips · at most 0 will start (whole scenes, in timeline order) · about 0 credits (80 each)"
+            " · 1,200 credits left on your Kie.ai key\nThe first scene alone takes 2 clips: nothing would start.") in out
+    assert fake.run("generate-all", "p", "--max-credits", "200", "--yes") == 0  # pays for 2: the first scene only
+    assert "at most 2 will start (whole scenes, in timeline order) · about 160 credits" in capsys.readouterr().out
+
+
 def test_a_quota_reached_is_its_sentence_and_exit_1(capsys):
-    sentence = "You have used today's 2,000 credits on the studio's Kie.ai key; the quota resets at midnight UTC."
+    sentence = ("You have used 2,000 of your 2,000 credits for today; this needs 160 more. "
+                "It resets in 5 hours, or ask an admin to raise your quota.")
     fake = FakeApi({
         "GET /api/projects/p/broll/estimate": [{"scenes": 2, "clips": 3, "creditsPerClip": 80, "estimatedCredits": 240,
                                                 "remainingCredits": 0, "remainingSource": "daily_quota",
-                                                "startableClips": 0, "startableScenes": 0}],
-        "POST /api/projects/p/broll/generate-all": [(429, {"message": sentence})],
+                                                "startableClips": 0, "startableScenes": 0, "sceneClips": [2, 1]}],
+        "POST /api/projects/p/broll/generate-all": [(429, {"error": sentence})],  # the API's error body
     })
     assert fake.run("generate-all", "p", "--yes") == 1
     captured = capsys.readouterr()

@@ -150,13 +150,24 @@ class FakeUsage:
         item = self.items.get(("price", model), {})
         return item.get("samples", 0), item.get("total", 0.0)
 
-    def hold(self, owner, project_id, credits, expires):
-        self._add(f"user#{owner}", f"hold#{project_id}", credits=credits)["expiresAt"] = expires
+    def hold(self, owner, holds, expires):
+        for h in holds:
+            self.items[(f"user#{owner}", f"hold#{h.claim}")] = {
+                "credits": h.credits, "clips": h.clips, "share": h.credits / h.clips, "expiresAt": expires, "sent": set()}
 
-    def release(self, owner, project_id, credits, expires):
-        item = self.items.get((f"user#{owner}", f"hold#{project_id}"))
-        if item is not None:
-            item["credits"], item["expiresAt"] = max(0.0, item["credits"] - credits), expires
+    def take_held(self, owner, claim, shot):
+        item = self.items.get((f"user#{owner}", f"hold#{claim}"))
+        if item is None or item["clips"] < 1 or shot in item["sent"]:
+            return False
+        item["credits"], item["clips"] = item["credits"] - item["share"], item["clips"] - 1
+        item["sent"].add(shot)
+        return True
+
+    def release(self, owner, claim, keep_one):
+        item = self.items.get((f"user#{owner}", f"hold#{claim}"))
+        left = 1 if keep_one else 0
+        if item is not None and item["clips"] > left:
+            item["credits"], item["clips"] = item["share"] * left, left
 
     def held(self, owner, now):
         return sum(max(0.0, item["credits"]) for (pk, sk), item in self.items.items()

@@ -9,8 +9,8 @@ import pytest
 from broll_common.clients.kie import KieUnavailable
 from broll_common.clients.secrets import KieKey
 from broll_common.logic import ledger, rate_limit
-from broll_common.logic.generation import cancel, start_generation
-from broll_common.models.domain import SceneSlot
+from broll_common.logic.generation import cancel, generate_all, start_generation
+from broll_common.models.domain import SceneSlot, TimeRange
 
 from tests.unit.fakes import FakeKie
 from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
@@ -130,3 +130,65 @@ def test_cancel_says_the_clip_is_still_paid_for_and_keeps_counting_it(world):
 def test_cancel_before_the_submit_says_nothing_was_charged(world):
     world.projects.add(P, [generating(task_id=None)])
     assert cancel(P, "main", OWNER).statusNote == "Cancelled before it reached Kie.ai: nothing was charged."
+
+
+def test_the_price_drift_is_logged_and_emitted_only_when_a_charge_moves_the_measured_mean(world, monkeypatch):
+    warnings, drifts = [], []
+    monkeypatch.setattr(ledger.logger, "warning", lambda message, **kw: warnings.append(kw))
+    monkeypatch.setattr(ledger, "emit", lambda name, unit, value: drifts.append(value) if name == "PriceDriftPercent" else None)
+    for n, charged in enumerate((100.0, 110.0, 120.0)):
+        ledger.clip_submitted(_slot(), f"veo_{n}", SYSTEM, 80.0, charged, "balance")
+    assert drifts == [37.5] and len(warnings) == 1  # the third sample makes the mean: 110 against 80
+    for _ in range(3):
+        ledger.price_per_clip()  # reading the price says nothing
+    ledger.clip_submitted(_slot(), "veo_3", SYSTEM, 80.0, 110.0, "balance")  # the mean stays 110
+    assert drifts == [37.5] and len(warnings) == 1
+    ledger.clip_submitted(_slot(), "veo_4", SYSTEM, 80.0, 82.0, "balance")  # 104.4: still over 20 %
+    assert drifts == [37.5, pytest.approx(30.5)] and len(warnings) == 2
+
+
+def _claimed(world, *scene_ids):
+    """Generate All's claims of these scenes (two-clip ones), as their loops see them."""
+    world.projects.add(P, [scene(s, timeRange=TimeRange(start=0, end=14, label="0:00–0:14")) for s in scene_ids])
+    generate_all(P, OWNER)
+    record = world.projects.load_broll(P, owner=None)
+    return [SceneSlot(P, *record.scene(s), OWNER) for s in scene_ids]
+
+
+def _price_now(world, used):
+    world.usage.items[("price", "veo3_fast")] = {"samples": 3, "total": 3 * used}
+
+
+def test_each_submit_moves_its_clips_share_as_held_not_at_todays_price(world, clock):
+    [slot] = _claimed(world, "main")
+    assert world.usage.held(OWNER, clock.now) == 160.0  # two clips at 80, one hold for the claim
+    _price_now(world, 100.0)
+    ledger.clip_submitted(slot, "veo_a", SYSTEM, 100.0, None, None)
+    assert world.usage.held(OWNER, clock.now) == 80.0  # the first clip's 80 as held, not today's 100
+    assert world.usage.day(OWNER, DAY).credits == 100.0
+
+
+def test_a_rewrites_second_submit_of_the_same_sub_shot_moves_nothing_more(world, clock):
+    [slot] = _claimed(world, "main")
+    ledger.clip_submitted(slot, "veo_a", SYSTEM, 80.0, None, None)
+    ledger.clip_submitted(slot, "veo_b", SYSTEM, 80.0, None, None)  # the refused prompt rewritten, sent again
+    assert world.usage.held(OWNER, clock.now) == 80.0  # the second sub-shot's share is still held
+    assert world.usage.day(OWNER, DAY).credits == 160.0  # both tasks count: Kie took both
+
+
+def test_a_cancel_racing_an_in_flight_submit_releases_the_claim_once(world, clock):
+    [slot] = _claimed(world, "main")
+    ledger.release(slot, sent=False)  # the cancel read no task yet
+    ledger.release(slot, sent=False)  # and a failure settling it too
+    assert world.usage.held(OWNER, clock.now) == 0
+    ledger.clip_submitted(slot, "veo_a", SYSTEM, 80.0, None, None)  # the submit in flight lands after
+    assert world.usage.held(OWNER, clock.now) == 0 and world.usage.day(OWNER, DAY).credits == 80.0
+
+
+def test_a_timeout_keeps_one_clips_share_held_and_a_sent_clip_releases_the_rest(world, clock):
+    main, cta = _claimed(world, "main", "cta")
+    ledger.release(main, sent=True)  # a timeout: no task known, the clip may be at Kie
+    assert world.usage.held(OWNER, clock.now) == 80.0 + 160.0
+    ledger.clip_submitted(cta, "veo_c", SYSTEM, 80.0, None, None)
+    ledger.release(SceneSlot(P, cta.index, cta.scene.model_copy(update={"taskId": "veo_c"}), OWNER), sent=True)
+    assert world.usage.held(OWNER, clock.now) == 80.0  # cta's sent clip is on the day, its second never goes

@@ -5,13 +5,17 @@ system-key user sees (their quota left, never the system account's balance)."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 
 from broll_common import config
-from broll_common.logic import budget, ledger, plan, quota
+from broll_common.dal import projects as storage
+from broll_common.logic import budget, ledger, plan, policy, quota
+from broll_common.logic import schedule as scheduling
 from broll_common.logic.generation import cancel, generate_all, start_generation
-from broll_common.models.domain import SceneStatus, TimeRange
+from broll_common.models.domain import SceneSlot, SceneStatus, TimeRange
+from broll_common.prompts import ComposedPrompt, rewrite
 from broll_common.models.errors import TooManyRequests
 
 from tests.unit.fakes import FakeKie
@@ -192,3 +196,79 @@ def test_a_failure_before_kie_took_the_clip_frees_its_hold_but_a_timeout_keeps_i
     assert world.usage.held(OWNER, clock.now) == 0  # refused: never started at Kie, nothing counted
     assert start_generation(P, "main", owner=OWNER).status == SceneStatus.FAILED
     assert world.usage.held(OWNER, clock.now) == 80.0  # it may have started (and be charged): still counted
+
+
+@pytest.mark.parametrize("key, prompts", [("", 0), ("sk-ant-test", 1)])
+def test_a_policy_rewrite_by_claude_counts_one_prompt_and_the_local_one_none(world, monkeypatch, key, prompts):
+    refused = scene("main", status=SceneStatus.GENERATING, taskId="veo_1", generation=1, keyOwner="system")
+    world.projects.add(P, [refused])
+    monkeypatch.setattr(rewrite, "anthropic_key", lambda: key)
+    monkeypatch.setattr(rewrite, "rewrite_with_claude", lambda *a: ComposedPrompt("Ships at dawn, wide.", "claude", []))
+    assert policy.rewrite_once(SceneSlot(P, 0, refused, OWNER), "content policy") is not None
+    assert world.usage.day(OWNER, DAY).prompts == prompts
+
+
+def test_the_quota_sentences_say_how_long_until_it_resets_never_a_clock_time(world, clock):
+    world.projects.add(P, [scene("hook"), _two_shots("main")])
+    _used(world, 1900)
+    view = quota.left(OWNER, world.kie.key_for(OWNER))
+    end = datetime.fromisoformat(view.resetsAt.replace("Z", "+00:00")).timestamp()
+    assert quota.resets_in(view, end - 5 * 3600) == "in 5 hours" and quota.resets_in(view, end - 600) == "in 10 minutes"
+    credits = budget.credits_left(OWNER, world.kie.key_for(OWNER))
+    said = [budget.what_is_left(credits), budget.estimate(P, OWNER).note]
+    assert all(re.search(r"resets in \d+ (hours|minutes)", s) and "UTC" not in s for s in said), said
+
+
+def _scheduled(world, monkeypatch, schedule, person_sets_one=False):
+    """run_due over P with `schedule`; the schedule writes it made, as (value, expect)."""
+    writes = []
+
+    def replace_part(project_id, part, value, *, owner, expect):
+        writes.append((value, expect))
+        if person_sets_one and expect == {}:
+            raise storage.StaleScene("the person set another schedule meanwhile")
+
+    record = world.projects.load_broll(P, owner=None)
+    monkeypatch.setattr(storage, "scheduled_projects", lambda: [(P, OWNER, schedule, record.scenes)])
+    monkeypatch.setattr(storage, "replace_part", replace_part)
+    return scheduling.run_due(), writes
+
+
+def test_a_when_credits_allow_batch_beyond_the_whole_daily_quota_starts_what_the_quota_covers(world, monkeypatch):
+    world.projects.add(P, [scene("hook"), scene("main"), scene("cta")])
+    world.usage.items[(f"user#{OWNER}", "quota")] = {"dailyCredits": 200.0}  # 2 clips a day, never 3
+    _used(world, 100)
+    counts, writes = _scheduled(world, monkeypatch, {"whenCreditsAllow": True})
+    assert counts["waiting"] == 1
+    assert re.fullmatch(
+        r"Waiting for credits: this batch needs 160, your daily quota has 100 left \(it resets in \d+ (hours|minutes)\)\. "
+        r"Your whole daily quota \(200 credits\) covers 2 of its 3 clips, so it will start those "
+        r"\(2 of 3 scenes, in timeline order\)\.", writes[0][0]["note"])
+    _used(world, 0)
+    counts, _ = _scheduled(world, monkeypatch, {"whenCreditsAllow": True})
+    assert counts["started"] == 2
+
+
+def test_a_when_credits_allow_batch_whose_first_scene_exceeds_the_daily_quota_says_it_can_never_start(
+    world, monkeypatch,
+):
+    world.projects.add(P, [_two_shots("main")])
+    world.usage.items[(f"user#{OWNER}", "quota")] = {"dailyCredits": 100.0}
+    counts, writes = _scheduled(world, monkeypatch, {"whenCreditsAllow": True})
+    assert counts == {"due": 1, "started": 0, "waiting": 1}
+    assert writes[0][0]["note"].startswith("This batch can never start: its first scene needs 160 credits")
+
+
+@pytest.mark.parametrize("person_sets_one", [False, True])
+def test_a_batch_refused_at_its_start_goes_back_only_if_the_person_set_none_meanwhile(
+    world, monkeypatch, person_sets_one,
+):
+    world.projects.add(P, [scene("hook")])
+
+    def refused(*args, **kwargs):
+        raise quota.QuotaExceeded("the credits went meanwhile")
+
+    monkeypatch.setattr(scheduling, "generate_all", refused)
+    counts, writes = _scheduled(world, monkeypatch, {"whenCreditsAllow": True}, person_sets_one)
+    assert counts["waiting"] == 1  # a schedule the person set meanwhile is theirs: never overwritten
+    assert writes[-1] == ({"whenCreditsAllow": True, "note": "the credits went meanwhile"}, {})

@@ -96,7 +96,7 @@ export async function request(method, path, body, { keepalive = false, signal, r
     return request(method, path, body, { keepalive, signal, retried: true });
   }
   if (!res.ok) {
-    // Our API says why in "error"; a quota's 429 (and API Gateway) in "message".
+    // Our API says why in "error" (a quota's 429 too); API Gateway's own answers in "message".
     const said = data && [data.error, data.message].find((m) => typeof m === 'string' && m.trim());
     const msg = said ? said.trim() + describeDetails(data.details) : fallbackMessage(res.status);
     throw new ApiError(msg, { status: res.status, details: data && data.details });

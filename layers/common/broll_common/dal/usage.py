@@ -7,8 +7,9 @@
 - a user's UTC day: `user#{sub}` / `day#{YYYY-MM-DD}` (ADD credits, prompts; expires);
 - one user's quota override: `user#{sub}` / `quota` (dailyCredits), written by an admin;
 - the measured price: `price` / `{model}` (ADD samples, total);
-- credits held for a project's claimed clips not yet at Kie: `user#{sub}` / `hold#{projectId}`
-  (ADD credits; expires).
+- credits held for one claim's clips not yet at Kie: `user#{sub}` /
+  `hold#{projectId}#{sceneId}#{generation}` (credits, clips, share = credits per clip as held,
+  `sent{n}` per sub-shot whose share moved; expires).
 
 A clip and its totals are written in one transaction, conditional on the clip (or its charge)
 not being there yet: a repeated write (a callback delivered twice) adds nothing. The rules
@@ -55,6 +56,13 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class Hold:
+    claim: str  # "{projectId}#{sceneId}#{generation}"
+    credits: float
+    clips: int
+
+
+@dataclass(frozen=True)
 class DayCount:
     credits: float = 0.0
     prompts: int = 0
@@ -91,12 +99,17 @@ class Usage(Protocol):
         """(samples, total credits) of the charges measured for this model."""
         ...
 
-    def hold(self, owner: str, project_id: str, credits: float, expires: int) -> None:
-        """Add to the project's held credits (a claim), keeping them until `expires`."""
+    def hold(self, owner: str, holds: list[Hold], expires: int) -> None:
+        """One item per claim: its credits and clips held until `expires`."""
         ...
 
-    def release(self, owner: str, project_id: str, credits: float, expires: int) -> None:
-        """Take `credits` off the project's hold (a submit, a cancel), never below zero."""
+    def take_held(self, owner: str, claim: str, shot: int) -> bool:
+        """One clip's share of the claim's hold (its credits / clips, as held) off it, once per
+        sub-shot `shot`; False when none was held or that sub-shot's share moved already."""
+        ...
+
+    def release(self, owner: str, claim: str, keep_one: bool) -> None:
+        """Whatever the claim still holds comes off (but one clip's share with `keep_one`), atomically."""
         ...
 
     def held(self, owner: str, now: float) -> float:
@@ -240,29 +253,56 @@ class DynamoUsage:
         item = self._get("price", model)
         return int(_number(item, "samples")), _number(item, "total")
 
+    def hold(self, owner, holds, expires):
+        puts = [{"PutRequest": {"Item": _key(f"user#{owner}", f"hold#{h.claim}") | {
+            "credits": _n(float(h.credits)), "clips": _n(h.clips), "share": _n(float(h.credits / h.clips)),
+            "expiresAt": _n(expires)}}} for h in holds if h.clips > 0]
+        ddb = client("dynamodb")
+        try:
+            for first in range(0, len(puts), 25):  # BatchWriteItem's limit
+                pending = {self._table: puts[first:first + 25]}
+                for _ in range(5):
+                    pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                    if not pending:
+                        break
+                if pending:
+                    logger.warning("credits not held", extra={"claims": len(pending[self._table])})
+        except ClientError as exc:
+            logger.warning("credits not held", extra={"error": str(exc)})
 
-    def hold(self, owner, project_id, credits, expires):
-        key = _key(f"user#{owner}", f"hold#{project_id}")
-        update = self._update(key, {"credits": credits}, {"expiresAt": _n(expires)})
+    def _conditional(self, update: dict, what: str, claim: str) -> bool:
         try:
             client("dynamodb").update_item(**update)
+            return True
         except ClientError as exc:
-            logger.warning("credits not held", extra={"projectId": project_id, "error": str(exc)})
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                logger.warning(what, extra={"claim": claim, "error": str(exc)})
+            return False
 
-    def release(self, owner, project_id, credits, expires):
-        key = _key(f"user#{owner}", f"hold#{project_id}")
-        taken = self._update(key, {"credits": -credits}, {"expiresAt": _n(expires)}, condition="credits >= :enough")
-        taken["ExpressionAttributeValues"][":enough"] = _n(credits)
-        emptied = self._update(key, {}, {"credits": _n(0), "expiresAt": _n(expires)}, condition="attribute_exists(pk)")
-        ddb = client("dynamodb")
-        for update in (taken, emptied):  # less held than released (held before this ledger): none left
-            try:
-                ddb.update_item(**update)
-                return
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    logger.warning("hold not released", extra={"projectId": project_id, "error": str(exc)})
-                    return
+    def _held_update(self, owner: str, claim: str, expression: str, condition: str, values: dict, names: dict) -> dict:
+        return {
+            "TableName": self._table, "Key": _key(f"user#{owner}", f"hold#{claim}"), "UpdateExpression": expression,
+            "ConditionExpression": condition, "ExpressionAttributeValues": values, "ExpressionAttributeNames": names,
+        }
+
+    def take_held(self, owner, claim, shot):
+        # `share` is a reserved word: the names go through placeholders.
+        names = {"#credits": "credits", "#clips": "clips", "#share": "share", "#sent": f"sent{shot}"}
+        update = self._held_update(
+            owner, claim, "SET #credits = #credits - #share, #clips = #clips - :one, #sent = :one",
+            "#clips >= :one AND attribute_not_exists(#sent)", {":one": _n(1)}, names,
+        )
+        return self._conditional(update, "hold not moved to the day", claim)
+
+    def release(self, owner, claim, keep_one):
+        names = {"#credits": "credits", "#clips": "clips"}
+        if keep_one:  # one clip's share, as held
+            update = self._held_update(owner, claim, "SET #credits = #share, #clips = :one", "#clips > :one",
+                                       {":one": _n(1)}, names | {"#share": "share"})
+        else:
+            update = self._held_update(owner, claim, "SET #credits = :zero, #clips = :zero", "#clips > :zero",
+                                       {":zero": _n(0)}, names)
+        self._conditional(update, "hold not released", claim)
 
     def held(self, owner, now):
         found = client("dynamodb").query(

@@ -99,7 +99,7 @@ def credits_left(owner: str, key: secrets.KieKey) -> Credits:
 def what_is_left(credits: Credits) -> str:
     """What is left, in words, never the system account's balance."""
     if credits.capped_by == "quota" and credits.quota is not None:
-        return f"your daily quota has {credits.quota.left:,.0f} left (it resets at 00:00 UTC)"
+        return f"your daily quota has {credits.quota.left:,.0f} left (it resets {quota.resets_in(credits.quota)})"
     if credits.quota is None:
         return f"Kie.ai has {math.floor(credits.shown or 0):,} left"
     return "the service's Kie.ai credits do not cover it yet"
@@ -122,7 +122,8 @@ def capped_note(credits: Credits, clips: int, scenes: int, startable_clips: int,
     covers = (f"cover {startable_clips} of the {clips} clips ({startable_scenes} of {scenes} scenes); "
               "Generate All starts those, in timeline order.")
     if credits.capped_by == "quota" and credits.quota is not None:
-        return f"Your {credits.quota.left:,.0f} credits left today {covers} The quota resets at 00:00 UTC."
+        return (f"Your {credits.quota.left:,.0f} credits left today {covers} "
+                f"The quota resets {quota.resets_in(credits.quota)}.")
     if credits.quota is None:
         return f"Your Kie.ai credits left {covers}"
     return f"The service's Kie.ai credits {covers}"
@@ -131,13 +132,14 @@ def capped_note(credits: Credits, clips: int, scenes: int, startable_clips: int,
 def estimate(project_id: str, owner: str) -> Estimate:
     record = get_projects().load_project(project_id, owner=owner)
     wanted, _ = startable(record.scenes)
-    clips = sum(plan.clips_to_make(scene) for _, scene in wanted)  # a scene with 2 sub-shots is 2 clips
+    scene_clips = [plan.clips_to_make(scene) for _, scene in wanted]  # a scene with 2 sub-shots is 2 clips
+    clips = sum(scene_clips)
     try:
         key = get_kie().key_for(owner)
     except secrets.NoKieKey as exc:
         price = ledger.price_per_clip()
         return Estimate(scenes=len(wanted), clips=clips, creditsPerClip=price.used, price=price,
-                        estimatedCredits=clips * price.used, note=exc.message)
+                        estimatedCredits=clips * price.used, sceneClips=scene_clips, note=exc.message)
     credits = credits_left(owner, key)
     within = wanted if credits.clips is None else within_cap(wanted, credits.clips)[0]
     startable_clips = sum(plan.clips_to_make(scene) for _, scene in within)
@@ -149,5 +151,6 @@ def estimate(project_id: str, owner: str) -> Estimate:
     return Estimate(
         scenes=len(wanted), clips=clips, creditsPerClip=credits.price.used, price=credits.price,
         estimatedCredits=clips * credits.price.used, remainingCredits=credits.shown,
-        remainingSource=credits.source, startableClips=startable_clips, startableScenes=len(within), note=note,
+        remainingSource=credits.source, startableClips=startable_clips, startableScenes=len(within),
+        sceneClips=scene_clips, note=note,
     )

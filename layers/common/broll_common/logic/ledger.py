@@ -17,14 +17,14 @@ from datetime import date, datetime, timedelta, timezone
 
 from aws_lambda_powertools import Logger
 
-from . import rate_limit
+from . import plan, rate_limit
 from ..clients import secrets
 from ..clients.breaker import KieCalls
 from ..clients.kie import KieError
 from ..config import settings
-from ..dal.usage import ClipEntry, get_usage
+from ..dal.usage import ClipEntry, Hold, get_usage
 from ..models.api import PriceView, Spend
-from ..models.domain import SceneSlot
+from ..models.domain import Scene, SceneSlot
 from ..observability import MetricUnit, emit
 
 logger = Logger(child=True)
@@ -53,17 +53,33 @@ def hold_expires(now: float) -> int:
     return int(now + settings().queue_deadline_s + settings().generation_deadline_s)
 
 
-def hold(owner: str, project_id: str, key: secrets.KieKey, credits: float) -> None:
-    """A claim's clips (system key) count toward the quota from the claim, before they reach Kie:
-    a second batch admitted while the first still waits for Kie is checked with them."""
-    if key.owner == "system" and credits > 0:
-        get_usage().hold(owner, project_id, credits, hold_expires(time.time()))
+def claim_of(project_id: str, scene: Scene) -> str:
+    """A claim's hold item: one scene's generation."""
+    return f"{project_id}#{scene.sceneId}#{scene.generation}"
 
 
-def release(owner: str, project_id: str, key_owner: str | None, credits: float) -> None:
-    """Claimed clips that will not reach Kie (cancelled before their submit) stop counting."""
-    if key_owner == "system" and credits > 0:
-        get_usage().release(owner, project_id, credits, hold_expires(time.time()))
+def hold(owner: str, project_id: str, key: secrets.KieKey, claimed: list[tuple[Scene, int]], per_clip: float) -> None:
+    """Each claim's clips (system key) count toward the quota from the claim, before they reach Kie:
+    a second batch admitted while the first still waits for Kie is checked with them. One item per
+    claimed scene (and its `clips`), at the price it was admitted with."""
+    if key.owner == "system" and per_clip > 0:
+        holds = [Hold(claim_of(project_id, scene), clips * per_clip, clips) for scene, clips in claimed if clips > 0]
+        if holds:
+            get_usage().hold(owner, holds, hold_expires(time.time()))
+
+
+def release(slot: SceneSlot, sent: bool) -> None:
+    """A claim whose clips will now never reach Kie (cancelled, failed): what its hold still has comes
+    off, exactly once however many callers race; but one clip's share stays when the current clip may
+    be at Kie without its task known (`sent` and no task: a timeout), as it may be paid for."""
+    if slot.owner and slot.scene.keyOwner == "system":
+        keep_one = sent and not slot.scene.taskId
+        get_usage().release(slot.owner, claim_of(slot.project_id, slot.scene), keep_one)
+
+
+def _mean(samples: int, total: float) -> float | None:
+    """The measured price, once there are MIN_SAMPLES charges."""
+    return round(total / samples, 2) if samples >= MIN_SAMPLES else None
 
 
 def price_per_clip() -> PriceView:
@@ -71,10 +87,7 @@ def price_per_clip() -> PriceView:
     the one estimates use: the measured mean when known."""
     configured = settings().kie_credits_per_clip
     samples, total = get_usage().price(settings().kie_model)
-    measured = round(total / samples, 2) if samples >= MIN_SAMPLES else None
-    if measured is not None and configured and abs(measured - configured) / configured > DRIFT_WARNING:
-        logger.warning("Kie's measured price drifts from the configured one",
-                       extra={"configured": configured, "measured": measured, "samples": samples})
+    measured = _mean(samples, total)
     return PriceView(configured=configured, measured=measured, samples=samples,
                      used=measured if measured is not None else configured)
 
@@ -127,7 +140,7 @@ def clip_submitted(slot: SceneSlot, task_id: str, key: secrets.KieKey, estimate:
                    charged: float | None, source: str | None) -> None:
     """Kie took a task: its entry, its project's and user's totals and, on the system key, the
     user's day (what quota.py counts: the charge when known, else the estimate; never refunded),
-    moved off its claim's hold."""
+    moved off its claim's hold (a rewrite's second submit of the same sub-shot moves nothing)."""
     if not slot.owner:
         logger.warning("clip not recorded: no owner", extra={"projectId": slot.project_id, "taskId": task_id})
         return
@@ -141,7 +154,8 @@ def clip_submitted(slot: SceneSlot, task_id: str, key: secrets.KieKey, estimate:
     day_credits = (charged if charged is not None else estimate) if key.owner == "system" else None
     if not get_usage().record_clip(entry, day_credits, day_expires(day), settings().kie_model):
         return
-    release(slot.owner, slot.project_id, key.owner, estimate)  # its claim's hold: now counted on the day
+    if key.owner == "system":  # its share of the claim's hold, as held, now counted on the day (once per sub-shot)
+        get_usage().take_held(slot.owner, claim_of(slot.project_id, slot.scene), plan.current(slot.scene) or 0)
     if charged is not None:
         _charged(charged)
 
@@ -163,14 +177,23 @@ def charge_reported(task_id: str, credits: float, source: str, issued_for: tuple
 
 
 def _charged(credits: float) -> None:
+    """A charge recorded (one more price sample): when it moved the measured mean, its drift from the
+    configured price is emitted, and logged past DRIFT_WARNING."""
     emit("CreditsCharged", MetricUnit.Count, credits)
+    configured = settings().kie_credits_per_clip
     try:
-        price = price_per_clip()
+        samples, total = get_usage().price(settings().kie_model)
     except Exception:  # noqa: BLE001 - the clip is at Kie already: a figure never fails its submit
         logger.warning("measured price not read", exc_info=True)
         return
-    if price.measured is not None and price.configured:
-        emit("PriceDriftPercent", MetricUnit.Percent, 100 * (price.measured - price.configured) / price.configured)
+    measured = _mean(samples, total)
+    if measured is None or not configured or measured == _mean(samples - 1, total - credits):
+        return
+    drift = (measured - configured) / configured
+    emit("PriceDriftPercent", MetricUnit.Percent, 100 * drift)
+    if abs(drift) > DRIFT_WARNING:
+        logger.warning("Kie's measured price drifts from the configured one",
+                       extra={"configured": configured, "measured": measured, "samples": samples})
 
 
 def project_spend(project_id: str) -> Spend:

@@ -9,6 +9,7 @@ fails the scene: never more than one rewrite, never a blind resubmit of the same
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 
 from aws_lambda_powertools import Logger
@@ -16,7 +17,7 @@ from aws_lambda_powertools import Logger
 from ..dal import projects as storage
 from ..dal.history import get_history
 from ..dal.projects import get_projects
-from . import plan, style
+from . import plan, quota, style
 from ..clients.kie import KieError, KieRejected, TaskRecord, TaskState
 from ..models.domain import PolicyRewrite, Scene, SceneSlot
 from ..prompts import PromptError, rewrite_for_policy
@@ -51,7 +52,9 @@ def rewrite_once(slot: SceneSlot, reason: str) -> Scene | None:
     record = get_projects().load_project(project_id, owner=None)
     try:
         request = style.prompt_request(record, scene, shot=plan.shot_of(scene))
-        composed = rewrite_for_policy(request, scene.aiPrompt, reason)
+        # A Claude call counts toward the owner's quota, before it is sent (one failing after may be billed).
+        counted = functools.partial(quota.record_prompt, slot.owner)
+        composed = rewrite_for_policy(request, scene.aiPrompt, reason, before_claude=counted)
     except PromptError as exc:
         logger.warning("policy rewrite failed", extra={"projectId": project_id, "sceneId": scene.sceneId, "error": exc.message})
         return None

@@ -5,7 +5,7 @@ have none.
 What counts is the user's UTC day in the ledger (ledger.py): every clip's estimate at its
 submit, corrected to its charge when known, never refunded (a cancelled or failed task was still
 paid for), every Claude prompt (a cache miss) at CLAUDE_CREDITS_PER_PROMPT, and the clips claimed
-but not yet at Kie (their projects' holds). The check runs before the claim: two requests at the
+but not yet at Kie (their claims' holds). The check runs before the claim: two requests at the
 same instant may both pass and overshoot by their clips.
 """
 
@@ -46,26 +46,31 @@ def left(owner: str, key: secrets.KieKey | None = None) -> QuotaView | None:
                      resetsAt=ledger.day_end(day).isoformat(timespec="seconds").replace("+00:00", "Z"))
 
 
+def resets_in(view: QuotaView, now: float | None = None) -> str:
+    """When the quota resets, relative ("in 5 hours", "in 40 minutes"), never a clock time: the
+    sentences it goes in reach the page as they are, and only the page knows the person's zone."""
+    reset = datetime.fromisoformat(view.resetsAt.replace("Z", "+00:00")).timestamp()
+    hours = max(0.0, reset - (now or time.time())) / 3600
+    return f"in {hours:.0f} hours" if hours >= 1.5 else f"in {max(1, round(hours * 60))} minutes"
+
+
 def refusal(view: QuotaView, needed: float, now: float | None = None) -> QuotaExceeded:
-    # No clock time: the sentence reaches the page as it is, and only the page knows the person's zone.
-    hours = max(0.0, datetime.fromisoformat(view.resetsAt.replace("Z", "+00:00")).timestamp() - (now or time.time())) / 3600
-    resets = f"in {hours:.0f} hours" if hours >= 1.5 else f"in {max(1, round(hours * 60))} minutes"
     return QuotaExceeded(
         f"You have used {view.usedToday:,.0f} of your {view.dailyCredits:,.0f} credits for today; "
-        f"this needs {needed:,.0f} more. It resets {resets}, or ask an admin to raise your quota."
+        f"this needs {needed:,.0f} more. It resets {resets_in(view, now)}, or ask an admin to raise your quota."
     )
 
 
 def admit(owner: str, key: secrets.KieKey, clips: int) -> float:
-    """The credits `clips` need at today's price, for the claim to hold (0: own key, no quota);
+    """Today's price per clip, at which the claim holds its `clips` (0: own key, no quota);
     raises QuotaExceeded when today's quota left does not cover them."""
     view = left(owner, key)
     if view is None:
         return 0.0
-    needed = clips * ledger.price_per_clip().used
-    if needed > view.left:
-        raise refusal(view, needed)
-    return needed
+    per_clip = ledger.price_per_clip().used
+    if clips * per_clip > view.left:
+        raise refusal(view, clips * per_clip)
+    return per_clip
 
 
 def admit_prompts(owner: str, count: int) -> None:

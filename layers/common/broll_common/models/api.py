@@ -418,6 +418,7 @@ class Estimate(BaseModel):
     remainingSource: Literal["kie_balance", "daily_quota"] | None = None
     startableClips: int = 0  # what the remaining credits cover (whole scenes, timeline order)
     startableScenes: int = 0
+    sceneClips: list[int] = []  # each scene's clips, in timeline order: caps start whole scenes of these
     note: str | None = None  # why remainingCredits is unknown, or that the batch is capped
 
 

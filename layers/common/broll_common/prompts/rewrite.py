@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 
 from ..clients.secrets import anthropic_key
 from .claude import rewrite_with_claude
@@ -50,14 +51,18 @@ def _rewrite_locally(request: PromptRequest, rejected_prompt: str, reason: str, 
     return out
 
 
-def rewrite_for_policy(request: PromptRequest, rejected_prompt: str, reason: str) -> ComposedPrompt:
+def rewrite_for_policy(
+    request: PromptRequest, rejected_prompt: str, reason: str, before_claude: Callable[[], None] = lambda: None,
+) -> ComposedPrompt:
     """Exactly one automatic rewrite after Kie refused `rejected_prompt` for content policy (`reason` = Kie's message).
 
     Claude when a key is set (told the rejected prompt and the reason); if Claude fails or repeats itself, the
     local composer in strict mode, so the automatic retry always has a different, safer prompt to send.
+    `before_claude` runs just before Claude is called (the caller counts the call toward a quota).
     """
     if not anthropic_key():
         return _rewrite_locally(request, rejected_prompt, reason)
+    before_claude()
     try:
         out = rewrite_with_claude(request, rejected_prompt, reason)
     except PromptError as exc:

@@ -47,15 +47,17 @@ def _claim(project_id: str, scene_id: str, regenerate: bool, owner: str) -> tupl
     if scene.status == SceneStatus.COMPLETED and not regenerate:
         raise Conflict("This scene already has a clip. Use Regenerate to replace it.")
     key = get_kie().key_for(owner)
-    needed = quota.admit(owner, key, plan.clips_to_make(scene))  # refused before anything is written or sent
+    clips = plan.clips_to_make(scene)
+    per_clip = quota.admit(owner, key, clips)  # refused before anything is written or sent
     changes = _claim_changes(record, scene, queued=False, key=key)
     try:
         get_projects().update_scene(project_id, index, scene_id, changes, owner=owner, generation=scene.generation)
     except storage.StaleScene:
         _, current = get_projects().load_broll(project_id, owner=owner).scene(scene_id)
         return index, _await_task_id(project_id, scene_id, current.generation, owner), False
-    ledger.hold(owner, project_id, key, needed)
-    return index, storage.with_changes(scene, changes), True
+    claimed = storage.with_changes(scene, changes)
+    ledger.hold(owner, project_id, key, [(claimed, clips)], per_clip)
+    return index, claimed, True
 
 
 def _claim_changes(record: storage.ProjectRecord, scene: Scene, queued: bool, key: secrets.KieKey) -> dict:
