@@ -285,8 +285,8 @@ def _estimate(ctx: Context, pid: str) -> tuple[int | None, str | None]:
     if remaining is not None:
         line += f" · {remaining_label(remaining, estimate.get('remainingSource'))}"
     if afford is not None and afford < asked:
-        line += (f"\nOnly {starting} of {plural(asked, 'clip')} fit in what is left; generate-all starts those {starting}."
-                 if starting else "\nNone of these clips fit in what is left: nothing would start.")
+        line += (f"\nOnly {starting} of {plural(asked, 'clip')} fit in what is left; "
+                 f"generate-all starts those {starting}." if starting else "\nNone of these clips fit in what is left: nothing would start.")
     elif not starting and clips:
         line += f"\nThe first scene alone takes {plural(estimate['sceneClips'][0], 'clip')}: nothing would start."
     if remaining is None and estimate.get("note"):

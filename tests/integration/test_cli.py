@@ -267,8 +267,9 @@ def test_the_estimate_starts_whole_scenes_so_a_cap_below_the_first_scene_starts_
     })
     assert fake.run("generate-all", "p", "--max-clips", "1", "--yes") == 0
     out = capsys.readouterr().out
-    assert ("2 scenes · 3 clips · at most 0 will start (whole scenes, in timeline order) · about 0 credits (80 each)"
-            " · 1,200 credits left on your Kie.ai key\nThe first scene alone takes 2 clips: nothing would start.") in out
+    assert ("2 scenes · 3 clips · at most 0 will start (whole scenes, in timeline order) · about 0 credits "
+            "(80 each) · 1,200 credits left on your Kie.ai key\n"
+            "The first scene alone takes 2 clips: nothing would start.") in out
     assert fake.run("generate-all", "p", "--max-credits", "200", "--yes") == 0  # pays for 2: the first scene only
     assert "at most 2 will start (whole scenes, in timeline order) · about 160 credits" in capsys.readouterr().out
 

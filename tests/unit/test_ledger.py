@@ -135,7 +135,7 @@ def test_cancel_before_the_submit_says_nothing_was_charged(world):
 def test_the_price_drift_is_logged_and_emitted_only_when_a_charge_moves_the_measured_mean(world, monkeypatch):
     warnings, drifts = [], []
     monkeypatch.setattr(ledger.logger, "warning", lambda message, **kw: warnings.append(kw))
-    monkeypatch.setattr(ledger, "emit", lambda name, unit, value: drifts.append(value) if name == "PriceDriftPercent" else None)
+    monkeypatch.setattr(ledger, "emit", lambda name, unit, value: name == "PriceDriftPercent" and drifts.append(value))
     for n, charged in enumerate((100.0, 110.0, 120.0)):
         ledger.clip_submitted(_slot(), f"veo_{n}", SYSTEM, 80.0, charged, "balance")
     assert drifts == [37.5] and len(warnings) == 1  # the third sample makes the mean: 110 against 80

@@ -241,7 +241,8 @@ def test_a_when_credits_allow_batch_beyond_the_whole_daily_quota_starts_what_the
     counts, writes = _scheduled(world, monkeypatch, {"whenCreditsAllow": True})
     assert counts["waiting"] == 1
     assert re.fullmatch(
-        r"Waiting for credits: this batch needs 160, your daily quota has 100 left \(it resets in \d+ (hours|minutes)\)\. "
+        r"Waiting for credits: this batch needs 160, your daily quota has 100 left "
+        r"\(it resets in \d+ (hours|minutes)\)\. "
         r"Your whole daily quota \(200 credits\) covers 2 of its 3 clips, so it will start those "
         r"\(2 of 3 scenes, in timeline order\)\.", writes[0][0]["note"])
     _used(world, 0)

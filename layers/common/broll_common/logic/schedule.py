@@ -61,8 +61,9 @@ def _within_whole_day(credits: budget.Credits, wanted: list[tuple[int, Scene]]) 
         return wanted, ""
     clips = sum(plan.clips_to_make(scene) for _, scene in wanted)
     covered = sum(plan.clips_to_make(scene) for _, scene in within)
-    return within, (f" Your whole daily quota ({credits.quota.dailyCredits:,.0f} credits) covers {covered} of its "
-                    f"{clips} clips, so it will start those ({len(within)} of {len(wanted)} scenes, in timeline order).")
+    return within, (f" Your whole daily quota ({credits.quota.dailyCredits:,.0f} credits) covers {covered} of "
+                    f"its {clips} clips, so it will start those ({len(within)} of {len(wanted)} scenes, "
+                    "in timeline order).")
 
 
 def _hold_reason(owner: str | None, wanted: list[tuple[int, Scene]], schedule: dict) -> str | None:
@@ -119,8 +120,9 @@ def run_due(now: datetime | None = None) -> dict:
                 result = generate_all(project_id, owner, max_clips=schedule.get("maxClips"))
             except TooManyRequests as exc:  # the credits went meanwhile: back, to wait for them
                 counts["waiting"] += 1
+                back = schedule | {"note": exc.message}
                 with contextlib.suppress(storage.StaleScene):  # unless the person set one since it was taken off
-                    storage.replace_part(project_id, "schedule", schedule | {"note": exc.message}, owner=None, expect={})
+                    storage.replace_part(project_id, "schedule", back, owner=None, expect={})
                 continue
             counts["started"] += len(result.started)
             logger.info("scheduled batch started", extra={"projectId": project_id, "started": len(result.started)})

@@ -49,7 +49,8 @@ def generate_all(project_id: str, owner: str, max_clips: int | None = None) -> G
         won, stale = _claim_together(project_id, wanted[first:first + CLAIM_CHUNK], owner)
         claimed += won
         skipped += [{"sceneId": scene_id, "reason": "changed meanwhile"} for scene_id in stale]
-    ledger.hold(owner, project_id, key, [(scene, plan.clips_to_make(scene)) for _, scene in claimed], credits.price.used)
+    holds = [(scene, plan.clips_to_make(scene)) for _, scene in claimed]
+    ledger.hold(owner, project_id, key, holds, credits.price.used)
     with ThreadPoolExecutor(max_workers=LOOP_STARTERS) as pool:
         for position, (index, scene) in enumerate(claimed):
             # Due times count from the request, not from each loop's own start. A window's lanes
