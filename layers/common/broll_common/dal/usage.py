@@ -20,6 +20,7 @@ records is already at Kie and must go on.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +32,8 @@ from ..config import settings
 from ..ports import Port
 
 logger = Logger(child=True)
+
+HOLD_WRITE_ATTEMPTS = 5  # BatchWriteItem calls for one batch of holds, while some come back unprocessed
 
 
 @dataclass(frozen=True)
@@ -261,7 +264,9 @@ class DynamoUsage:
         try:
             for first in range(0, len(puts), 25):  # BatchWriteItem's limit
                 pending = {self._table: puts[first:first + 25]}
-                for _ in range(5):
+                for attempt in range(HOLD_WRITE_ATTEMPTS):
+                    if attempt:
+                        time.sleep(0.05 * 2 ** attempt)  # unprocessed (throttled): again, a little later
                     pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
                     if not pending:
                         break

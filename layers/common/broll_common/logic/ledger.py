@@ -6,6 +6,10 @@ before and after a submit that was in flight alone on its key: no other lane of 
 rate limit (rate_limit.py) held or finished between the two reads, the only way another submit
 of ours can reach Kie. Anything else (another lane moved, a read failed, the balance did not
 drop) leaves the charge unknown rather than guessed; a failed read never holds up the submit.
+
+On the system key a claim holds its clips' credits (one hold per claim, at the price it was
+admitted with) until each submit moves one clip's share of it to the day, and a cancel or a
+failure releases what it still holds: the quota counts every clip once, from its claim on.
 """
 
 from __future__ import annotations
