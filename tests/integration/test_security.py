@@ -61,8 +61,11 @@ def test_another_user_gets_404_on_every_route_and_changes_nothing(api, other_api
     assert pid in json.dumps(api.get("/api/projects").json())
 
 
-def test_callbacks_are_bound_to_their_scene(api, project):
+def test_callbacks_are_bound_to_their_scene(api, project, emulator):
     pid = project["projectId"]
+    # The clip must still be in the making when the forged callbacks arrive: with the suite's 2 s the
+    # genuine callback could settle it first on a loaded machine, and the check would see that instead.
+    emulator.configure(delay_seconds=60.0)
     scene = api.post(f"/api/projects/{pid}/broll/generate", json={"sceneId": "cta"}).json()
     body = {"code": 200, "msg": "ok", "data": {"taskId": scene["taskId"]}}
     before = snapshot(api, pid)
