@@ -111,3 +111,23 @@ def test_a_claim_racing_the_sweep_keeps_its_flag(table, monkeypatch):
     monkeypatch.setattr(model, "batch_get", read)
     assert _flagged(table) == ["racing"]
     assert [s.generation for *_, s in storage.generating_scenes()] == [2]
+
+
+def test_a_claim_in_the_same_millisecond_as_the_sweeps_read_keeps_its_flag(table, monkeypatch):
+    monkeypatch.setattr(storage, "_now", lambda: "2026-12-02T03:00:00.000+00:00")  # every write, the same instant
+    _create("instant")
+    _claim("instant")
+    storage.update_scene("instant", 0, "main", {"status": "completed"}, owner=OWNER)
+    model = storage.ProjectStep
+    read = model.batch_get
+
+    def claimed_at_the_read(keys, **kwargs):
+        for item in read(keys, **kwargs):
+            storage.update_scene("instant", 0, "main", {"status": "generating", "generation": 2}, owner=OWNER)
+            yield item
+
+    monkeypatch.setattr(model, "batch_get", claimed_at_the_read)
+    assert storage.generating_scenes() == []  # what was read had no work, and the same updatedAt as the claim's
+    monkeypatch.setattr(model, "batch_get", read)
+    assert _flagged(table) == ["instant"]
+    assert [s.generation for *_, s in storage.generating_scenes()] == [2]

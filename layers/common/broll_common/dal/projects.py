@@ -82,6 +82,13 @@ class ProjectStep(Model):
     # Set in the same write as the work; removed by the sweep once the item has none.
     sweep_due = UnicodeAttribute(null=True)
     by_sweep = BySweep()
+    # Counts the writes that set the flag: the sweep removes a flag only if none came since its read.
+    sweep_rev = NumberAttribute(null=True)
+
+
+def _flag(model: type[ProjectStep]) -> list:
+    """The actions of a write that makes work: the flag set, and its count moved on."""
+    return [model.sweep_due.set(SWEEP_DUE), model.sweep_rev.add(1)]
 
 
 def bind_table(model: type[Model], name: str) -> type[Model]:
@@ -339,7 +346,7 @@ def update_scenes(project_id: str, writes: list[SceneWrite], *, owner: str | Non
         ]
     # A cancel that leaves tasks at Kie keeps the item in the sweep's index until they land.
     if any(write.changes.get("status") == "generating" or write.changes.get("lateTasks") for write in writes):
-        actions.append(model.sweep_due.set(SWEEP_DUE))
+        actions += _flag(model)
     try:
         _update_broll_item(model, project_id, actions, functools.reduce(operator.and_, conditions))
     except UpdateError as exc:
@@ -390,7 +397,7 @@ def replace_part(project_id: str, part: str, value: dict | None, *, owner: str |
         conditions.append(target.does_not_exist())
     actions = [target.set(value) if value is not None else target.remove()]
     if part == "schedule" and value is not None:
-        actions.append(model.sweep_due.set(SWEEP_DUE))
+        actions += _flag(model)
     try:
         _update_broll_item(model, project_id, actions, functools.reduce(operator.and_, conditions))
     except UpdateError as exc:
@@ -473,9 +480,9 @@ def _swept(raw: dict) -> bool:
 def _swept_items() -> list[tuple[str, dict]]:
     """(projectId, step-7 data) of every item flagged in the sweep index that still has work.
 
-    A flagged item without work has its flag removed, conditional on `updatedAt` being what
-    was read: every step-7 write sets it, so a claim or schedule written after the read keeps
-    its flag (the write that set it won the race)."""
+    A flagged item without work has its flag removed, conditional on `sweep_rev` being what was
+    read: every write that sets the flag adds one to it, so a claim or schedule written after the
+    read keeps its flag (the write that set it won the race), even within the same millisecond."""
     model = _bind()
     keys = [(item.project_id, STEP_BROLL) for item in model.by_sweep.query(SWEEP_DUE)]
     found = []
@@ -484,8 +491,8 @@ def _swept_items() -> list[tuple[str, dict]]:
         if _has_work(data):
             found.append((item.project_id, data))
             continue
-        read_at = model.data["updatedAt"]
-        unchanged = read_at == data["updatedAt"] if "updatedAt" in data else read_at.does_not_exist()
+        rev = model.sweep_rev
+        unchanged = rev == item.sweep_rev if item.sweep_rev is not None else rev.does_not_exist()
         try:
             model._get_connection().update_item(
                 item.project_id, model.step_number.serialize(STEP_BROLL), actions=[model.sweep_due.remove()],
