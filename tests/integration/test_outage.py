@@ -3,12 +3,15 @@ outage (every /api/ call answers HTTP 503 with an HTML page) six one-scene gener
 instead of failing, Kie sees a few calls and at most one probe per cool-down, and once Kie is
 back every scene completes by itself, each charged once.
 
-The breaker is set for the test: 3 failures open it (Kie's docs leave the number to us; 3 keeps
-the calls before it opens well under the 5 the outage may cost) and a 30 s cool-down, so a 60 s
-outage spans two cool-downs (the default 60 s would make the test wait a minute more for the
-same evidence). The local stack's poll loops wake on their own waits (moto runs the Wait state);
-its sweep (every 30 s when run by hand, hourly in these tests) leaves a waiting scene alone while
-its loop is alive, which the test checks by running the sweep's rule in the middle of the outage.
+The breaker runs at its deployed defaults (BREAKER_FAILURE_THRESHOLD 5, BREAKER_RECOVERY_TIMEOUT_S
+60). Each lone submit first reads Kie's balance, and a read that finds Kie down queues the submit
+without sending it: a down Kie costs one call per attempt, and the fifth opens the circuit. A scene
+that found Kie down submits without the balance reads, so the cool-down's one probe is a submit (a
+balance read could close the circuit while /veo/generate is still down). Here the cool-down
+outlasts the outage: its probe comes just after it. The local stack's poll loops wake on their own
+waits (moto runs the Wait state); its sweep (every 30 s when run by hand, hourly in these tests)
+leaves a waiting scene alone while its loop is alive, which the test checks by running the sweep's
+rule in the middle of the outage.
 """
 
 from __future__ import annotations
@@ -26,16 +29,14 @@ from broll_common.logic.generation import sweep
 from tests.integration.conftest import project_body
 
 OUTAGE_S = 60
-THRESHOLD = 3
-RECOVERY_S = 30
 SCENES = 6
 
 
 @pytest.fixture
 def outage_breaker(monkeypatch):
-    """The test's breaker numbers, starting closed: no state left by another test's outage."""
-    monkeypatch.setenv("BREAKER_FAILURE_THRESHOLD", str(THRESHOLD))
-    monkeypatch.setenv("BREAKER_RECOVERY_TIMEOUT_S", str(RECOVERY_S))
+    """The deployed breaker numbers, starting closed: no state left by another test's outage."""
+    monkeypatch.delenv("BREAKER_FAILURE_THRESHOLD", raising=False)
+    monkeypatch.delenv("BREAKER_RECOVERY_TIMEOUT_S", raising=False)
 
     def closed():
         reset_settings()
@@ -60,6 +61,8 @@ def test_six_generates_during_a_60s_outage_all_complete_by_themselves(api, emula
     body["stage3"]["editedScenes"] = [
         {"sceneId": f"s{i}", "sceneTitle": f"Shot {i}", "text": f"Harbour crane {i} at dawn."} for i in range(SCENES)
     ]
+    threshold, recovery_s = settings().breaker_failure_threshold, settings().breaker_recovery_timeout_s
+    assert (threshold, recovery_s) == (5, 60)  # template.yaml's defaults
     pid = api.post("/api/projects", json=body).json()["projectId"]
     emulator.configure(delay_seconds=2)
     tasks_before = emulator.stats()["tasks_created"]
@@ -87,27 +90,31 @@ def test_six_generates_during_a_60s_outage_all_complete_by_themselves(api, emula
     emulator.configure(outage=False)
     ended = time.time()
 
-    deadline = time.monotonic() + 50
+    deadline = time.monotonic() + recovery_s
     while time.monotonic() < deadline:
         final = scenes_of(api, pid)
         if all(s["status"] != "generating" for s in final.values()):
             break
         time.sleep(0.5)
     done_after = time.time() - ended
-    calls = [c for c in emulator.stats()["calls"] if started <= c["at"] <= ended]
+    seen = [c for c in emulator.stats()["calls"] if c["at"] >= started]
+    calls = [c for c in seen if c["at"] <= ended]
     tasks = emulator.stats()["tasks_created"] - tasks_before
-    # The breaker opens after THRESHOLD failures; each later call is a cool-down's one probe.
-    probes = calls[THRESHOLD:]
-    gaps = [b["at"] - a["at"] for a, b in zip(calls[THRESHOLD - 1:], probes)]
+    # The breaker opens after `threshold` failures; each later call is a cool-down's one probe.
+    probes = calls[threshold:]
+    gaps = [b["at"] - a["at"] for a, b in zip(calls[threshold - 1:], probes)]
     at = ", ".join(f"{c['path'].rsplit('/', 1)[-1]} {c['at'] - started:.1f}" for c in calls)
     spaced = ", ".join(f"{g:.1f}" for g in gaps)
-    print(f"\noutage: {len(calls)} Kie calls in {ended - started:.0f} s (at {at} s; {len(probes)} probes, "
-          f"{spaced} s after the call before); all settled {done_after:.1f} s after it ended; "
-          f"{tasks} tasks for {SCENES} scenes")
+    after = ", ".join(
+        f"{c['path'].rsplit('/', 1)[-1]} {c['at'] - started:.1f} ({c['answered']})" for c in seen[len(calls):][:4])
+    print(f"\noutage at {threshold}/{recovery_s} s: {len(calls)} Kie calls in {ended - started:.0f} s (at {at} s; "
+          f"{len(probes)} probes, {spaced} s after the call before); first calls after it: {after} s; "
+          f"all settled {done_after:.1f} s after it ended; {tasks} tasks for {SCENES} scenes")
 
     assert all(c["answered"] == 503 for c in calls)
     assert len(calls) <= 5
-    assert all(gap >= RECOVERY_S - 1 for gap in gaps)  # at most one probe per cool-down
+    assert all(gap >= recovery_s - 1 for gap in gaps)  # at most one probe per cool-down
+    assert seen[len(calls)]["path"].endswith("/veo/generate")  # the probe after it is a submit, not a balance read
     for scene_id, scene in final.items():
         assert scene["status"] == "completed", scene
         assert scene["generation"] == answers[scene_id]["generation"]  # nobody pressed Retry

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from broll_common import config
 from broll_common.clients.breaker import get_kie
@@ -62,6 +63,11 @@ def world(clock):
             get_coordination.use(w.coordination), get_poll_loops.use(w.loops), get_media.use(w.media), \
             get_usage.use(w.usage):
         yield w
+
+
+def unreachable(*args, **kwargs):
+    """A DynamoDB call when the table cannot be reached: what boto3 raises (a BotoCoreError)."""
+    raise EndpointConnectionError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com")
 
 
 def scene(scene_id="main", **fields) -> Scene:

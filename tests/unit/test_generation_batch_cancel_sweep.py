@@ -16,7 +16,7 @@ from broll_common.models.errors import Conflict
 
 from tests.unit.fakes import FakeKie
 from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
-    NOW, OWNER, P, clock, generating, long_scene, queued, scene, world,
+    NOW, OWNER, P, clock, generating, long_scene, queued, scene, unreachable, world,
 )
 
 
@@ -82,6 +82,19 @@ def test_cancel_puts_a_generating_scene_back_to_idle_and_a_late_result_is_ignore
     assert world.history.of("cancelled") == [{"taskId": "veo_1", "prompt": s.aiPrompt, "note": view.statusNote}]
     assert settle(SceneSlot(P, 0, s, "u"), FakeKie.success("veo_1")) is Settled.FINISHED  # the cancelled task finishes late
     assert world.stored().status == SceneStatus.IDLE and world.stored().videoKey is None
+
+
+@pytest.mark.parametrize("task_id", ["veo_1", None], ids=["sent", "queued"])
+def test_a_cancel_is_answered_when_the_ledger_cannot_be_reached_after_the_scene_is_idle(world, monkeypatch, task_id):
+    world.projects.add(P, [generating(task_id=task_id, keyOwner="system", submittingAt=None if task_id else NOW - 5)])
+    for name in ("price", "release"):
+        monkeypatch.setattr(world.usage, name, unreachable)
+    view = cancel(P, "main", OWNER)
+    assert view.status == SceneStatus.IDLE and world.stored().status == SceneStatus.IDLE
+    assert world.stored().submittingAt is None
+    if task_id:  # the note says the configured price
+        assert f"about {config.settings().kie_credits_per_clip:,.0f} credits" in view.statusNote
+    assert world.history.kinds() == ["cancelled"]
 
 
 def test_cancel_of_a_scene_that_is_not_generating_is_a_conflict(world):
@@ -176,3 +189,19 @@ def test_the_sweep_settles_a_sub_shot_of_a_dead_loop_and_restarts_it_to_submit_t
     assert sweep(NOW) == {"checked": 1, "settled": 0, "restarted": 1, "failed": 0, "queued": 0}
     [(_, state)] = world.loops.started
     assert state["taskId"] is None and world.stored().plan[0].videoKey is not None
+
+
+def test_the_sweep_fails_a_queued_scene_whose_dead_loop_left_its_submit_mark(world):
+    """Its turn died between Kie's answer and the task id's write: Kie may have the task."""
+    long_ago = NOW - config.settings().kie_timeout_s - SUBMIT_GRACE_S - 1
+    world.projects.add(P, [queued(age=600, waiting=WAITING, submittingAt=long_ago)])
+    assert sweep(NOW) == {"checked": 1, "settled": 0, "restarted": 0, "failed": 1, "queued": 1}
+    assert world.stored().error == UNKNOWN_OUTCOME and world.stored().submittingAt is None
+    assert world.loops.started == [] and world.kie.submitted == []
+
+
+def test_the_sweep_leaves_a_submit_marked_moments_ago(world):
+    world.projects.add(P, [queued(age=600, waiting=WAITING, submittingAt=NOW - 5)])  # it may still be under way
+    counts = sweep(NOW)
+    assert counts["restarted"] == counts["failed"] == 0 and world.loops.started == []
+    assert world.stored().status == SceneStatus.GENERATING

@@ -18,7 +18,7 @@ from broll_common.models.errors import Conflict
 
 from tests.unit.fakes import FakeKie
 from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
-    NOW, OWNER, P, callbacks_on, clock, generating, queued, scene, state_of, world,
+    NOW, OWNER, P, callbacks_on, clock, generating, queued, scene, state_of, unreachable, world,
 )
 
 
@@ -424,7 +424,7 @@ def test_a_refusal_whose_rewrite_fails_fails_the_scene_without_a_second_submit(w
     from broll_common.logic import policy
     from broll_common.prompts import PromptError
 
-    def cannot(*args):
+    def cannot(*args, **kwargs):
         raise PromptError("The prompt writer is unavailable.")
 
     monkeypatch.setattr(policy, "rewrite_for_policy", cannot)
@@ -432,3 +432,102 @@ def test_a_refusal_whose_rewrite_fails_fails_the_scene_without_a_second_submit(w
     world.kie.submits = [FakeKie.refused()]
     s = start_generation(P, "main", owner=OWNER)
     assert s.error == MESSAGES[400] and len(world.kie.submitted) == 1 and world.history.kinds() == ["failed"]
+
+
+# ---------------------------------------------------------------- the ledger around a submit, the submit's mark
+
+
+@pytest.fixture
+def metrics(monkeypatch):
+    from broll_common.logic import ledger
+    from broll_common.logic.generation import submit
+
+    seen = []
+    for module in (submit, ledger):
+        monkeypatch.setattr(module, "emit", lambda name, unit, value, **dims: seen.append(name))
+    return seen
+
+
+TURNS = {"one-scene": lambda: start_generation(P, "main", owner=OWNER), "queued": lambda: poll_step(state_of(queued()))}
+
+
+@pytest.mark.parametrize("turn", TURNS.values(), ids=TURNS.keys())
+def test_a_task_kie_took_reaches_the_scene_when_the_ledger_fails_after_it(world, monkeypatch, metrics, turn):
+    from botocore.exceptions import ReadTimeoutError
+
+    world.projects.add(P, [queued() if turn is TURNS["queued"] else scene()])
+    monkeypatch.setattr(world.usage, "record_clip", unreachable)
+    # The balance read after the submit: the breaker's own table times out.
+    world.kie.balances = [10000.0, ReadTimeoutError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com")]
+    world.kie.submits = ["veo_1"]
+    turn()
+    assert world.stored().taskId == "veo_1" and world.stored().submittingAt is None
+    assert len(world.kie.submitted) == 1 and world.history.kinds() == ["generation"]
+    assert metrics == ["ClipsStarted", "CreditsEstimated"]  # no charge said to be known
+
+
+def test_a_price_that_cannot_be_read_before_the_submit_is_the_configured_one(world, monkeypatch):
+    from broll_common.logic.generation import submit
+
+    estimates = []
+    monkeypatch.setattr(submit, "emit", lambda name, unit, value, **dims: estimates.append((name, value)))
+    world.kie.user_keys = {OWNER: "user-key-9999"}  # no quota: the claim reads no price
+    world.projects.add(P, [scene()])
+    monkeypatch.setattr(world.usage, "price", unreachable)
+    world.kie.submits = ["veo_1"]
+    s = start_generation(P, "main", owner=OWNER)
+    assert s.taskId == "veo_1" and s.error is None and len(world.kie.submitted) == 1
+    assert ("CreditsEstimated", config.settings().kie_credits_per_clip) in estimates
+
+
+BALANCE_DOWN = {"5xx": FakeKie.unavailable(503), "timeout": FakeKie.timeout(),
+                "circuit-open": FakeKie.circuit_open(NOW + 42, opened_at=NOW - 18)}
+
+
+@pytest.mark.parametrize("answer", BALANCE_DOWN.values(), ids=BALANCE_DOWN.keys())
+def test_a_balance_read_that_finds_kie_down_queues_the_submit_without_sending_it(world, answer):
+    world.projects.add(P, [scene()])
+    world.kie.balances = [answer]
+    world.kie.submits = ["veo_1"]
+    s = start_generation(P, "main", owner=OWNER)
+    assert world.kie.balance_reads == 1 and world.kie.submitted == []  # one call for this attempt
+    assert s.status == SceneStatus.GENERATING and s.error is None and s.waiting.reason == "kie_down"
+    assert "failed" not in world.history.kinds()  # nothing was sent: not an unknown outcome
+
+
+@pytest.mark.parametrize("reason, reads", [("kie_down", 0), ("rate_limited", 2)])
+def test_a_scene_that_found_kie_down_submits_without_the_balance_reads(world, reason, reads):
+    """Its submit may be the breaker's one half-open probe: a balance read would take it."""
+    world.projects.add(P, [queued(waiting={"reason": reason, "since": NOW - 90, "nextTryAt": NOW})])
+    world.kie.submits = ["veo_1"]
+    poll_step(state_of(queued()))
+    assert world.stored().taskId == "veo_1" and world.kie.balance_reads == reads
+
+
+def test_a_queued_turn_marks_its_submit_before_sending_and_clears_it_with_the_task_id(world, clock):
+    world.projects.add(P, [queued()])
+    marked = []
+    world.kie.submits = [lambda: marked.append(world.stored().submittingAt) or "veo_1"]
+    poll_step(state_of(queued()))
+    assert marked == [clock.now]
+    assert world.stored().taskId == "veo_1" and world.stored().submittingAt is None
+
+
+def test_a_queued_submit_kie_did_not_take_clears_its_mark_and_the_next_turn_sends_it(world):
+    world.projects.add(P, [queued()])
+    world.kie.submits = [FakeKie.unavailable(500), "veo_1"]
+    state = poll_step(state_of(queued()))
+    assert world.stored().waiting.reason == "kie_down" and world.stored().submittingAt is None
+    poll_step(state)
+    assert world.stored().taskId == "veo_1" and len(world.kie.submitted) == 2
+
+
+def test_a_turn_that_finds_the_mark_of_one_that_died_mid_submit_fails_the_scene_never_sends_again(world):
+    """The state machine retries a poll step that failed (an exception, a timeout): the step
+    before may have been answered by Kie and died before writing the task id."""
+    world.projects.add(P, [queued(submittingAt=NOW - 5)])
+    world.kie.submits = ["veo_2"]
+    out = poll_step(state_of(queued()))
+    assert out["outcome"] == "done" and world.kie.submitted == []
+    assert world.stored().status == SceneStatus.FAILED and world.stored().error == UNKNOWN_OUTCOME
+    assert world.stored().submittingAt is None

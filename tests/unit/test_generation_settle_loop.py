@@ -16,7 +16,7 @@ from broll_common.models.domain import SceneSlot, SceneStatus
 
 from tests.unit.fakes import FakeKie
 from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
-    NOW, P, callbacks_on, clock, generating, long_scene, queued, state_of, world,
+    NOW, P, callbacks_on, clock, generating, long_scene, queued, state_of, unreachable, world,
 )
 
 
@@ -65,6 +65,15 @@ def test_a_failed_task_fails_the_scene_with_kies_sentence(world):
     expected = "The video generation failed at Kie.ai. Retry, or change the prompt. (Kie.ai said: model error.)"
     assert world.stored().status == SceneStatus.FAILED and world.stored().error == expected
     assert world.history.of("failed")[0] == {"error": expected, "taskId": "veo_1", "prompt": s.aiPrompt}
+
+
+def test_a_failed_task_fails_the_scene_and_its_step_when_the_ledger_cannot_be_reached(world, monkeypatch):
+    """The failure is what matters; freeing the claim's hold is best effort (logged)."""
+    world.projects.add(P, [generating(keyOwner="system")])
+    world.kie.tasks = {"veo_1": FakeKie.failed("veo_1")}
+    monkeypatch.setattr(world.usage, "release", unreachable)
+    assert poll_step(state_of(generating()))["outcome"] == "done"
+    assert world.stored().status == SceneStatus.FAILED and world.history.kinds() == ["failed"]
 
 
 def test_a_task_refused_for_content_policy_is_rewritten_and_due_again(world):

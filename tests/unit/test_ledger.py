@@ -12,7 +12,6 @@ from broll_common.logic import ledger, rate_limit
 from broll_common.logic.generation import cancel, generate_all, start_generation
 from broll_common.models.domain import SceneSlot, TimeRange
 
-from tests.unit.fakes import FakeKie
 from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
     NOW, OWNER, P, clock, generating, scene, world,
 )
@@ -107,10 +106,9 @@ def test_a_lane_that_moved_between_the_two_reads_leaves_the_charge_unknown(world
     assert world.kie.balance_reads == 2 and world.usage.clip("veo_1").charged is None
 
 
-@pytest.mark.parametrize("balances", [
-    [FakeKie.unavailable()], [1000.0, KieUnavailable(0, "timeout")], [1000.0, 1000.0],
-])
-def test_a_balance_that_cannot_be_read_or_did_not_drop_never_holds_up_the_submit(world, balances):
+# A read before the submit that finds Kie down queues the submit instead (test_generation_claim_submit.py).
+@pytest.mark.parametrize("balances", [[1000.0, KieUnavailable(0, "timeout")], [1000.0, 1000.0]])
+def test_a_balance_that_cannot_be_read_after_or_did_not_drop_never_holds_up_the_submit(world, balances):
     world.projects.add(P, [scene()])
     world.kie.submits, world.kie.balances = ["veo_1"], balances
     view = start_generation(P, "main", owner=OWNER)

@@ -161,6 +161,9 @@ class Scene(BaseModel):
     startedAt: float | None = Field(default=None, exclude=True)
     pollExecution: str | None = Field(default=None, exclude=True)
     queued: bool = Field(default=False, exclude=True)  # Generate All: its loop submits it
+    # Set by a loop turn just before its submit, cleared with the task id or the wait it writes: a
+    # scene found with it and no task may be at Kie (the turn died mid-submit), so it is never sent again.
+    submittingAt: float | None = Field(default=None, exclude=True)
     lateTasks: dict[str, LateTask] = Field(default_factory=dict, exclude=True)  # by task id; cancelled, still at Kie
 
 

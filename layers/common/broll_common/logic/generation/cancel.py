@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import time
 
+from aws_lambda_powertools import Logger
+
 from .. import ledger, plan
+from ...config import settings
 from ...dal import projects as storage
 from ...dal.history import get_history
 from ...dal.projects import get_projects
@@ -20,25 +23,40 @@ from ...models.errors import Conflict
 from ..views import scene_view
 from .executions import execution_name
 
+logger = Logger(child=True)
+
 # Cancelled tasks kept per scene: each is about a prompt's size in the project's one item, and
 # leaves it within the generation deadline; past this many, the oldest is let go.
 MAX_LATE_TASKS = 10
+
+
+def price_in_use() -> float:
+    """The ledger's price per clip, or the configured one when the ledger cannot be read: a figure
+    never fails a submit or a cancel."""
+    try:
+        return ledger.price_per_clip().used
+    except Exception:  # noqa: BLE001 - the ledger is best effort around the scene's writes
+        logger.exception("price per clip not read; the configured one is used")
+        return settings().kie_credits_per_clip
 
 
 def cancel_note(task_id: str | None) -> str:
     if not task_id:
         return "Cancelled before it reached Kie.ai: nothing was charged."
     return (f"Cancelled. Kie.ai cannot stop a task it has started: this clip is still paid for (about "
-            f"{ledger.price_per_clip().used:,.0f} credits); if Kie.ai finishes it, it lands in this scene's History.")
+            f"{price_in_use():,.0f} credits); if Kie.ai finishes it, it lands in this scene's History.")
 
 
 def release_unsent(slot: SceneSlot, sent: bool) -> None:
     """The scene's claimed clips that will now never reach Kie (cancelled, failed) come off the
-    quota's hold: every one without a task yet, but the current one when it was sent (or may
-    have been: a timeout) - that one is, or may be, paid for."""
-    unsent = plan.clips_to_make(slot.scene) - (1 if sent else 0)
-    if slot.owner and unsent > 0 and slot.scene.keyOwner == "system":
-        ledger.release(slot.owner, slot.project_id, "system", unsent * ledger.price_per_clip().used)
+    quota's hold (ledger.release; `sent`: the current one was, or may have been, sent). Best effort,
+    after the scene's write that matters: a ledger that cannot be written is logged (the hold then
+    runs out at its expiry)."""
+    try:
+        ledger.release(slot, sent)
+    except Exception:  # noqa: BLE001 - the scene is idle or failed already
+        where = {"projectId": slot.project_id, "sceneId": slot.scene.sceneId}
+        logger.exception("claim's hold not released", extra=where)
 
 
 def kept_after_cancel(project_id: str, scene: Scene) -> dict[str, dict]:
@@ -66,6 +84,7 @@ def cancel(project_id: str, scene_id: str, owner: str) -> Scene:
         changes = {
             "status": SceneStatus.IDLE.value, "generation": scene.generation + 1, "taskId": None,
             "progress": 0, "error": None, "startedAt": None, "queued": False, "waiting": None,
+            "submittingAt": None,
         }
         if scene.taskId:
             changes["lateTasks"] = kept_after_cancel(project_id, scene)

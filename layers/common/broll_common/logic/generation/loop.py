@@ -175,13 +175,13 @@ def sweep(now: float | None = None) -> dict:
         elif not scene.taskId:
             counts["queued"] += 1
             # Within the grace a new loop may not have started yet: a second one would submit twice.
-            if age <= SUBMIT_GRACE_S or _loop_alive(project_id, scene):
+            if age <= SUBMIT_GRACE_S or _loop_alive(project_id, scene) or _submit_may_run(scene, now):
                 continue
-            if scene.queued or scene.waiting:
-                # Waiting for its loop's submit, nothing charged: a new loop takes it on.
+            if (scene.queued or scene.waiting) and scene.submittingAt is None:
+                # Waiting for its loop's submit, never sent, nothing charged: a new loop takes it on.
                 _start_poll_loop(slot, attempt=1, submit=True, first_wait=_restart_wait(scene, now), restart=True)
                 counts["restarted"] += 1
-            else:  # a one-scene submit whose request died with its Lambda: Kie may have it
+            else:  # a submit whose request died with its Lambda (its mark left, or a one-scene one): Kie may have it
                 _fail(slot, UNKNOWN_OUTCOME, "timeout")
                 counts["failed"] += 1
         elif not _loop_alive(project_id, scene):
@@ -198,6 +198,12 @@ def sweep(now: float | None = None) -> dict:
             _start_poll_loop(slot.with_scene(scene), attempt=1, restart=True)
             counts["restarted"] += 1
     return counts
+
+
+def _submit_may_run(scene: Scene, now: float) -> bool:
+    """A submit marked on the scene may still be under way: less time ago than Kie's timeout and a
+    turn's other work (the grace)."""
+    return scene.submittingAt is not None and now - scene.submittingAt <= settings().kie_timeout_s + SUBMIT_GRACE_S
 
 
 def _sweep_late(slot: SceneSlot, now: float) -> int:

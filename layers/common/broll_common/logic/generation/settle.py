@@ -142,7 +142,9 @@ def _fail_if_current(slot: SceneSlot, message: str, reason: str) -> bool:
 def _record_failure(slot: SceneSlot, message: str, reason: str, guard: dict) -> bool:
     """Fail the scene (True), unless it moved on meanwhile (False); `reason`: ClipsFailed's."""
     project_id, index, scene = slot.project_id, slot.index, slot.scene
-    changes = {"status": SceneStatus.FAILED.value, "error": message, "progress": 0, "waiting": None}
+    changes = {
+        "status": SceneStatus.FAILED.value, "error": message, "progress": 0, "waiting": None, "submittingAt": None,
+    }
     try:
         get_projects().update_scene(project_id, index, scene.sceneId, changes, **guard)
     except storage.StaleScene:
@@ -151,7 +153,8 @@ def _record_failure(slot: SceneSlot, message: str, reason: str, guard: dict) -> 
     emit("ClipsFailed", MetricUnit.Count, 1, Reason=reason)
     emit("ClipFailurePercent", MetricUnit.Percent, 100)
     get_history().record(project_id, scene.sceneId, "failed", error=message, taskId=scene.taskId, prompt=scene.aiPrompt)
-    release_unsent(slot, sent=bool(scene.taskId) or reason == "timeout")  # the rest of its claim never goes
+    # The rest of its claim never goes (best effort: the failure is written).
+    release_unsent(slot, sent=bool(scene.taskId) or reason == "timeout")
     return True
 
 

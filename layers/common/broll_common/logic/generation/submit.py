@@ -1,8 +1,9 @@
 """Submitting to Kie: within the shared rate limit and through the shared breaker, now (one
 scene, the person sees Kie's answer) or on a queued scene's loop turn. A submit Kie did not
-take (breaker open, 429, 455, a 5xx, unreachable) queues the scene for its loop, which starts
-it by itself (nothing was charged); a refusal rewrites the prompt once; a timeout after the
-request left us is never resubmitted."""
+take (breaker open, 429, 455, a 5xx, unreachable, or the balance read before it finding Kie
+down) queues the scene for its loop, which starts it by itself (nothing was charged); a refusal
+rewrites the prompt once; a timeout after the request left us is never resubmitted, nor is a
+loop's submit that may have reached Kie before its turn died (submittingAt)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ from ...models.domain import KieWait, Scene, SceneSlot
 from ...observability import MetricUnit, emit
 from ...prompts import PromptError
 from ..views import scene_view
+from .cancel import price_in_use
 from .claim import _claim, _prompts_due, _write_due_prompts
 from .executions import _done, _next_turn, _start_poll_loop, poll_wait, retry_backoff, whole_seconds
-from .settle import _fail, _still_generating, _submit_failure_message, failure_reason
+from .settle import UNKNOWN_OUTCOME, _fail, _still_generating, _submit_failure_message, failure_reason
 
 logger = Logger(child=True)
 
@@ -62,20 +64,77 @@ def _submit(slot: SceneSlot, callback_url: str | None, kie: KieCalls, key: secre
 
 
 def _send(slot: SceneSlot, callback_url: str | None, kie: KieCalls, key: secrets.KieKey, lane: str) -> str:
-    """One submit in a taken rate-limit lane, finished whatever Kie answers; the clip goes in
-    the ledger with the price in use, and its charge when the balance shows it."""
+    """One submit in a taken rate-limit lane, finished whatever Kie answers. Once Kie has taken the
+    task nothing may keep its id from the scene: the lane's finish and the ledger (the clip with
+    the price in use, its charge when the balance shows it) are best effort and logged."""
     scene = slot.scene
     try:
-        estimate = ledger.price_per_clip().used  # read before the submit: nothing after it may fail it
-        watch = ledger.watch_balance(kie, key, lane)
+        estimate = price_in_use()
+        watch = _balance_before(kie, key, lane, scene)
         task_id = kie.submit(scene.aiPrompt, model=settings().kie_model, callback_url=callback_url, seed=scene.seed)
     finally:
-        rate_limit.finish(key.value, lane)
-    charged = ledger.measured_charge(kie, key, lane, watch)
-    ledger.clip_submitted(slot, task_id, key, estimate, charged, "balance")
+        _finish(key, lane)
+    _record_clip(slot, task_id, kie, key, lane, watch, estimate)
     emit("ClipsStarted", MetricUnit.Count, 1)  # Kie took it: one clip started, and charged
     emit("CreditsEstimated", MetricUnit.Count, estimate)
     return task_id
+
+
+class _BalanceRead:
+    """The client as ledger.watch_balance reads the balance through it, keeping why a read found Kie
+    unavailable. A balance read starts nothing at Kie: even its timeout leaves nothing sent."""
+
+    def __init__(self, kie: KieCalls):
+        self._kie = kie
+        self.down: KieUnavailable | None = None
+
+    def credits(self) -> float:
+        try:
+            return self._kie.credits()
+        except KieCircuitOpen as exc:
+            self.down = exc
+            raise
+        except KieUnavailable as exc:
+            self.down = KieUnavailable(exc.code, f"balance read before the submit: {exc.detail}")
+            raise
+
+
+def _balance_before(kie: KieCalls, key: secrets.KieKey, lane: str, scene: Scene) -> ledger.BalanceWatch | None:
+    """Kie's balance before the submit, for its charge (ledger.watch_balance). A read that finds Kie
+    unavailable (or its circuit open) stops the submit, which queues like a refused one: a down Kie
+    costs one call per attempt, not two. None, without a read, for a scene that last found Kie down:
+    its submit may be the breaker's one half-open probe, which a balance read answered while
+    /veo/generate is still down would take, and close the circuit."""
+    if scene.waiting is not None and scene.waiting.reason == "kie_down":
+        return None
+    read = _BalanceRead(kie)
+    watch = ledger.watch_balance(read, key, lane)
+    if read.down is not None:
+        raise read.down
+    return watch
+
+
+def _finish(key: secrets.KieKey, lane: str) -> None:
+    try:
+        rate_limit.finish(key.value, lane)
+    except Exception:  # noqa: BLE001 - an unfinished lane is let go as stale; the submit's outcome matters
+        logger.exception("rate-limit lane not finished", extra={"keyLast4": key.last4})
+
+
+def _record_clip(slot: SceneSlot, task_id: str, kie: KieCalls, key: secrets.KieKey, lane: str,
+                 watch: ledger.BalanceWatch | None, estimate: float) -> None:
+    """Kie took the task: the clip in the ledger, its charge by the balance when measured. Best
+    effort: a ledger that cannot be read or written is logged, and the task id still reaches the scene."""
+    where = {"projectId": slot.project_id, "sceneId": slot.scene.sceneId, "taskId": task_id}
+    try:
+        charged = ledger.measured_charge(kie, key, lane, watch)
+    except Exception:  # noqa: BLE001 - the clip is at Kie already
+        logger.exception("charge not measured by the balance", extra=where)
+        charged = None
+    try:
+        ledger.clip_submitted(slot, task_id, key, estimate, charged, "balance")
+    except Exception:  # noqa: BLE001 - the clip is at Kie already
+        logger.exception("clip not recorded in the ledger", extra=where)
 
 
 def _submitted(project_id: str, scene: Scene, task_id: str) -> None:
@@ -167,11 +226,18 @@ def _wait_for_kie(slot: SceneSlot, wait: KieWait) -> Scene:
     Written only while the scene still waits for this submit (StaleScene otherwise); a
     scene that starts waiting counts once in SubmitsQueued."""
     project_id, index, scene = slot.project_id, slot.index, slot.scene
-    changes = {"queued": True, "taskId": None, "error": None, "waiting": wait.model_dump()}
+    changes = {"queued": True, "taskId": None, "error": None, "waiting": wait.model_dump(), "submittingAt": None}
     get_projects().update_scene(project_id, index, scene.sceneId, changes, **_still_generating(scene))
     if scene.waiting is None:
         emit("SubmitsQueued", MetricUnit.Count, 1, Reason=wait.reason)
-    return scene.model_copy(update={"queued": True, "taskId": None, "error": None, "waiting": wait})
+    return scene.model_copy(update=changes | {"waiting": wait})
+
+
+def _submitting(slot: SceneSlot, at: float | None) -> None:
+    """Mark (at) or unmark (None) the scene's submit, while it still waits for it (StaleScene otherwise)."""
+    scene = slot.scene
+    changes = {"submittingAt": at}
+    get_projects().update_scene(slot.project_id, slot.index, scene.sceneId, changes, **_still_generating(scene))
 
 
 def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key: secrets.KieKey) -> dict:
@@ -182,9 +248,14 @@ def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key:
     A full window only lengthens the wait; Kie's busy answers (429, an open breaker, 455,
     a 5xx) also say on the scene why it waits (KieWait), until the queue deadline (the
     poll step's _overdue); a refusal fails the scene with what to change; a timeout is never
-    resubmitted.
+    resubmitted. The submit is marked on the scene first (submittingAt, cleared by the write of
+    its task id or of its wait): a turn that finds the mark left by one that died mid-submit (the
+    state machine retries a failed step) fails the scene as an unknown outcome, never sends again.
     """
     project_id, index, scene = slot.project_id, slot.index, slot.scene
+    if scene.submittingAt is not None:
+        _fail(slot, UNKNOWN_OUTCOME, "timeout")
+        return _done(state, attempt)
     if _prompts_due(scene):
         try:
             scene = _write_due_prompts(slot)
@@ -200,6 +271,11 @@ def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key:
         # first lane frees would take one lane and cost every other loop a turn.
         return _next_turn(state, attempt, random.choice(admission.free_in) + random.uniform(0, 1))
     try:
+        _submitting(slot, time.time())
+    except storage.StaleScene:
+        _finish(key, admission.slot)
+        return _done(state, attempt)  # cancelled or regenerated meanwhile
+    try:
         task_id = _send(slot, _callback_url(project_id, scene.sceneId, scene.generation), kie, key, admission.slot)
     except KieError as exc:
         wait = _kie_wait(exc, scene.waiting, attempt)
@@ -209,7 +285,12 @@ def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key:
             except storage.StaleScene:
                 return _done(state, attempt)  # cancelled or regenerated meanwhile
             return _next_turn(state, attempt, wait.nextTryAt - time.time())
-        if policy.rewrite_if_refused(slot, exc):
+        rewritten = policy.rewrite_if_refused(slot, exc)
+        if rewritten:
+            try:
+                _submitting(slot.with_scene(rewritten), None)  # nothing at Kie: the next turn may send
+            except storage.StaleScene:
+                return _done(state, attempt)
             return _next_turn(state, attempt, 1)  # the next turn submits the rewritten prompt
         _fail(slot, _submit_failure_message(exc), failure_reason(exc))
         return _done(state, attempt)
@@ -217,7 +298,8 @@ def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key:
     submitted = scene.model_copy(update={"taskId": task_id, "startedAt": time.time(), "waiting": None})
     try:
         get_projects().update_scene(
-            project_id, index, scene.sceneId, {"taskId": task_id, "startedAt": submitted.startedAt, "waiting": None},
+            project_id, index, scene.sceneId,
+            {"taskId": task_id, "startedAt": submitted.startedAt, "waiting": None, "submittingAt": None},
             owner=None, generation=scene.generation,
         )
     except storage.StaleScene:
