@@ -1,5 +1,5 @@
-"""Claude's prompts kept in the usage table: `prompt#{sha256}` / `prompt` → text (the prompt
-without the project's style sentence), source, removed, note; expiring after 30 days
+"""Claude's prompts kept in the usage table: `prompt#{sha256}` / `prompt` → text (the prompt as
+Claude's answer was finished, style sentence included), source, removed, note; expiring after 30 days
 (`expiresAt`, the table's TTL). The key is what the prompt was written from
 (prompts.cache_key); what is kept and when is logic/style.py's.
 

@@ -78,10 +78,10 @@ def _claude(request: prompts.PromptRequest, owner: str | None) -> prompts.Compos
     cache, key = get_prompt_cache(), prompts.cache_key(request)
     kept = cache.get(key)
     if kept is not None:
-        return prompts.styled(kept, request.style)
+        return kept
     quota.record_prompt(owner)  # counted before the call: a call that fails after sending may be billed
     composed = prompts.compose_with_claude(request)
-    cache.put(key, prompts.unstyled(composed, request.style))  # at once: a request timing out later pays nothing again
+    cache.put(key, composed)  # at once: a request timing out later pays nothing again
     return composed
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..clients.secrets import anthropic_key
-from .claude import cache_key, compose_with_claude, styled, unstyled
+from .claude import cache_key, compose_with_claude
 from .local import (
     CAMERA_BY_TYPE,
     LIGHTING_BY_TYPE,
@@ -55,8 +55,6 @@ __all__ = [
     "keywords",
     "rewrite_for_policy",
     "strip_names",
-    "styled",
-    "unstyled",
 ]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 
 from pydantic import BaseModel, Field
 
@@ -145,17 +144,6 @@ def cache_key(request: PromptRequest) -> str:
                 request.shot_instructions, request.context, request.shot,
                 [style.look, style.colour, style.lens, style.era]]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
-
-
-def unstyled(composed: ComposedPrompt, style: StyleLock) -> ComposedPrompt:
-    """The prompt without the style sentence _finish_claude ended it with: what is kept (under a
-    key with the style in it, so styled puts back the same sentence)."""
-    return replace(composed, text=composed.text.removesuffix(f" {style.suffix()}"))
-
-
-def styled(kept: ComposedPrompt, style: StyleLock) -> ComposedPrompt:
-    """A kept prompt ended with this project's style sentence, as _finish_claude ends an answer."""
-    return replace(kept, text=f"{kept.text} {style.suffix()}")
 
 
 def rewrite_with_claude(request: PromptRequest, rejected_prompt: str, reason: str) -> ComposedPrompt:
