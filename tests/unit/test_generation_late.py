@@ -12,11 +12,12 @@ from broll_common.logic.generation import cancel, confirm_callback, poll_step, s
 from broll_common.logic.generation import late
 from broll_common.logic.generation.cancel import MAX_LATE_TASKS
 from broll_common.logic.generation.settle import Settled
+from broll_common.logic.views import scene_view
 from broll_common.models.domain import SceneSlot, SceneStatus
 
 from tests.unit.fakes import FakeKie
 from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
-    NOW, OWNER, P, clock, generating, long_scene, state_of, world,
+    NOW, OWNER, P, clock, generating, long_scene, scene, state_of, world,
 )
 from tests.unit.test_sweep_index import _create, _flagged, table  # noqa: F401 - the moto table, by name
 
@@ -140,6 +141,19 @@ def test_cancel_keeps_only_the_newest_tasks(world):
         cancel(P, "main", OWNER)
         earlier = world.stored().lateTasks
     assert sorted(world.stored().lateTasks, key=lambda t: int(t[4:])) == [f"veo_{n}" for n in range(2, 12)]
+
+
+def test_the_scene_shows_how_many_cancelled_clips_kie_still_makes_and_never_stores_the_count(world):
+    first, _ = _cancelled(world)
+    world.projects.projects[P]["broll"]["scenes"][0] |= {"status": "generating", "taskId": "veo_2", "generation": 2,
+                                                         "startedAt": NOW - 10}
+    view = cancel(P, "main", OWNER)
+    assert view.lateClips == 2 and scene_view(world.stored()).lateClips == 2
+    assert "lateClips" not in storage.scene_document(view)  # shown, never stored
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    assert poll_step(first)["outcome"] == "done"  # veo_1 lands in History: one is still on its way
+    assert scene_view(world.stored()).lateClips == 1
+    assert scene_view(scene()).lateClips == 0
 
 
 def test_a_cancel_of_a_scene_not_yet_sent_keeps_no_task(world):

@@ -28,8 +28,8 @@ WAITING_NOTES = {
 def scene_view(scene: Scene, now: float | None = None, style_version: str | None = None) -> Scene:
     """The scene as the API shows it: our presigned clip URLs, progress estimated from time,
     the AI-generated flag of its clip, (given the project's style) whether it predates it,
-    its plan (the sub-shots it has, or those its next generation would make), and why it
-    waits for Kie, if it does."""
+    its plan (the sub-shots it has, or those its next generation would make), why it waits
+    for Kie, if it does, and how many of its cancelled clips Kie is still making."""
     view = scene.model_copy()
     view.videoUrl = media_url(scene.videoKey) if scene.status == SceneStatus.COMPLETED else None
     view.aiGenerated = view.videoUrl is not None
@@ -41,6 +41,7 @@ def scene_view(scene: Scene, now: float | None = None, style_version: str | None
     # A wait left on a scene that moved on (cancelled, failed at the deadline) is not shown.
     view.waiting = scene.waiting if scene.status == SceneStatus.GENERATING else None
     view.statusNote = WAITING_NOTES[view.waiting.reason] if view.waiting else None
+    view.lateClips = len(scene.lateTasks)
     if scene.status == SceneStatus.GENERATING and scene.startedAt and not view.waiting:
         # Kie reports no percentage for Veo: estimate from elapsed time, never claiming 100
         # (a scene waiting for Kie has not started: no progress).

@@ -156,6 +156,9 @@ class Scene(BaseModel):
     plannedShots: int = 1
     autoShots: int = 1
     maxShots: int = 1
+    # Shown, not stored: how many cancelled clips Kie.ai is still making for this scene (its
+    # lateTasks); each lands in the scene's History when done.
+    lateClips: int = Field(default=0)
     # Internal (stored, never returned): our copy of the clip, when the task started, its loop.
     videoKey: str | None = Field(default=None, exclude=True)
     startedAt: float | None = Field(default=None, exclude=True)
