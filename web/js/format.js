@@ -91,6 +91,15 @@ export function waitingText(scene) {
   return scene.statusNote || '';
 }
 
+/** The line of a scene whose cancelled clips Kie.ai is still making (scene.lateClips); '' when none. */
+export function lateText(scene) {
+  const n = (scene && Number(scene.lateClips)) || 0;
+  if (n <= 0) return '';
+  return n === 1
+    ? '1 cancelled clip is still being made at Kie.ai; it lands in History when done.'
+    : `${n} cancelled clips are still being made at Kie.ai; they land in History when done.`;
+}
+
 /** Estimate.remainingCredits as its source says it: a system-key user's quota, or their own key's balance. */
 export function remainingLabel(left, source) {
   if (source === 'daily_quota') return `your daily quota: ${credits(left)} credits left`;

@@ -1,6 +1,7 @@
 // The selected scene's history (issue 8): every prompt, Kie task, outcome and clip, newest
-// first. Read when a scene is selected and again whenever its generation state changes; an
-// earlier clip can be made current again ("Use this clip": no new Kie task, no charge).
+// first. Read when a scene is selected and again whenever its generation state changes or one
+// of its cancelled clips that Kie.ai still made lands (scene.lateClips drops); an earlier clip
+// can be made current again ("Use this clip": no new Kie task, no charge).
 
 import { api } from './api.js';
 import { store, emit, selectedScene, mergeScene, subscribe, isBusy } from './state.js';
@@ -18,12 +19,15 @@ let controller = null;
 let watchedSig = '';
 let retries = 0;
 let retryTimer = null;
+let watchedLate = { sceneId: null, count: 0 };
+// After a cancelled clip landed: the newest entry shown before it (null: none), until a newer one is read.
+let landingAfter;
 
 /** What, in a scene, means its history may have grown. Progress alone does not. */
 function sceneSig(s) {
   if (!s) return '';
   const rw = s.rewrite ? s.rewrite.at : '';
-  return [s.sceneId, s.status, s.taskId, s.generation, s.aiPrompt, rw, s.error].join('\u0001');
+  return [s.sceneId, s.status, s.taskId, s.generation, s.aiPrompt, rw, s.error, s.lateClips || 0].join('\u0001');
 }
 
 export async function loadHistory(sceneId = store.selectedId) {
@@ -41,9 +45,13 @@ export async function loadHistory(sceneId = store.selectedId) {
     if (controller !== mine) return;
     hist.entries = (answer && answer.entries) || [];
     hist.error = '';
-    // The clip's entry is written just after the scene turns Ready: look again shortly.
+    // The clip's entry is written just after the scene turns Ready, and a cancelled clip's just
+    // after it leaves lateClips: look again shortly.
     const s = selectedScene();
-    const missing = s && s.sceneId === sceneId && s.status === 'completed' && !hist.entries.some((e) => e.current);
+    const newest = hist.entries.length ? hist.entries[0].id : null;
+    if (landingAfter !== undefined && newest !== landingAfter) landingAfter = undefined;
+    const missing = s && s.sceneId === sceneId
+      && ((s.status === 'completed' && !hist.entries.some((e) => e.current)) || landingAfter !== undefined);
     clearTimeout(retryTimer);
     if (missing && retries < 4) {
       retries += 1;
@@ -63,10 +71,16 @@ export async function loadHistory(sceneId = store.selectedId) {
 
 /** Reads the history again when the selected scene changed or moved on. */
 function watch() {
-  const sig = sceneSig(selectedScene());
+  const s = selectedScene();
+  const sig = sceneSig(s);
   if (sig === watchedSig) return;
   watchedSig = sig;
   retries = 0;
+  const late = s ? s.lateClips || 0 : 0;
+  const landed = !!s && s.sceneId === watchedLate.sceneId && late < watchedLate.count;
+  const shown = hist.sceneId === (s && s.sceneId) && hist.entries;
+  landingAfter = landed && shown ? (shown.length ? shown[0].id : null) : undefined;
+  watchedLate = { sceneId: s ? s.sceneId : null, count: late };
   if (sig) loadHistory(store.selectedId);
 }
 

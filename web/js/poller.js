@@ -2,15 +2,17 @@
 // read while some scene is still queued for submission), with backoff
 // (1.5 s × 1.5 up to 10 s, reset by any user action). While the composite is rendering the
 // project read (it carries `render`) is repeated at the same pace, and so it is while the media
-// worker fetches or checks the voice-over or avatar (issue 14). A Generate All scheduled
-// for later is watched at a slow pace (30 s) so the page sees it start or wait for credits.
+// worker fetches or checks the voice-over or avatar (issue 14), and while Kie.ai still makes a
+// cancelled clip of some scene (scene.lateClips: the project read shows it gone once the clip
+// landed in History). A Generate All scheduled for later is watched at a slow pace (30 s) so
+// the page sees it start or wait for credits.
 // Stops when nothing needs watching, pauses while the tab is hidden, and after a network
 // failure keeps probing until the server answers.
 
 import { api } from './api.js';
 import {
   store, emit, applyStatus, generatingScenes, setConnectionLost, setProject, isRendering, scheduleState, scenes,
-  mediaPending,
+  mediaPending, lateScenes,
 } from './state.js';
 
 const MIN_DELAY = 1500;
@@ -27,7 +29,7 @@ let nextAt = 0;
 /** Something changes soon: poll at the normal (backoff) pace. */
 function fastNeeded() {
   return store.connectionLost || generatingScenes().length > 0 || isRendering() || mediaPending()
-    || (!store.project && !store.loadError);
+    || lateScenes().length > 0 || (!store.project && !store.loadError);
 }
 
 function needed() {
@@ -69,10 +71,10 @@ async function tick() {
     const gen = generating.filter((s) => s.taskId);
     if (store.connectionLost || !store.project || gen.length < generating.length || !gen.length) {
       // Probe, first load, scenes queued by Generate All without a Kie task yet, or only a
-      // render / schedule to watch: one project read tells us everything.
+      // render / schedule / cancelled clip to watch: one project read tells us everything.
       await reloadProject();
     } else {
-      const rendering = isRendering() || mediaPending();
+      const readProject = isRendering() || mediaPending() || lateScenes().length > 0;
       let reload = false;
       let network = false;
       const all = scenes();
@@ -89,7 +91,7 @@ async function tick() {
       if (network) setConnectionLost(true);
       else {
         setConnectionLost(false);
-        if (reload || rendering) await reloadProject();
+        if (reload || readProject) await reloadProject();
       }
     }
   } finally {

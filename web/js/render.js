@@ -4,7 +4,7 @@
 import { store, scenes, selectedScene, isBusy, isCompleted } from './state.js';
 import {
   TYPE_LABEL, sceneType, iconSvg, rangeLabel, sceneDuration, seconds, pct, cardStatusText, promptSourceLabel,
-  waitingText, spendLabel, quotaLabel,
+  waitingText, lateText, spendLabel, quotaLabel,
 } from './format.js';
 import { $, setText, setHidden, setDisabled, setMediaSrc } from './dom.js';
 import { renderBottom } from './bottom.js';
@@ -63,6 +63,7 @@ function buildCard(scene) {
         <button type="button" class="btn btn-sm scene-action scene-action-2" data-testid="scene-action2-${scene.sceneId}" hidden></button>
       </div>
     </div>
+    <p class="late-note" data-testid="scene-late-${scene.sceneId}" hidden></p>
     <p class="stale-hint" data-testid="scene-outofdate-${scene.sceneId}" hidden>Out of date (style changed) —
       <button type="button" class="link-btn scene-action" data-action="regenerate">Regenerate</button></p>`;
   return li;
@@ -78,9 +79,10 @@ function updateCard(li, scene) {
     icon.innerHTML = iconSvg(type);
   }
   const wait = waitingText(scene);
+  const late = lateText(scene);
   li.className = `scene-card status-${scene.status || 'idle'}${wait ? ' is-waiting' : ''}${scene.sceneId === store.selectedId ? ' is-selected' : ''}`;
   li.setAttribute('aria-current', scene.sceneId === store.selectedId ? 'true' : 'false');
-  li.setAttribute('aria-label', `${scene.sceneTitle} (${rangeLabel(scene)}), ${cardStatusText(scene)}`);
+  li.setAttribute('aria-label', `${scene.sceneTitle} (${rangeLabel(scene)}), ${cardStatusText(scene)}${late ? `. ${late}` : ''}`);
   setText(li.querySelector('.scene-type'), TYPE_LABEL[type]);
   setText(li.querySelector('.scene-title'), scene.sceneTitle || scene.sceneId);
   setText(li.querySelector('.time-range'), rangeLabel(scene));
@@ -119,6 +121,10 @@ function updateCard(li, scene) {
   const stale = state === 'completed' && !!scene.outOfDate;
   setHidden(li.querySelector('.stale-hint'), !stale);
   setDisabled(li.querySelector('.stale-hint .scene-action'), genBusy);
+  // Cancelled clips Kie.ai still makes (Kie has no cancel): they land in this scene's History.
+  const lateLine = li.querySelector('.late-note');
+  setText(lateLine, late);
+  setHidden(lateLine, !late);
 
   // The ready clip's frame at 1 s as the card's thumbnail (the media fragment seeks there).
   const thumb = li.querySelector('.card-thumb');

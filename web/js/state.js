@@ -101,6 +101,11 @@ export function generatingScenes() {
   return scenes().filter((s) => s.status === 'generating');
 }
 
+/** Scenes whose cancelled clips Kie.ai is still making (they land in History when done). */
+export function lateScenes() {
+  return scenes().filter((s) => (s.lateClips || 0) > 0);
+}
+
 /** Scenes that "Generate All" would start: not completed and not generating. */
 export function pendingScenes() {
   return scenes().filter((s) => s.status !== 'completed' && s.status !== 'generating');
