@@ -97,6 +97,16 @@ def waiting_text(scene: dict) -> str | None:
     return scene.get("statusNote")
 
 
+def late_text(scene: dict) -> str | None:
+    """The scene's cancelled clips Kie.ai is still making (lateClips), as the page says it; None when none."""
+    count = scene.get("lateClips") or 0
+    if count <= 0:
+        return None
+    if count == 1:
+        return "1 cancelled clip is still being made at Kie.ai; it lands in History when done."
+    return f"{count} cancelled clips are still being made at Kie.ai; they land in History when done."
+
+
 def remaining_label(left: float, source: str | None) -> str:
     """The estimate's remainingCredits as its source says it (a system-key user sees their quota)."""
     if source == "daily_quota":
@@ -223,17 +233,19 @@ def cmd_status(ctx: Context) -> int:
     for line in (spend_line(project.get("spend")), quota_line(project.get("quota"))):
         if line:
             say(ctx.out, line)
-    # Note: a failed scene's reason, or why a generating one waits for Kie.ai.
+    # Note: a failed scene's reason, or why a generating one waits for Kie.ai; and the cancelled
+    # clips Kie.ai is still making for it.
     table = Table("#", "Scene", "Time", "Status", "Progress", "Note")
     for number, scene in enumerate(project["scenes"], 1):
         status = scene.get("status", "idle")
         progress = 100 if status == "completed" else scene.get("progress") or 0
         waiting = waiting_text(scene)
+        note = " ".join(part for part in (waiting or scene.get("error"), late_text(scene)) if part)
         table.add_row(str(number), Text(scene.get("sceneTitle") or scene["sceneId"]),
                       (scene.get("timeRange") or {}).get("label", ""),
                       Text("Waiting" if waiting else STATUS_WORDS.get(status, status),
                            style="yellow" if waiting else STATUS_STYLES.get(status, "")),
-                      f"{progress} %", Text(waiting or scene.get("error") or ""))
+                      f"{progress} %", Text(note))
     ctx.out.print(table)
     jobs = [scene_job(s, s["sceneId"]) for s in project["scenes"]]
     if any(j.kind == FAILED for j in jobs):

@@ -145,7 +145,7 @@ def test_python_m_broll_cli_signs_in_to_the_local_stack_by_itself(stack, project
     run = subprocess.run([sys.executable, "-m", "broll_cli", "status", project["projectId"]], env=env,
                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stderr
-    assert all(title in run.stdout for title in ("Hook", "Main", "CTA")) and project["name"] in run.stdout
+    assert all(title in run.stdout for title in ("Hook", "Main", "Cta")) and project["name"] in run.stdout
 
 
 def test_render_follows_the_final_video_to_its_url(broll, api):
@@ -330,6 +330,18 @@ def test_generate_all_says_while_watching_that_a_scene_waits_for_kie(capsys):
     out = capsys.readouterr().out
     assert out.index("Hook: Waiting for a free Kie.ai slot; starts by itself, nothing charged yet.") \
         < out.index("Hook: Generating…") < out.index("Hook: Ready")
+
+
+def test_status_says_on_the_scenes_row_that_cancelled_clips_are_still_being_made(capsys):
+    fake = FakeApi({"GET /api/projects/p": [{"name": "Trains", "scenes": [
+        scene("hook", "idle") | {"lateClips": 1}, scene("main", "failed", error="Kie.ai refused.") | {"lateClips": 2},
+        scene("cta", "completed") | {"lateClips": 0}]}]})
+    assert fake.run("status", "p") == 1  # the failed scene
+    lines = capsys.readouterr().out.splitlines()
+    hook, main, cta = (next(line for line in lines if title in line) for title in ("Hook", "Main", "Cta"))
+    assert "1 cancelled clip is still being made at Kie.ai; it lands in History when done." in hook
+    assert "Kie.ai refused. 2 cancelled clips are still being made at Kie.ai; they land in History when done." in main
+    assert "cancelled" not in cta
 
 
 def test_status_of_an_own_key_project_without_clips_shows_no_spend_or_quota(capsys):
