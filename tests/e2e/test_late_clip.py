@@ -70,3 +70,37 @@ def test_a_cancelled_clip_kie_still_makes_is_announced_and_lands_in_the_open_his
     expect(page.get_by_test_id("scene-status-hook")).to_have_text("No clip yet")  # the scene is left as it was
     page.get_by_test_id("history").scroll_into_view_if_needed()
     page.screenshot(path=shots / "162-late-clip-landed.png")
+
+
+def test_the_history_is_read_again_until_the_landed_entry_is_there(page: Page, new_project):
+    """The clip's History entry is written just after it leaves lateClips: a read in between
+    finds nothing new, and the page looks again until it does (answers given by the test)."""
+    pid = new_project()["projectId"]
+    late = {"clips": 1, "reads_after": 0}
+
+    def project(route):
+        answer = route.fetch().json()
+        answer["scenes"][0]["lateClips"] = late["clips"]
+        route.fulfill(json=answer)
+
+    def history(route):
+        answer = route.fetch().json()
+        if late["clips"] == 0:
+            late["reads_after"] += 1
+            if late["reads_after"] > 1:  # the first read after the drop is too early for the entry
+                answer["entries"].insert(0, {"id": "landed-1", "kind": "clip", "at": "2026-12-02T03:00:00Z",
+                                             "prompt": "Cranes at dawn.", "note": f"{LANDED}: Kie.ai made it anyway."})
+        route.fulfill(json=answer)
+
+    page.route(f"**/api/projects/{pid}", project)
+    page.route(f"**/api/projects/{pid}/broll/scenes/hook/history", history)
+    open_project(page, pid)
+    open_history(page)
+    expect(page.get_by_test_id("scene-late-hook")).to_be_visible()
+    expect(page.get_by_test_id("history-state")).to_contain_text("Nothing yet")
+
+    late["clips"] = 0
+    expect(page.get_by_test_id("scene-late-hook")).to_be_hidden()
+    expect(clip_entries(page)).to_have_count(1)
+    expect(clip_entries(page).locator(".h-note")).to_contain_text(LANDED)
+    assert late["reads_after"] >= 2
