@@ -127,15 +127,16 @@ def test_every_number_written_goes_on_the_wire_as_a_string(tables, sent):
     ledger.clip_submitted(slot, "veo_task_2", key, 80.0, None, None)
     ledger.charge_reported("veo_task_2", 79.25, "creditsConsumed")
     quota.record_prompt(OWNER)
-    ledger.hold(OWNER, "wire-1", key, 160.0)
-    ledger.release(OWNER, "wire-1", "system", 80.0)
-    ledger.release(OWNER, "wire-1", "system", 500.0)  # more than held: none left, never below zero
-    ledger.hold(OWNER, "wire-1", key, 40.5)
+    ledger.hold(OWNER, "wire-1", key, [(slot.scene, 2)], 80.0)
+    ledger.release(slot, sent=True)  # one clip's share kept: it may be at Kie
+    ledger.release(slot, sent=False)  # the rest of the claim comes off, never below zero
+    later = slot.with_scene(slot.scene.model_copy(update={"generation": slot.scene.generation + 1}))
+    ledger.hold(OWNER, "wire-1", key, [(later.scene, 1)], 40.5)
     assert quota.left(OWNER, key).usedToday == 85.5 + 79.25 + 1 + 40.5
     assert ledger.project_spend("wire-1").chargedClips == 2
 
     operations = {operation for operation, _ in sent}
-    assert {"TransactWriteItems", "UpdateItem", "PutItem"} <= operations
+    assert {"TransactWriteItems", "UpdateItem", "PutItem", "BatchWriteItem"} <= operations
     numbers = sum(json.dumps(body).count('"N"') for _, body in sent)
     assert numbers > 20  # the bodies really carry numbers
     offending = [f"{operation}: {problem}" for operation, body in sent for problem in numbers_not_sent_as_strings(body)]

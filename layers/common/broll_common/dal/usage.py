@@ -310,12 +310,14 @@ class DynamoUsage:
         self._conditional(update, "hold not released", claim)
 
     def held(self, owner, now):
-        found = client("dynamodb").query(
+        # Every page: released holds stay until TTL removes them (lazily, up to ~48 h), so a busy user's
+        # holds can pass one 1 MB page.
+        pages = client("dynamodb").get_paginator("query").paginate(
             TableName=self._table, KeyConditionExpression="pk = :pk AND begins_with(sk, :hold)",
             ExpressionAttributeValues={":pk": {"S": f"user#{owner}"}, ":hold": {"S": "hold#"}}, ConsistentRead=True,
         )
         # TTL deletes lazily: an expired hold (its clips never reached Kie) no longer counts.
-        return sum(max(0.0, _number(item, "credits")) for item in found.get("Items", [])
+        return sum(max(0.0, _number(item, "credits")) for page in pages for item in page.get("Items", [])
                    if _number(item, "expiresAt") > now)
 
 
