@@ -392,16 +392,107 @@ def test_a_key_removed_between_the_claim_and_the_submit_fails_the_scene(world, m
     assert world.kie.submitted == [] and world.stored().status == SceneStatus.FAILED
 
 
-def test_a_scene_cancelled_while_its_queued_submit_was_answered_keeps_no_task(world):
+def test_a_scene_cancelled_while_its_queued_submit_was_at_kie_keeps_the_task_and_its_loop_lands_it(world, monkeypatch):
+    from broll_common.logic import ledger
     from broll_common.logic.generation import cancel
 
+    released = []
+    monkeypatch.setattr(ledger, "release", lambda slot, sent: released.append(sent))
     world.projects.add(P, [queued()])
-    world.kie.submits = [lambda: (cancel(P, "main", OWNER), "veo_1")[1]]
+    answers = []
+    world.kie.submits = [lambda: (answers.append(cancel(P, "main", OWNER)), "veo_1")[1]]
     out = poll_step(state_of(queued()))
-    assert out["outcome"] == "done"
+    assert out["outcome"] == "pending" and out["taskId"] == "veo_1"  # its loop watches the paid task
     stored = world.stored()
-    assert stored.status == SceneStatus.IDLE and stored.taskId is None
-    assert world.history.kinds() == ["cancelled"]  # no "generation" entry for a task the scene dropped
+    assert (stored.status, stored.taskId, stored.generation) == (SceneStatus.IDLE, None, 2)
+    assert stored.lateTasks["veo_1"].generation == 1 and stored.lateTasks["veo_1"].loop == "p-main-g1"
+    assert answers[0].statusNote == ("Cancelled. It may have reached Kie.ai as you cancelled: if it did, it is paid "
+                                     "for and lands in this scene's History.")
+    assert released == [True]  # its share stays counted
+    assert world.history.kinds() == ["cancelled", "generation"]
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    assert poll_step(out)["outcome"] == "done"
+    assert world.history.kinds() == ["cancelled", "generation", "clip"] and world.stored().lateTasks == {}
+
+
+def test_a_one_scene_submit_cancelled_while_at_kie_keeps_the_task_and_answers_the_cancelled_scene(world):
+    from broll_common.logic.generation import cancel
+
+    world.projects.add(P, [scene()])
+    notes = []
+
+    def cancelled_meanwhile():
+        assert world.stored().submittingAt == NOW  # marked: the cancel can tell it may be at Kie
+        notes.append(cancel(P, "main", OWNER).statusNote)
+        return "veo_1"
+
+    world.kie.submits = [cancelled_meanwhile]
+    s = start_generation(P, "main", owner=OWNER)  # no 409: the scene as it is now
+    assert (s.status, s.generation, s.lateClips) == (SceneStatus.IDLE, 2, 1)
+    assert notes[0].startswith("Cancelled. It may have reached Kie.ai as you cancelled")
+    assert world.stored().lateTasks["veo_1"].generation == 1
+    [(name, state)] = world.loops.started
+    assert (name, state["taskId"], state["generation"]) == ("p-main-g1", "veo_1", 1)
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    assert poll_step(state)["outcome"] == "done"
+    assert world.history.kinds() == ["cancelled", "generation", "clip"]
+
+
+def test_a_one_scene_submit_clears_its_mark_with_the_task_id(world):
+    world.projects.add(P, [scene()])
+    world.kie.submits = ["veo_1"]
+    start_generation(P, "main", owner=OWNER)
+    assert world.stored().taskId == "veo_1" and world.stored().submittingAt is None
+
+
+def test_a_throttled_task_id_write_is_tried_again(world, monkeypatch):
+    world.projects.add(P, [queued()])
+    world.kie.submits = ["veo_1"]
+    write, failures = world.projects.update_scene, [RuntimeError("throttled")]
+
+    def throttled_once(*args, **kwargs):
+        if "taskId" in args[3] and failures:
+            raise failures.pop()
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(world.projects, "update_scene", throttled_once)
+    assert poll_step(state_of(queued()))["outcome"] == "pending"
+    assert world.stored().taskId == "veo_1" and world.stored().submittingAt is None
+
+
+def test_a_task_id_write_that_keeps_failing_hands_the_id_to_the_next_turn_which_writes_it(world, monkeypatch):
+    world.projects.add(P, [queued()])
+    world.kie.submits = ["veo_1"]
+    write = world.projects.update_scene
+    down = [True]
+
+    def throttled(*args, **kwargs):
+        if "taskId" in args[3] and down[0]:
+            raise RuntimeError("throttled")
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(world.projects, "update_scene", throttled)
+    out = poll_step(state_of(queued()))
+    assert out["outcome"] == "pending" and out["taskId"] == "veo_1"  # the step does not fail
+    assert world.stored().taskId is None and world.stored().submittingAt == NOW
+    down[0] = False
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    assert poll_step(out)["outcome"] == "done"
+    stored = world.stored()
+    assert stored.status == SceneStatus.COMPLETED and stored.taskId == "veo_1"
+    assert world.kie.submitted == [world.kie.submitted[0]] and world.history.kinds() == ["generation", "clip"]
+
+
+def test_a_failed_mark_write_frees_the_rate_limit_lane(world, monkeypatch):
+    from broll_common.logic import rate_limit
+
+    world.projects.add(P, [queued()])
+    finished = []
+    monkeypatch.setattr(rate_limit, "finish", lambda key, lane: finished.append(lane))
+    monkeypatch.setattr(world.projects, "update_scene", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("down")))
+    with pytest.raises(RuntimeError):
+        poll_step(state_of(queued()))
+    assert len(finished) == 1 and world.kie.submitted == []
 
 
 def test_with_callbacks_on_kie_is_given_a_url_signed_for_this_scene_and_generation(world, callbacks_on, monkeypatch):

@@ -10,10 +10,12 @@ from broll_common import config
 from broll_common.dal import projects as storage
 from broll_common.logic.generation import cancel, confirm_callback, poll_step, sweep
 from broll_common.logic.generation import late
-from broll_common.logic.generation.cancel import MAX_LATE_TASKS
+from broll_common.logic import ledger
+from broll_common.logic.generation.cancel import MAX_LATE_TASKS, MAX_PROMPTED_LATE_TASKS, UNWATCHED
 from broll_common.logic.generation.settle import Settled
 from broll_common.logic.views import scene_view
-from broll_common.models.domain import SceneSlot, SceneStatus
+from broll_common.models.domain import LateTask, SceneSlot, SceneStatus
+from broll_common.models.errors import Conflict
 
 from tests.unit.fakes import FakeKie
 from tests.unit.generation_world import (  # noqa: F401 - the fixtures (world needs clock), by name
@@ -134,13 +136,91 @@ def test_the_loop_of_a_cancelled_clip_ends_quietly_when_its_project_is_deleted(w
     assert poll_step(state)["outcome"] == "done" and world.kie.looked_up == []
 
 
-def test_cancel_keeps_only_the_newest_tasks(world):
-    earlier = {}
-    for n in range(MAX_LATE_TASKS + 2):
-        world.projects.add(P, [generating(task_id=f"veo_{n}", generation=n + 1, age=100 - n, lateTasks=earlier)])
+def _tasks(prefix, n, age, prompt=""):
+    return {f"{prefix}{i}": LateTask(generation=1, startedAt=NOW - age - i, loop=f"{prefix}{i}", prompt=prompt)
+            for i in range(n)}
+
+
+def test_past_the_projects_prompt_bound_older_cancelled_tasks_are_kept_without_their_prompt(world):
+    other = scene("other", lateTasks=_tasks("old_", MAX_PROMPTED_LATE_TASKS - 1, age=500, prompt="Old prompt."))
+    world.projects.add(P, [other, generating(age=60)])
+    cancel(P, "main", OWNER)
+    assert world.stored().lateTasks["veo_1"].prompt == "Cranes at dawn (main), slow dolly."
+    world.projects.projects[P]["broll"]["scenes"][1] |= {"status": "generating", "taskId": "veo_2", "generation": 2,
+                                                         "startedAt": NOW - 10}
+    cancel(P, "main", OWNER)  # the project's 21st: the newest keep their prompt, the older one is kept without
+    late = world.stored().lateTasks
+    assert late["veo_2"].prompt and (late["veo_1"].prompt, late["veo_1"].promptSource) == ("", None)
+    assert late["veo_1"].loop == "p-main-g1" and world.stored("other").lateTasks == other.lateTasks
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    assert poll_step(state_of(generating(), index=1))["outcome"] == "done"
+    [entry] = world.history.of("clip")
+    assert entry["taskId"] == "veo_1" and "prompt" not in entry  # choosing it keeps the scene's prompt
+
+
+def test_past_the_projects_ceiling_the_oldest_cancelled_task_is_let_go_and_history_says_it_is_paid_for(world):
+    other = scene("other", lateTasks=_tasks("old_", MAX_LATE_TASKS - 1, age=500))
+    world.projects.add(P, [other, generating(task_id="veo_2", age=30, lateTasks=_tasks("veo_1_", 1, age=100))])
+    cancel(P, "main", OWNER)
+    assert list(world.stored().lateTasks) == ["veo_2"]
+    [entry] = world.history.of("failed")
+    assert entry["taskId"] == "veo_1_0" and entry["note"] == UNWATCHED and "paid for" in entry["note"]
+
+
+def test_the_project_item_stays_far_below_dynamodbs_item_limit_with_every_cancelled_task_it_keeps(world):
+    import json
+
+    prompt = "p" * 2000
+    scenes = [generating(f"s{n}", task_id=f"veo_{n}", aiPrompt=prompt) for n in range(60)]
+    world.projects.add(P, scenes)
+    for round_ in range(4):
+        for n in range(60):
+            world.projects.projects[P]["broll"]["scenes"][n] |= {
+                "status": "generating", "taskId": f"veo_{n}_{round_}", "generation": round_ + 1,
+                "startedAt": NOW + round_ * 60 + n}
+            cancel(P, f"s{n}", OWNER)
+    late = [t for s in world.projects.load_broll(P, owner=None).scenes for t in s.lateTasks.values()]
+    assert len(late) == MAX_LATE_TASKS and sum(1 for t in late if t.prompt) == MAX_PROMPTED_LATE_TASKS
+    size = len(json.dumps([raw.get("lateTasks") for raw in world.projects.projects[P]["broll"]["scenes"]]))
+    whole = len(json.dumps(world.projects.projects[P]["broll"]))
+    print(f"{len(late)} cancelled tasks: {size / 1000:.0f} KB of the step-7 item's {whole / 1000:.0f} KB")
+    assert size < 100_000  # 60 scenes' 2 KB prompts and more fit beside them within 400 KB
+
+
+def test_a_task_id_that_cannot_be_a_key_is_not_kept_and_history_says_so(world):
+    world.projects.add(P, [generating(task_id="veo.1")])
+    cancel(P, "main", OWNER)
+    assert world.stored().lateTasks == {} and world.history.of("failed")[0]["taskId"] == "veo.1"
+
+
+def test_a_landed_clip_whose_history_write_failed_is_kept_for_the_next_look(world, monkeypatch):
+    state, _ = _cancelled(world)
+    world.kie.tasks = {"veo_1": FakeKie.success("veo_1")}
+    record = world.history.record
+    monkeypatch.setattr(world.history, "record", lambda *a, **k: None if a[2] == "clip" else record(*a, **k))
+    assert poll_step(state)["outcome"] == "pending"  # History was not written: the task stays
+    assert "veo_1" in world.stored().lateTasks
+    monkeypatch.setattr(world.history, "record", record)
+    assert poll_step(state)["outcome"] == "done"
+    assert len(world.history.of("clip")) == 1 and world.stored().lateTasks == {}
+
+
+def test_a_cancel_while_a_submit_is_marked_says_it_may_be_paid_for_and_keeps_its_share(world, monkeypatch):
+    released = []
+    monkeypatch.setattr(ledger, "release", lambda slot, sent: released.append(sent))
+    world.projects.add(P, [generating(task_id=None, queued=True, submittingAt=NOW - 1)])
+    view = cancel(P, "main", OWNER)
+    assert view.statusNote == ("Cancelled. It may have reached Kie.ai as you cancelled: if it did, it is paid for "
+                               "and lands in this scene's History.")
+    assert released == [True] and world.stored().submittingAt is None
+
+
+def test_a_cancel_that_keeps_racing_gives_up_with_a_sentence(world, monkeypatch):
+    world.projects.add(P, [generating()])
+    monkeypatch.setattr(world.projects, "update_scene",
+                        lambda *a, **k: (_ for _ in ()).throw(storage.StaleScene("raced")))
+    with pytest.raises(Conflict, match="Try again"):
         cancel(P, "main", OWNER)
-        earlier = world.stored().lateTasks
-    assert sorted(world.stored().lateTasks, key=lambda t: int(t[4:])) == [f"veo_{n}" for n in range(2, 12)]
 
 
 def test_the_scene_shows_how_many_cancelled_clips_kie_still_makes_and_never_stores_the_count(world):
@@ -193,3 +273,13 @@ def test_the_store_keeps_a_cancelled_scene_flagged_and_removes_a_task_once(table
     with pytest.raises(storage.StaleScene):
         storage.update_scene("late", 0, "main", **removal)
     assert storage.generating_scenes() == [] and _flagged(table) == []  # nothing left: the flag goes
+
+
+def test_the_store_flags_the_item_again_when_a_task_is_kept_again(table):
+    _create("late")
+    entry = {"generation": 1, "startedAt": NOW, "loop": "late-main-g1"}
+    storage.update_scene("late", 0, "main", {"lateTasks": {"veo_1": entry}}, owner=None)
+    storage.update_scene("late", 0, "main", {"lateTasks.veo_1": None}, owner=None, present=("lateTasks.veo_1",))
+    assert storage.generating_scenes() == [] and _flagged(table) == []
+    storage.update_scene("late", 0, "main", {"lateTasks.veo_1": entry}, owner=None, expect={"lateTasks.veo_1": None})
+    assert _flagged(table) == ["late"]  # the sweep keeps looking at it

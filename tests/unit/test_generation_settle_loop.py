@@ -317,3 +317,16 @@ def test_a_refusal_seen_by_both_the_loop_and_the_callback_is_rewritten_once(worl
     assert settle(SceneSlot(P, 0, s, "u"), refusal) is Settled.SUBMIT_NEXT
     assert settle(SceneSlot(P, 0, s, "u"), refusal, via="callback") is Settled.FINISHED  # the same task, seen again
     assert world.history.kinds() == ["rewrite"] and world.stored().status == SceneStatus.GENERATING
+
+
+@pytest.mark.parametrize("fields, sent", [({}, False), ({"submittingAt": NOW - 600}, True)])
+def test_a_queued_scene_past_its_queue_deadline_keeps_a_share_of_its_hold_only_if_it_may_have_been_sent(
+        world, monkeypatch, fields, sent):
+    from broll_common.logic import ledger
+
+    released = []
+    monkeypatch.setattr(ledger, "release", lambda slot, was_sent: released.append(was_sent))
+    s = queued(age=config.settings().queue_deadline_s + 1, **fields)
+    world.projects.add(P, [s])
+    assert poll_step(state_of(s))["outcome"] == "done"
+    assert world.stored().status == SceneStatus.FAILED and released == [sent]

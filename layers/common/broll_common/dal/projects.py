@@ -320,6 +320,11 @@ def _field(scene: Path, field: str) -> Path:
     return functools.reduce(operator.getitem, field.split("."), scene)
 
 
+def _makes_work(changes: dict[str, Any]) -> bool:
+    late = any(field.startswith("lateTasks.") and value is not None for field, value in changes.items())
+    return changes.get("status") == "generating" or bool(changes.get("lateTasks")) or late
+
+
 def update_scenes(project_id: str, writes: list[SceneWrite], *, owner: str | None) -> None:
     """Apply every write in one conditional update: all of them, or none (StaleScene).
 
@@ -344,8 +349,9 @@ def update_scenes(project_id: str, writes: list[SceneWrite], *, owner: str | Non
             _field(scene, field).set(value) if value is not None else _field(scene, field).remove()
             for field, value in write.changes.items()
         ]
-    # A cancel that leaves tasks at Kie keeps the item in the sweep's index until they land.
-    if any(write.changes.get("status") == "generating" or write.changes.get("lateTasks") for write in writes):
+    # A cancel that leaves tasks at Kie keeps the item in the sweep's index until they land, and
+    # so does a write of one kept task (lateTasks.{taskId}): the sweep cannot drop the flag between.
+    if any(_makes_work(write.changes) for write in writes):
         actions += _flag(model)
     try:
         _update_broll_item(model, project_id, actions, functools.reduce(operator.and_, conditions))

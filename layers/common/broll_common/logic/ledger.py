@@ -102,6 +102,16 @@ class BalanceWatch:
     before: float
 
 
+def price_in_use() -> float:
+    """The price per clip in use, or the configured one when the ledger cannot be read: a figure
+    never fails a submit or a cancel."""
+    try:
+        return price_per_clip().used
+    except Exception:  # noqa: BLE001 - the ledger is best effort around the scene's writes
+        logger.exception("price per clip not read; the configured one is used")
+        return settings().kie_credits_per_clip
+
+
 def _lanes_quietly(key: secrets.KieKey, lane: str) -> list | None:
     """The key's other lanes, or None when they cannot be read: the charge then stays unknown and
     the submit goes on, as it does when a balance read fails."""

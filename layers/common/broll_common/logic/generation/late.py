@@ -62,11 +62,16 @@ def land(slot: SceneSlot, task_id: str, record: TaskRecord) -> Settled:
         raise ClipCopyFailed(str(exc)) from exc
     task = slot.scene.lateTasks[task_id]
     if _forget(slot, task_id):
-        get_history().record(
-            slot.project_id, slot.scene.sceneId, "clip", taskId=task_id, videoKey=key, prompt=task.prompt,
+        # A task kept without its prompt (the project's bound, cancel.kept_late): History's
+        # entry falls back to the scene's prompt when the clip is chosen.
+        entry = get_history().record(
+            slot.project_id, slot.scene.sceneId, "clip", taskId=task_id, videoKey=key, prompt=task.prompt or None,
             promptSource=task.promptSource, seed=task.seed, styleVersion=task.styleVersion, note=LANDED_NOTE,
             shot=task.shot, shots=task.shots, start=task.start, end=task.end,
         )
+        if entry is None:  # History was not written: the task goes back, for its next look to land it
+            _keep_again(slot, task_id, task)
+            raise ClipCopyFailed("the landed clip's History entry was not written")
     return Settled.FINISHED
 
 
@@ -93,3 +98,17 @@ def _forget(slot: SceneSlot, task_id: str) -> bool:
         logger.info("cancelled task landed by someone else", extra={"projectId": slot.project_id, "taskId": task_id})
         return False
     return True
+
+
+def _keep_again(slot: SceneSlot, task_id: str, task: LateTask) -> None:
+    """Put a forgotten task back (unless someone did already); the write keeps the sweep's flag."""
+    field = f"lateTasks.{task_id}"
+    try:
+        get_projects().update_scene(slot.project_id, slot.index, slot.scene.sceneId,
+                                    {field: task.model_dump(mode="json", exclude_none=True)}, owner=None,
+                                    expect={field: None})
+    except storage.StaleScene:
+        logger.info("cancelled task kept again by someone else", extra={"projectId": slot.project_id})
+    except Exception:  # noqa: BLE001 - its clip is in the bucket already, under its task id
+        logger.exception("cancelled task not kept again: its clip is in the bucket but not in History",
+                         extra={"projectId": slot.project_id, "sceneId": slot.scene.sceneId, "taskId": task_id})

@@ -23,7 +23,7 @@ from .executions import (
     _done, _elapsed, _loop_alive, _next_turn, _poll_schedule, _start_poll_loop, poll_wait, whole_seconds,
 )
 from .settle import UNKNOWN_OUTCOME, ClipCopyFailed, Settled, _fail, _is_current, failure_reason, settle
-from .submit import _kie, _submit_turn
+from .submit import _kie, _submit_turn, adopt
 
 logger = Logger(child=True)
 
@@ -57,6 +57,11 @@ def poll_step(state: dict) -> dict:
     cancelled = late.late_task(scene, task_id, generation)
     if cancelled:
         return _late_turn(slot, task_id, cancelled, state, attempt)
+    if _handed_on(scene, task_id, generation):  # the last turn's submit could not write its task id
+        adopted = adopt(slot, task_id)
+        if adopted is None:
+            return _next_turn(state, attempt, 1)  # moved on meanwhile: the task was kept as a cancelled one
+        slot, scene = adopted, adopted.scene
     if not _is_current(scene, task_id, generation):
         return _done(state, attempt)  # settled by a callback, cancelled or regenerated meanwhile
     overdue = _overdue(scene, time.time())
@@ -93,6 +98,12 @@ def poll_step(state: dict) -> dict:
     except ClipCopyFailed:
         logger.warning("clip copy failed, retrying next turn", extra={"projectId": project_id, "sceneId": scene.sceneId})
     return _next_turn(state, attempt, poll_wait(attempt, scene, trusted))
+
+
+def _handed_on(scene: Scene, task_id: str | None, generation: int) -> bool:
+    """The turn's task id is the one its marked submit got, not yet on the scene (see adopt)."""
+    waits = scene.status == SceneStatus.GENERATING and scene.generation == generation and scene.taskId is None
+    return bool(task_id) and waits and scene.submittingAt is not None
 
 
 def _look(kie: KieCalls, task_id: str, state: dict, attempt: int, scene: Scene, trusted: bool) -> TaskRecord | dict:

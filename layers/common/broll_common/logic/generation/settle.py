@@ -154,7 +154,9 @@ def _record_failure(slot: SceneSlot, message: str, reason: str, guard: dict) -> 
     emit("ClipFailurePercent", MetricUnit.Percent, 100)
     get_history().record(project_id, scene.sceneId, "failed", error=message, taskId=scene.taskId, prompt=scene.aiPrompt)
     # The rest of its claim never goes (best effort: the failure is written).
-    release_unsent(slot, sent=bool(scene.taskId) or reason == "timeout")
+    # A queued scene past its queue deadline was never sent; one with its submit marked may have been.
+    sent = bool(scene.taskId) or scene.submittingAt is not None or (reason == "timeout" and not scene.queued)
+    release_unsent(slot, sent=sent)
     return True
 
 

@@ -3,7 +3,9 @@ scene, the person sees Kie's answer) or on a queued scene's loop turn. A submit 
 take (breaker open, 429, 455, a 5xx, unreachable, or the balance read before it finding Kie
 down) queues the scene for its loop, which starts it by itself (nothing was charged); a refusal
 rewrites the prompt once; a timeout after the request left us is never resubmitted, nor is a
-loop's submit that may have reached Kie before its turn died (submittingAt)."""
+loop's submit that may have reached Kie before its turn died (submittingAt). Every submit is
+marked first, so a cancel can tell it may be at Kie; a task Kie took for a scene cancelled (or
+regenerated) meanwhile is paid for, so the scene keeps it as a cancelled task (late.py)."""
 
 from __future__ import annotations
 
@@ -24,10 +26,11 @@ from ...dal import projects as storage
 from ...dal.history import get_history
 from ...dal.projects import get_projects
 from ...models.domain import KieWait, Scene, SceneSlot
+from ...models.errors import NotFound
 from ...observability import MetricUnit, emit
 from ...prompts import PromptError
 from ..views import scene_view
-from .cancel import price_in_use
+from .cancel import kept_late, late_task_of, record_dropped, still_late
 from .claim import _claim, _prompts_due, _write_due_prompts
 from .executions import _done, _next_turn, _start_poll_loop, poll_wait, retry_backoff, whole_seconds
 from .settle import UNKNOWN_OUTCOME, _fail, _still_generating, _submit_failure_message, failure_reason
@@ -36,6 +39,11 @@ logger = Logger(child=True)
 
 SUBMIT_RATE_LIMIT_RETRY = Backoff(first=1.0, factor=2.0, cap=8.0)
 SUBMIT_ATTEMPTS = 4
+# Writing a task id Kie took: a throttled write is tried again, this often, before the loop's next
+# turn writes it (adopt); a cancel meanwhile keeps the task as a cancelled one (_keep_late).
+TASK_ID_WRITE_RETRY = Backoff(first=0.2, factor=2.0, cap=2.0)
+TASK_ID_WRITE_TRIES = 3
+KEEP_LATE_TRIES = 3
 
 
 class NoSubmitSlot(KieRateLimited):
@@ -69,7 +77,7 @@ def _send(slot: SceneSlot, callback_url: str | None, kie: KieCalls, key: secrets
     the price in use, its charge when the balance shows it) are best effort and logged."""
     scene = slot.scene
     try:
-        estimate = price_in_use()
+        estimate = ledger.price_in_use()
         watch = _balance_before(kie, key, lane, scene)
         task_id = kie.submit(scene.aiPrompt, model=settings().kie_model, callback_url=callback_url, seed=scene.seed)
     finally:
@@ -165,6 +173,11 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
         kie, key = _kie(owner, scene)
     except secrets.NoKieKey as exc:  # the key was removed between the claim and now
         return _fail(slot, exc.message, "no_key")
+    try:
+        slot = _submitting(slot, time.time())  # a cancel from now on knows Kie may take it
+    except storage.StaleScene:  # cancelled since the claim
+        return scene_view(get_projects().load_broll(project_id, owner=owner).scene(scene_id)[1])
+    scene = slot.scene
     for _ in range(2):  # the second pass only after one rewrite of a refused prompt
         try:
             task_id = _submit(slot, _callback_url(project_id, scene_id, scene.generation), kie, key)
@@ -179,14 +192,35 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
                 return scene_view(waiting)
             rewritten = policy.rewrite_if_refused(slot, exc)
             if rewritten is None:
-                return _fail(slot, _submit_failure_message(exc), failure_reason(exc))
+                return _not_taken(slot, exc)
             scene = rewritten
             slot = slot.with_scene(scene)
-    get_projects().update_scene(project_id, index, scene_id, {"taskId": task_id}, owner=owner, generation=scene.generation)
-    scene = scene.model_copy(update={"taskId": task_id})
-    _submitted(project_id, scene, task_id)
-    _start_poll_loop(slot.with_scene(scene))
-    return scene_view(scene)
+    submitted = scene.model_copy(update={"taskId": task_id, "submittingAt": None})
+    try:
+        _write_task_id(slot, {"taskId": task_id, "submittingAt": None})
+    except storage.StaleScene:  # cancelled (or regenerated) while Kie took it: paid for, kept
+        current = _keep_late(slot, submitted, task_id)
+        if current is None:
+            raise
+        _submitted(project_id, submitted, task_id)
+        _start_poll_loop(slot.with_scene(submitted))  # its loop lands the clip in History
+        return scene_view(current)
+    except Exception:  # noqa: BLE001 - Kie has the task: its loop's first turn writes the id (adopt)
+        logger.exception("task id not written; the poll loop writes it",
+                         extra={"projectId": project_id, "sceneId": scene_id})
+    _submitted(project_id, submitted, task_id)
+    _start_poll_loop(slot.with_scene(submitted))
+    return scene_view(submitted)
+
+
+def _not_taken(slot: SceneSlot, exc: KieError) -> Scene:
+    """Fail the scene for a submit that will not be sent again. Kie's own answer (a refusal) means
+    nothing of it is at Kie: the scene is failed as unmarked, and its hold released in full; an
+    unknown outcome (a timeout) stays marked, so the hold keeps the clip's share."""
+    reason = failure_reason(exc)
+    if reason != "timeout":
+        slot = slot.with_scene(slot.scene.model_copy(update={"submittingAt": None}))
+    return _fail(slot, _submit_failure_message(exc), reason)
 
 
 def _kie_wait(exc: KieError, before: KieWait | None, attempt: int) -> KieWait | None:
@@ -233,11 +267,73 @@ def _wait_for_kie(slot: SceneSlot, wait: KieWait) -> Scene:
     return scene.model_copy(update=changes | {"waiting": wait})
 
 
-def _submitting(slot: SceneSlot, at: float | None) -> None:
-    """Mark (at) or unmark (None) the scene's submit, while it still waits for it (StaleScene otherwise)."""
+def _submitting(slot: SceneSlot, at: float | None) -> SceneSlot:
+    """Mark (at) or unmark (None) the scene's submit, while it still waits for it (StaleScene
+    otherwise): the slot with the scene as marked."""
     scene = slot.scene
     changes = {"submittingAt": at}
     get_projects().update_scene(slot.project_id, slot.index, scene.sceneId, changes, **_still_generating(scene))
+    return slot.with_scene(scene.model_copy(update=changes))
+
+
+def _write_task_id(slot: SceneSlot, changes: dict) -> None:
+    """The submitted task's id onto the scene of its generation; a failing write (a throttle) is
+    tried again with backoff. Raises StaleScene (the scene moved on), or the last failure."""
+    for attempt in range(TASK_ID_WRITE_TRIES):
+        try:
+            get_projects().update_scene(slot.project_id, slot.index, slot.scene.sceneId, changes, owner=None,
+                                        generation=slot.scene.generation)
+            return
+        except storage.StaleScene:
+            raise
+        except Exception:  # noqa: BLE001 - retried; the last one is raised
+            if attempt == TASK_ID_WRITE_TRIES - 1:
+                raise
+            logger.warning("task id write failed, trying again", extra={"projectId": slot.project_id})
+            time.sleep(TASK_ID_WRITE_RETRY.delay(attempt))
+
+
+def _keep_late(slot: SceneSlot, sent: Scene, task_id: str) -> Scene | None:
+    """Kie took the task of a scene cancelled (or regenerated) meanwhile: it is paid for, so the
+    scene keeps it as a cancelled task (lateTasks, late.py) and its clip lands in History. The scene
+    as written, or None when it is gone or did not move on (its generation is the submit's)."""
+    task = late_task_of(slot.project_id, sent)
+    where = {"projectId": slot.project_id, "sceneId": sent.sceneId, "taskId": task_id[-4:]}
+    for _ in range(KEEP_LATE_TRIES):
+        try:
+            record = get_projects().load_broll(slot.project_id, owner=None)
+            index, now = record.scene(sent.sceneId)
+        except NotFound:
+            break
+        if now.generation <= sent.generation:
+            break
+        kept = kept_late(record.scenes, now, task_id, task)
+        changes = {"lateTasks": kept.late}
+        try:
+            get_projects().update_scene(slot.project_id, index, now.sceneId, changes, owner=None,
+                                        generation=now.generation, present=still_late(now))
+        except storage.StaleScene:
+            continue  # moved on again, or one of its cancelled tasks landed: read it again
+        record_dropped(slot.project_id, now.sceneId, kept)
+        logger.info("task taken by Kie after its scene was cancelled: kept", extra=where)
+        return storage.with_changes(now, changes)
+    logger.error("task taken by Kie after its scene moved on was not kept", extra=where)
+    return None
+
+
+def adopt(slot: SceneSlot, task_id: str) -> SceneSlot | None:
+    """A turn whose submit's task-id write failed handed the id on (state.taskId, the mark still on
+    the scene): write it now. None when the scene moved on meanwhile (the task is then kept as a
+    cancelled one, for the next turn)."""
+    scene = slot.scene
+    changes = {"taskId": task_id, "startedAt": scene.submittingAt, "waiting": None, "submittingAt": None}
+    adopted = scene.model_copy(update=changes)
+    try:
+        get_projects().update_scene(slot.project_id, slot.index, scene.sceneId, changes, **_still_generating(scene))
+    except storage.StaleScene:
+        _keep_late(slot, adopted, task_id)
+        return None
+    return slot.with_scene(adopted)
 
 
 def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key: secrets.KieKey) -> dict:
@@ -252,7 +348,7 @@ def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key:
     its task id or of its wait): a turn that finds the mark left by one that died mid-submit (the
     state machine retries a failed step) fails the scene as an unknown outcome, never sends again.
     """
-    project_id, index, scene = slot.project_id, slot.index, slot.scene
+    project_id, scene = slot.project_id, slot.scene
     if scene.submittingAt is not None:
         _fail(slot, UNKNOWN_OUTCOME, "timeout")
         return _done(state, attempt)
@@ -271,10 +367,13 @@ def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key:
         # first lane frees would take one lane and cost every other loop a turn.
         return _next_turn(state, attempt, random.choice(admission.free_in) + random.uniform(0, 1))
     try:
-        _submitting(slot, time.time())
-    except storage.StaleScene:
-        _finish(key, admission.slot)
-        return _done(state, attempt)  # cancelled or regenerated meanwhile
+        slot = _submitting(slot, time.time())
+    except BaseException as exc:
+        _finish(key, admission.slot)  # nothing was sent: the lane is free again
+        if isinstance(exc, storage.StaleScene):
+            return _done(state, attempt)  # cancelled or regenerated meanwhile
+        raise
+    scene = slot.scene
     try:
         task_id = _send(slot, _callback_url(project_id, scene.sceneId, scene.generation), kie, key, admission.slot)
     except KieError as exc:
@@ -292,17 +391,18 @@ def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key:
             except storage.StaleScene:
                 return _done(state, attempt)
             return _next_turn(state, attempt, 1)  # the next turn submits the rewritten prompt
-        _fail(slot, _submit_failure_message(exc), failure_reason(exc))
+        _not_taken(slot, exc)
         return _done(state, attempt)
     # The clip's clock (progress, the overall deadline) starts at its submit, not in the queue.
-    submitted = scene.model_copy(update={"taskId": task_id, "startedAt": time.time(), "waiting": None})
+    changes = {"taskId": task_id, "startedAt": time.time(), "waiting": None, "submittingAt": None}
+    submitted = scene.model_copy(update=changes)
     try:
-        get_projects().update_scene(
-            project_id, index, scene.sceneId,
-            {"taskId": task_id, "startedAt": submitted.startedAt, "waiting": None, "submittingAt": None},
-            owner=None, generation=scene.generation,
-        )
-    except storage.StaleScene:
-        return _done(state, attempt)  # cancelled while submitting
+        _write_task_id(slot, changes)
+    except storage.StaleScene:  # cancelled (or regenerated) while Kie took it: paid for, kept
+        if _keep_late(slot, submitted, task_id) is None:
+            return _done(state, attempt)
+    except Exception:  # noqa: BLE001 - Kie has the task: the next turn writes its id (adopt)
+        logger.exception("task id not written; the next turn writes it", extra={"projectId": project_id})
     _submitted(project_id, submitted, task_id)
+    # The next turn watches it: the scene's own task, or (kept) a cancelled one (the late turn).
     return _next_turn(state | {"taskId": task_id}, 0, poll_wait(0, submitted))
