@@ -59,6 +59,7 @@ DEFAULT_CONFIG = {
     "error_rate": 0.0,  # fraction of API calls answering envelope code 500
     "outage": False,  # every API call answers HTTP 503 with an HTML body
     "slow_ms": 0,  # sleep before answering each API call
+    "slow_generate_ms": 0,  # sleep before answering each generate call (a submit timing out, the rest answering)
     "rate_limit_storm": False,  # every generate answers 429
     "fail_next": [],  # outcomes consumed one per new task, e.g. {"successFlag": 2, "errorCode": 400, ...}
     "reject_next_submit": [],  # envelopes answered to the next generate calls, e.g. {"code": 402, "msg": ...}
@@ -238,6 +239,8 @@ class KieEmulator:
                 self._stats["api_calls"] += 1
                 cfg = self._config
                 slow, outage, error_rate = cfg["slow_ms"], cfg["outage"], cfg["error_rate"]
+                if request.path == "/api/v1/veo/generate":
+                    slow += cfg["slow_generate_ms"]
                 keys = set(cfg["accepted_keys"])
             if slow:
                 time.sleep(slow / 1000)

@@ -184,7 +184,7 @@ def test_estimate_counts_what_generate_all_would_start(api, project, emulator):
         "price": {"configured": 80.0, "measured": estimate["price"]["measured"],
                   "samples": estimate["price"]["samples"], "used": 80.0},
         "remainingCredits": quota_left, "remainingSource": "daily_quota", "startableClips": 3, "startableScenes": 3,
-        "note": None,
+        "sceneClips": [1, 1, 1], "note": None,
     }
     emulator.configure(outage=True)
     unknown = api.get(f"/api/projects/{pid}/broll/estimate").json()

@@ -77,13 +77,13 @@ def test_a_submit_timeout_is_never_resubmitted(api, project, emulator, monkeypat
     kie_client.cache_clear()
     try:
         pid = project["projectId"]
-        emulator.configure(slow_ms=1500)
+        emulator.configure(slow_generate_ms=1500)  # the submit times out; the balance read before it does not
         calls = emulator.stats()["generate_calls"]
         answer = api.post(f"/api/projects/{pid}/broll/generate", json={"sceneId": "cta"})
         assert answer.status_code == 202
         scene = answer.json()
         assert scene["status"] == "failed" and "Retry may charge again" in scene["error"]
-        emulator.configure(slow_ms=0)
+        emulator.configure(slow_generate_ms=0)
         time.sleep(3)  # the slow request reaches the emulator's count, and nothing follows it
         assert emulator.stats()["generate_calls"] - calls == 1
         assert [e["kind"] for e in history(api, pid, "cta")] == ["failed"]
