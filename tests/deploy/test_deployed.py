@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import zipfile
 
@@ -18,7 +19,7 @@ import pytest
 from devstack.kie_emulator import DEFAULT_API_KEY
 
 from .conftest import (
-    UPLOAD_CAP_MB, ffprobe, generate_scene as generate, import_project, post_form, upload_form, wait_for,
+    UPLOAD_CAP_MB, ffprobe, generate_scene as generate, import_project, post_form, scene_of, upload_form, wait_for,
     wait_settled,
 )
 
@@ -159,6 +160,108 @@ def test_a_content_policy_refusal_is_rewritten_once(deployed, api, project):
     assert scene["rewrite"] and scene["rewrite"]["reason"]
     assert scene["aiPrompt"] != scene["rewrite"]["fromPrompt"]
     assert after["tasks_created"] == before["tasks_created"] + 2, "exactly one rewritten submit"
+
+
+# Two scenes of a second user's project (no media: a clip needs only the scene's words), so the
+# shared project's History, clips and Download All stay as the steps above and below expect.
+CY = "cy@newsroom.example"
+LONG_CLIP_S = 85  # longer than the stop plus the next sweep (1 minute here): the sweep finds it still generating
+LATE_CLIP_S = 15  # long enough to cancel the scene while Kie is making it
+
+
+@pytest.fixture(scope="module")
+def cy(deployed):
+    with deployed.client(CY) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def spare(cy) -> dict:
+    body = {"name": "Night ferries", "stage3": {"editedScenes": [
+        {"sceneId": "dock", "sceneTitle": "Dock", "sceneType": "hook", "text": "The night ferry docks at two."},
+        {"sceneId": "deck", "sceneTitle": "Deck", "sceneType": "cta", "text": "Drivers wait on the open deck."},
+    ]}, "stage4": {"audioDurationSec": 8.0, "sceneTimings": [{"sceneId": "dock", "start": 0, "end": 4},
+                                                               {"sceneId": "deck", "start": 4, "end": 8}]}}
+    answer = cy.post("/api/projects", json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def generate_with_delay(deployed, api: httpx.Client, project_id: str, scene_id: str, seconds: float) -> dict:
+    """One clip Kie takes `seconds` to make (the emulator fixes a task's delay when it is created)."""
+    usual = deployed.kie.config()["delay_seconds"]
+    deployed.kie.configure(delay_seconds=seconds)
+    try:
+        return generate(api, project_id, scene_id)
+    finally:
+        deployed.kie.configure(delay_seconds=usual)
+
+
+def loop_executions(deployed, prefix: str) -> dict[str, dict]:
+    """The poll state machine's executions whose name starts with `prefix`, by name."""
+    sfn, machine = deployed.aws("stepfunctions"), deployed.outputs["PollStateMachineArn"]
+    return {e["name"]: e for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+            for e in page["executions"] if e["name"].startswith(prefix)}
+
+
+@pytest.fixture(scope="module")
+def died() -> dict:
+    return {}
+
+
+def test_a_poll_loop_stopped_in_step_functions_leaves_its_scene_generating(deployed, cy, spare, died):
+    """The start of the sweep's repair, checked near the end of the file so its wait overlaps the
+    steps between: Kie's callbacks are dropped from here on (no step after this one needs them), so
+    only a poll loop can bring the clip."""
+    pid = spare["projectId"]
+    deployed.kie.configure(drop_callbacks=True)
+    started = generate_with_delay(deployed, cy, pid, "dock", LONG_CLIP_S)
+    assert started["status"] == "generating" and started["taskId"], started
+    prefix = f"{pid}-dock-g{started['generation']}"
+    loops = wait_for(lambda: loop_executions(deployed, prefix), 30, f"the poll loop {prefix}")
+    assert list(loops) == [prefix], loops  # the first loop of a generation is named after it
+    sfn = deployed.aws("stepfunctions")
+    sfn.stop_execution(executionArn=loops[prefix]["executionArn"], error="Test", cause="a loop that died")
+    died.update(projectId=pid, taskId=started["taskId"], prefix=prefix, stoppedAt=time.time())
+    assert sfn.describe_execution(executionArn=loops[prefix]["executionArn"])["status"] == "ABORTED"
+    assert scene_of(cy, pid, "dock")["status"] == "generating"
+
+
+def test_a_cancelled_clip_still_lands_in_history(deployed, cy, spare, workdir):
+    """Kie.ai has no cancel: the clip is still made and paid for, lands in the scene's History
+    (here by its poll loop: callbacks are dropped), and the person can still choose it."""
+    pid = spare["projectId"]
+    sent = time.monotonic()
+    started = generate_with_delay(deployed, cy, pid, "deck", LATE_CLIP_S)
+    assert started["status"] == "generating" and started["taskId"], started
+    answer = cy.post(f"/api/projects/{pid}/broll/cancel", json={"sceneId": "deck"})
+    assert answer.status_code == 200, answer.text
+    cancelled = answer.json()
+    assert time.monotonic() - sent < LATE_CLIP_S, "cancelled while Kie was still making it"
+    assert (cancelled["status"], cancelled["lateClips"]) == ("idle", 1), cancelled
+    note = cancelled["statusNote"] or ""
+    assert "still paid for" in note and "lands in this scene's History" in note, note
+
+    history = f"/api/projects/{pid}/broll/scenes/deck/history"
+
+    def landed():
+        entries = cy.get(history).json()["entries"]
+        return next((e for e in entries if e["kind"] == "clip" and e["taskId"] == started["taskId"]), None)
+
+    entry = wait_for(landed, 90, "the cancelled clip landing in History")
+    assert entry["note"].startswith("Finished after it was cancelled"), entry
+    path = workdir / "deck-late.mp4"
+    path.write_bytes(httpx.get(entry["videoUrl"], timeout=60).content)
+    assert path.stat().st_size > 0
+    assert [s["codec_type"] for s in ffprobe(path)["streams"]][:1] == ["video"]
+    scene = scene_of(cy, pid, "deck")
+    assert (scene["status"], scene["lateClips"], scene.get("videoUrl")) == ("idle", 0, None), scene
+
+    chosen = cy.post(f"/api/projects/{pid}/broll/scenes/deck/select", json={"entryId": entry["id"]})
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["status"] == "completed", chosen.json()
+    scene = scene_of(cy, pid, "deck")
+    assert scene["status"] == "completed" and scene["videoUrl"], scene
 
 
 def test_the_composite_is_rendered_by_the_packaged_ffmpeg(api, project, media, workdir):
@@ -312,6 +415,34 @@ def test_failed_async_events_land_in_the_failure_queues(deployed):
     envelope = json.loads(message["Body"])
     assert envelope["requestPayload"] == {"unexpected": True}
     assert envelope["requestContext"]["condition"] == "RetriesExhausted"
+
+
+def test_a_loop_that_died_is_restarted_by_the_eventbridge_sweep_and_its_clip_lands(deployed, cy, died):
+    """The scene whose loop was stopped above: nothing but the schedule's sweep may start it again
+    (the test only reads), and the restarted loop brings the clip. The restart reads the callback
+    URL's SSM parameter in the sweep (whether callbacks are trusted): denied, it aborted every sweep."""
+    assert died, "the step that stops the loop did not run"
+    try:
+        remaining = died["stoppedAt"] + 150 - time.time()
+        scene = wait_settled(cy, died["projectId"], "dock", timeout=max(remaining, 1))
+    finally:
+        deployed.kie.configure(drop_callbacks=False)
+    assert scene["status"] == "completed" and scene["videoUrl"], scene
+    restarted = {name: e for name, e in loop_executions(deployed, died["prefix"]).items() if name != died["prefix"]}
+    assert [name.startswith(f"{died['prefix']}-r") for name in restarted] == [True], restarted
+    assert [e["status"] for e in restarted.values()] in (["SUCCEEDED"], ["RUNNING"]), restarted
+    assert deployed.kie.stats()["record_info_calls"].get(died["taskId"], 0) >= 2, "the sweep and the new loop looked"
+
+    logs = deployed.aws("logs")
+    [group] = [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{deployed.stack}-")["logGroups"]
+               if "SweepFunction" in g["logGroupName"]]
+    events = logs.filter_log_events(logGroupName=group, startTime=int(died["stoppedAt"] * 1000)).get("events", [])
+    sweeps = [{count: int(n) for count, n in re.findall(r'"(restarted|settled)":\s*(\d+)', e["message"])}
+              for e in events if '"sweep done"' in e["message"]]
+    assert any(s.get("restarted", 0) >= 1 or s.get("settled", 0) >= 1 for s in sweeps), sweeps
+    body = "\n".join(e["message"] for e in events)
+    assert "could not start the poll loop" not in body
+    assert [line for line in deployed.denied() if "SweepFunction" in line.split(":", 1)[0]] == []
 
 
 def test_no_function_was_denied_anything(deployed):
