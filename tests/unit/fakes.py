@@ -255,7 +255,7 @@ class FakeMedia:
 class FakeProjects:
     """The project_steps table as a dict of project id -> {meta, script, broll}; scene writes
     keep the real conditions (the owner, the scene's id at its index, generation, status_in,
-    expect: a field's value, None = absent; present) and apply all of a call's writes or none
+    expect: a field's value, None = absent; present; counted: a map's number of keys) and apply all of a call's writes or none
     (StaleScene). Changes to None remove the field, as the real write does; a field `map.key`
     is that key of a map field."""
 
@@ -308,7 +308,8 @@ class FakeProjects:
         if write.status_in and raw.get("status") not in write.status_in:
             return False
         expected = all(self._get(raw, field) == value for field, value in (write.expect or {}).items())
-        return expected and all(self._get(raw, field) is not None for field in write.present)
+        counted = all(len(self._get(raw, field) or {}) == n for field, n in (write.counted or {}).items())
+        return expected and counted and all(self._get(raw, field) is not None for field in write.present)
 
     @staticmethod
     def _at(raw, field):
@@ -347,11 +348,11 @@ class FakeProjects:
 
     def update_scene(
         self, project_id, index, scene_id, changes, *, owner, generation=None, status_in=None, expect=None,
-        present=(),
+        present=(), counted=None,
     ):
         from broll_common.dal.projects import SceneWrite
 
-        write = SceneWrite(index, scene_id, changes, generation, status_in, expect, present)
+        write = SceneWrite(index, scene_id, changes, generation, status_in, expect, present, counted)
         self.update_scenes(project_id, [write], owner=owner)
 
     def generating_scenes(self):

@@ -258,6 +258,22 @@ def test_a_cancel_racing_an_earlier_task_landing_writes_what_is_left(world, monk
     assert list(world.stored().lateTasks) == ["veo_2"] and world.stored().generation == 3
 
 
+def test_a_cancel_racing_a_task_kept_meanwhile_keeps_both(world, monkeypatch):
+    _cancelled(world)
+    stored = world.projects.projects[P]["broll"]["scenes"][0]
+    stored |= {"status": "generating", "taskId": "veo_3", "generation": 3, "startedAt": NOW - 10}
+    read, kept = world.projects.load_broll, stored["lateTasks"]["veo_1"]
+
+    def kept_after_the_read(project_id, owner):
+        record = read(project_id, owner=owner)
+        stored["lateTasks"].setdefault("veo_2", kept | {"generation": 2})  # a submit Kie took as gen 2 was cancelled
+        return record
+
+    monkeypatch.setattr(world.projects, "load_broll", kept_after_the_read)
+    cancel(P, "main", OWNER)
+    assert sorted(world.stored().lateTasks) == ["veo_1", "veo_2", "veo_3"]
+
+
 # ---------------------------------------------------------------- the store (moto)
 
 
@@ -283,3 +299,18 @@ def test_the_store_flags_the_item_again_when_a_task_is_kept_again(table):
     assert storage.generating_scenes() == [] and _flagged(table) == []
     storage.update_scene("late", 0, "main", {"lateTasks.veo_1": entry}, owner=None, expect={"lateTasks.veo_1": None})
     assert _flagged(table) == ["late"]  # the sweep keeps looking at it
+
+
+def test_the_store_refuses_a_whole_map_write_when_the_map_gained_a_task(table):
+    _create("late")
+    entry = {"generation": 1, "startedAt": NOW, "loop": "late-main-g1"}
+    counted = {"lateTasks": 0}
+    storage.update_scene("late", 0, "main", {"lateTasks": {"veo_1": entry}}, owner=None, counted=counted)
+    with pytest.raises(storage.StaleScene):  # veo_1 came meanwhile: the write read none
+        storage.update_scene("late", 0, "main", {"lateTasks": {"veo_2": entry}}, owner=None, counted=counted)
+    storage.update_scene("late", 0, "main", {"lateTasks": {"veo_1": entry, "veo_2": entry}}, owner=None,
+                         counted={"lateTasks": 1})
+    storage.update_scene("late", 0, "main", {"lateTasks.veo_1": None, "lateTasks.veo_2": None}, owner=None)
+    storage.update_scene("late", 0, "main", {"lateTasks": {"veo_3": entry}}, owner=None, counted=counted)  # empty
+    [(_, _, _, found)] = storage.generating_scenes()
+    assert list(found.lateTasks) == ["veo_3"]

@@ -28,6 +28,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.constants import NONE
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import size
 from pynamodb.expressions.operand import Path
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -314,6 +315,9 @@ class SceneWrite:
     status_in: tuple[str, ...] | None = None
     expect: dict[str, Any] | None = None  # other fields' values the scene must still hold (None: absent)
     present: tuple[str, ...] = ()  # fields the scene must still have, whatever their values
+    # Map fields that must still hold exactly this many keys (0: empty or absent): a whole-map
+    # write of lateTasks then cannot drop a task kept meanwhile.
+    counted: dict[str, int] | None = None
 
 
 def _field(scene: Path, field: str) -> Path:
@@ -345,6 +349,9 @@ def update_scenes(project_id: str, writes: list[SceneWrite], *, owner: str | Non
             path = _field(scene, field)
             conditions.append(path.does_not_exist() if value is None else path == value)
         conditions += [_field(scene, field).exists() for field in write.present]
+        for field, count in (write.counted or {}).items():
+            path = _field(scene, field)
+            conditions.append(size(path) == count if count else path.does_not_exist() | (size(path) == 0))
         actions += [
             _field(scene, field).set(value) if value is not None else _field(scene, field).remove()
             for field, value in write.changes.items()
@@ -373,9 +380,10 @@ def update_scene(
     status_in: tuple[str, ...] | None = None,
     expect: dict[str, Any] | None = None,
     present: tuple[str, ...] = (),
+    counted: dict[str, int] | None = None,
 ) -> None:
     """Set the given fields of one scene; refuse if the scene moved on (or is not the owner's)."""
-    write = SceneWrite(index, scene_id, changes, generation, status_in, expect, present)
+    write = SceneWrite(index, scene_id, changes, generation, status_in, expect, present, counted)
     update_scenes(project_id, [write], owner=owner)
 
 
@@ -542,7 +550,7 @@ class Projects(Protocol):
     def update_scene(
         self, project_id: str, index: int, scene_id: str, changes: dict[str, Any], *, owner: str | None,
         generation: int | None = None, status_in: tuple[str, ...] | None = None, expect: dict[str, Any] | None = None,
-        present: tuple[str, ...] = (),
+        present: tuple[str, ...] = (), counted: dict[str, int] | None = None,
     ) -> None: ...
 
     def update_scenes(self, project_id: str, writes: list[SceneWrite], *, owner: str | None) -> None: ...

@@ -118,9 +118,11 @@ def _watchable(task_id: str) -> bool:
     return re.fullmatch(TASK_ID_PATTERN, task_id) is not None
 
 
-def still_late(scene: Scene) -> tuple[str, ...]:
-    """A whole-map write of lateTasks writes those read: each one must still be there (none landed meanwhile)."""
-    return tuple(f"lateTasks.{task_id}" for task_id in scene.lateTasks)
+def still_late(scene: Scene) -> dict:
+    """A whole-map write of lateTasks writes those read: each one must still be there (none landed
+    meanwhile), and no other (none kept meanwhile: a submit Kie took as the scene was cancelled)."""
+    return {"present": tuple(f"lateTasks.{task_id}" for task_id in scene.lateTasks),
+            "counted": {"lateTasks": len(scene.lateTasks)}}
 
 
 def _generating(project_id: str, scene_id: str, owner: str) -> tuple[int, Scene, list[Scene]]:
@@ -144,13 +146,13 @@ def cancel(project_id: str, scene_id: str, owner: str) -> Scene:
             changes["lateTasks"] = kept.late
         try:
             get_projects().update_scene(project_id, index, scene_id, changes, owner=owner,
-                                        generation=scene.generation, present=still_late(scene))
+                                        generation=scene.generation, **still_late(scene))
             break
         except storage.StaleScene:
             index, again, scenes = _generating(project_id, scene_id, owner)
             if again.generation != scene.generation:
                 raise
-            scene = again  # only an earlier cancelled task landed meanwhile: write what is left
+            scene = again  # only a cancelled task landed (or was kept) meanwhile: write what is there now
     else:
         raise Conflict("This scene changed several times while it was being cancelled. Try again.")
     if kept:

@@ -311,7 +311,7 @@ def _keep_late(slot: SceneSlot, sent: Scene, task_id: str) -> Scene | None:
         changes = {"lateTasks": kept.late}
         try:
             get_projects().update_scene(slot.project_id, index, now.sceneId, changes, owner=None,
-                                        generation=now.generation, present=still_late(now))
+                                        generation=now.generation, **still_late(now))
         except storage.StaleScene:
             continue  # moved on again, or one of its cancelled tasks landed: read it again
         record_dropped(slot.project_id, now.sceneId, kept)
