@@ -145,7 +145,7 @@ def test_python_m_broll_cli_signs_in_to_the_local_stack_by_itself(stack, project
     run = subprocess.run([sys.executable, "-m", "broll_cli", "status", project["projectId"]], env=env,
                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stderr
-    assert all(title in run.stdout for title in ("Hook", "Main", "Cta")) and project["name"] in run.stdout
+    assert all(title in run.stdout for title in ("Hook", "Main", "CTA")) and project["name"] in run.stdout, run.stdout
 
 
 def test_render_follows_the_final_video_to_its_url(broll, api):
