@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -55,13 +56,24 @@ class MiniStack:
     endpoint: str
     process: subprocess.Popen
     log: Path
+    scratch: Path  # its TMPDIR: each warm Lambda worker unpacks its code there (~230 MB with ffmpeg)
 
     def stop(self) -> None:
-        self.process.terminate()
+        # The whole process group: MiniStack's Lambda workers are its children, and a SIGTERM to
+        # MiniStack alone left their unpacked code behind (59 GB of it filled a CI machine's disk).
+        self._signal(signal.SIGTERM)
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self._signal(signal.SIGKILL)
+            self.process.wait(10)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _signal(self, number: int) -> None:
+        try:
+            os.killpg(self.process.pid, number)
+        except ProcessLookupError:
+            pass
 
 
 def start_ministack(workdir: Path) -> MiniStack:
@@ -72,14 +84,17 @@ def start_ministack(workdir: Path) -> MiniStack:
     bare = workdir / "bin"
     bare.mkdir()
     (bare / "python3").symlink_to(MINISTACK.parent / "python")
+    scratch = workdir / "tmp"
+    scratch.mkdir()
     port = free_port()
     env = {
-        "PATH": str(bare), "HOME": str(workdir), "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+        "PATH": str(bare), "HOME": str(workdir), "TMPDIR": str(scratch),
         "GATEWAY_PORT": str(port), "BIND_HOST": "127.0.0.1", "IOT_MTLS_ENABLED": "0", "AUTH": "true",
         "STATE_DIR": str(workdir / "state"), "LOG_LEVEL": "INFO",
     }
     log = workdir / "ministack.log"
-    process = subprocess.Popen([str(MINISTACK)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen([str(MINISTACK)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                               start_new_session=True)
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -87,10 +102,10 @@ def start_ministack(workdir: Path) -> MiniStack:
             pytest.fail(f"MiniStack exited: {log.read_text()[-2000:]}", pytrace=False)
         try:
             if httpx.get(f"{endpoint}/_ministack/health", timeout=2).status_code == 200:
-                return MiniStack(endpoint, process, log)
+                return MiniStack(endpoint, process, log, scratch)
         except httpx.HTTPError:
             time.sleep(0.5)
-    process.kill()
+    MiniStack(endpoint, process, log, scratch).stop()
     pytest.fail("MiniStack did not start within 60 s", pytrace=False)
 
 
