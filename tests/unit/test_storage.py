@@ -106,10 +106,11 @@ def test_create_and_load_round_trip(table):
     assert sorted(int(i["step_number"]["N"]) for i in stored) == [0, 3, 4, 5, 7]
 
 
-def test_scene_document_keeps_internal_fields_but_not_video_url():
-    doc = scene_document(make_scene("a", "A", 0, 1, videoKey="k.mp4", startedAt=12.5, videoUrl="https://x"))
+def test_scene_document_keeps_internal_fields_but_not_what_each_answer_computes():
+    doc = scene_document(make_scene("a", "A", 0, 1, videoKey="k.mp4", startedAt=12.5, videoUrl="https://x",
+                                    statusNote="Waiting for Kie.ai", aiGenerated=True, outOfDate=True))
     assert doc["videoKey"] == "k.mp4" and doc["startedAt"] == 12.5
-    assert "videoUrl" not in doc
+    assert not {"videoUrl", "statusNote", "aiGenerated", "outOfDate"} & doc.keys()
 
 
 def test_second_create_with_same_id_conflicts(table):

@@ -176,7 +176,7 @@ def plain(value: Any) -> Any:
 
 
 # Scene fields the API computes for each answer (views.scene_view) and never stores.
-_SHOWN_ONLY = {"videoUrl", "plannedShots", "autoShots", "maxShots", "lateClips"}
+_SHOWN_ONLY = {"videoUrl", "plannedShots", "autoShots", "maxShots", "lateClips", "statusNote", "aiGenerated", "outOfDate"}
 
 
 def scene_document(scene: Scene) -> dict:
