@@ -355,13 +355,15 @@ class FakeProjects:
         write = SceneWrite(index, scene_id, changes, generation, status_in, expect, present, counted)
         self.update_scenes(project_id, [write], owner=owner)
 
-    def generating_scenes(self):
+    def sweep_work(self):
+        from broll_common.dal.projects import SweepWork
+
         found = []
         for project_id in self.projects:
             record = self.load_broll(project_id, owner=None)
             scenes = enumerate(record.scenes)
             found += [(project_id, record.owner_id, i, s) for i, s in scenes if s.status == "generating" or s.lateTasks]
-        return found
+        return SweepWork(generating=found, scheduled=[])  # schedules: tests hand them to run_due
 
 
 class FakeHistory:

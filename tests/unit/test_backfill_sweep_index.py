@@ -39,7 +39,7 @@ def test_a_dry_run_counts_and_writes_nothing(stored, capsys):
     assert ("step-7 items 7, with work 3, already flagged 1, would flag 2 (dry run: --apply to write), "
             "gone meanwhile 0") in out
     assert stored.scan(TableName=TABLE)["Items"] == before and _flagged(stored) == ["new"]
-    assert [p for p, *_ in storage.generating_scenes()] == ["new"]  # the sweep still misses them
+    assert [p for p, *_ in storage.sweep_work().generating] == ["new"]  # the sweep still misses them
 
 
 def test_apply_flags_the_old_work_for_the_sweep_and_a_second_run_adds_nothing(stored, capsys):
@@ -51,8 +51,8 @@ def test_apply_flags_the_old_work_for_the_sweep_and_a_second_run_adds_nothing(st
     assert backfill.main(["--table", TABLE, "--region", "us-east-1", "--apply"]) == 0
     assert "flagged 2, gone meanwhile 0" in capsys.readouterr().out
     assert _flagged(stored) == ["busy", "later", "new"]
-    assert sorted(p for p, *_ in storage.generating_scenes()) == ["busy", "new"]
-    assert [p for p, *_ in storage.scheduled_projects()] == ["later"]
+    assert sorted(p for p, *_ in storage.sweep_work().generating) == ["busy", "new"]
+    assert [p for p, *_ in storage.sweep_work().scheduled] == ["later"]
     assert updated_at() == before  # the project list's order is kept
 
     backfill.main(["--table", TABLE, "--region", "us-east-1", "--apply"])

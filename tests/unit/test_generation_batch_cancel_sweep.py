@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 from broll_common import config
+from broll_common.dal import projects as storage
+from broll_common.logic import sweep as scheduled_sweep
 from broll_common.logic.generation import cancel, generate_all, start_generation, sweep
 from broll_common.logic.generation.loop import SUBMIT_GRACE_S
 from broll_common.logic.generation.settle import UNKNOWN_OUTCOME, Settled, settle
@@ -105,6 +107,26 @@ def test_cancel_of_a_scene_that_is_not_generating_is_a_conflict(world):
 
 
 # ---------------------------------------------------------------- the sweep
+
+
+def test_one_sweep_reads_its_work_once_for_the_stuck_scenes_and_the_due_batches(world, monkeypatch):
+    world.projects.add(P, [generating(age=100), scene("hook")])
+    world.kie.tasks = {"veo_1": FakeKie.generating("veo_1")}
+    record = world.projects.load_broll(P, owner=None)
+    reads = []
+
+    def sweep_work():
+        reads.append(1)
+        return storage.SweepWork(generating=[(P, OWNER, 0, record.scenes[0])],
+                                 scheduled=[(P, OWNER, {"whenCreditsAllow": True}, record.scenes)])
+
+    monkeypatch.setattr(world.projects, "sweep_work", sweep_work)
+    monkeypatch.setattr(storage, "replace_part", lambda *a, **k: None)  # the schedule taken off
+    result = scheduled_sweep.run()
+    assert reads == [1]  # one index query and one BatchGetItem serve both parts
+    assert (result["restarted"], result["batches"]) == (1, {"due": 1, "started": 1, "waiting": 0})
+    assert world.stored("hook").status == SceneStatus.GENERATING  # the due batch started what it could
+
 
 
 def test_the_sweep_restarts_a_dead_loop_and_keeps_its_name(world):

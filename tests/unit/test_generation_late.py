@@ -282,13 +282,13 @@ def test_the_store_keeps_a_cancelled_scene_flagged_and_removes_a_task_once(table
     entry = {"generation": 1, "startedAt": NOW, "loop": "late-main-g1"}
     storage.update_scene("late", 0, "main", {"lateTasks": {"veo_1": entry}}, owner=None)
     assert _flagged(table) == ["late"]
-    [(_, _, _, found)] = storage.generating_scenes()
+    [(_, _, _, found)] = storage.sweep_work().generating
     assert found.status == SceneStatus.IDLE and found.lateTasks["veo_1"].loop == "late-main-g1"
     removal = {"changes": {"lateTasks.veo_1": None}, "owner": None, "present": ("lateTasks.veo_1",)}
     storage.update_scene("late", 0, "main", **removal)
     with pytest.raises(storage.StaleScene):
         storage.update_scene("late", 0, "main", **removal)
-    assert storage.generating_scenes() == [] and _flagged(table) == []  # nothing left: the flag goes
+    assert storage.sweep_work().generating == [] and _flagged(table) == []  # nothing left: the flag goes
 
 
 def test_the_store_flags_the_item_again_when_a_task_is_kept_again(table):
@@ -296,7 +296,7 @@ def test_the_store_flags_the_item_again_when_a_task_is_kept_again(table):
     entry = {"generation": 1, "startedAt": NOW, "loop": "late-main-g1"}
     storage.update_scene("late", 0, "main", {"lateTasks": {"veo_1": entry}}, owner=None)
     storage.update_scene("late", 0, "main", {"lateTasks.veo_1": None}, owner=None, present=("lateTasks.veo_1",))
-    assert storage.generating_scenes() == [] and _flagged(table) == []
+    assert storage.sweep_work().generating == [] and _flagged(table) == []
     storage.update_scene("late", 0, "main", {"lateTasks.veo_1": entry}, owner=None, expect={"lateTasks.veo_1": None})
     assert _flagged(table) == ["late"]  # the sweep keeps looking at it
 
@@ -312,5 +312,5 @@ def test_the_store_refuses_a_whole_map_write_when_the_map_gained_a_task(table):
                          counted={"lateTasks": 1})
     storage.update_scene("late", 0, "main", {"lateTasks.veo_1": None, "lateTasks.veo_2": None}, owner=None)
     storage.update_scene("late", 0, "main", {"lateTasks": {"veo_3": entry}}, owner=None, counted=counted)  # empty
-    [(_, _, _, found)] = storage.generating_scenes()
+    [(_, _, _, found)] = storage.sweep_work().generating
     assert list(found.lateTasks) == ["veo_3"]

@@ -195,11 +195,10 @@ def test_a_figure_that_cannot_be_written_never_raises(emf_on):
 def test_the_sweep_writes_the_queue_depth_and_the_breaker_open_seconds(monkeypatch, emf_on):
     """One point of each per sweep, even when nothing changed, so their alarms always see a value."""
     from broll_common.clients import breaker
-    from broll_common.logic import generation, schedule
+    from broll_common.logic import sweep
 
     counts = {"checked": 4, "settled": 0, "restarted": 0, "failed": 0, "queued": 3}
-    monkeypatch.setattr(generation, "sweep", lambda: counts)
-    monkeypatch.setattr(schedule, "run_due", lambda: {"due": 0, "started": 0, "waiting": 0})
+    monkeypatch.setattr(sweep, "run", lambda: counts | {"batches": {"due": 0, "started": 0, "waiting": 0}})
     monkeypatch.setattr(breaker, "open_seconds", lambda: 420.0)
     answer = _load("sweep")({"source": "aws.events", "detail": {}}, _Context())
     assert answer["queued"] == 3 and answer["breakerOpenSeconds"] == 420.0

@@ -229,9 +229,8 @@ def _scheduled(world, monkeypatch, schedule, person_sets_one=False):
             raise storage.StaleScene("the person set another schedule meanwhile")
 
     record = world.projects.load_broll(P, owner=None)
-    monkeypatch.setattr(storage, "scheduled_projects", lambda: [(P, OWNER, schedule, record.scenes)])
     monkeypatch.setattr(storage, "replace_part", replace_part)
-    return scheduling.run_due(), writes
+    return scheduling.run_due(projects=[(P, OWNER, schedule, record.scenes)]), writes
 
 
 def test_a_when_credits_allow_batch_beyond_the_whole_daily_quota_starts_what_the_quota_covers(world, monkeypatch):

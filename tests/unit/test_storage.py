@@ -235,7 +235,7 @@ def test_update_broll_and_list_projects(table):
 def test_generating_scenes(table):
     create_project("demo-1", items(), owner=OWNER)
     update_scene("demo-1", 1, "main", {"status": "generating", "taskId": "t1"}, owner=OWNER)
-    found = storage.generating_scenes()
+    found = storage.sweep_work().generating
     assert [(pid, owner, idx, s.sceneId) for pid, owner, idx, s in found] == [("demo-1", OWNER, 1, "main")]
 
 

@@ -75,9 +75,10 @@ def test_the_sweep_reads_only_flagged_items(table, reads):
     storage.replace_part("later", "schedule", {"whenCreditsAllow": True}, owner=OWNER, expect=None)
 
     assert _flagged(table) == ["busy", "later"]
-    assert [(p, i, s.sceneId) for p, _, i, s in storage.generating_scenes()] == [("busy", 0, "main")]
-    assert [p for p, *_ in storage.scheduled_projects()] == ["later"]
-    assert reads == {"Query": 4, "BatchGetItem": 4}  # two items per sweep call, none of the 20 idle ones
+    work = storage.sweep_work()
+    assert [(p, i, s.sceneId) for p, _, i, s in work.generating] == [("busy", 0, "main")]
+    assert [p for p, *_ in work.scheduled] == ["later"]
+    assert reads == {"Query": 2, "BatchGetItem": 2}  # one read of the two flagged items, none of the 20 idle ones
 
 
 def test_an_item_whose_work_ended_loses_its_flag(table, reads):
@@ -88,9 +89,9 @@ def test_an_item_whose_work_ended_loses_its_flag(table, reads):
     storage.replace_part("unscheduled", "schedule", {"whenCreditsAllow": True}, owner=OWNER, expect=None)
     storage.replace_part("unscheduled", "schedule", None, owner=OWNER, expect=None)
 
-    assert storage.generating_scenes() == [] and _flagged(table) == []
-    assert storage.scheduled_projects() == []
-    assert reads["BatchGetItem"] == 2  # the second sweep call found nothing flagged to read
+    assert storage.sweep_work() == storage.SweepWork(generating=[], scheduled=[]) and _flagged(table) == []
+    assert storage.sweep_work() == storage.SweepWork(generating=[], scheduled=[])
+    assert reads["BatchGetItem"] == 2  # the second sweep found nothing flagged to read
 
 
 @pytest.mark.parametrize("same_instant", [False, True], ids=["a-later-millisecond", "the-same-millisecond"])
@@ -111,7 +112,7 @@ def test_a_claim_racing_the_sweep_keeps_its_flag(table, monkeypatch, same_instan
             yield item
 
     monkeypatch.setattr(model, "batch_get", claimed_after_the_read)
-    assert storage.generating_scenes() == []  # what was read had no work
+    assert storage.sweep_work().generating == []  # what was read had no work
     monkeypatch.setattr(model, "batch_get", read)
     assert _flagged(table) == ["racing"]
-    assert [s.generation for *_, s in storage.generating_scenes()] == [2]
+    assert [s.generation for *_, s in storage.sweep_work().generating] == [2]

@@ -176,7 +176,8 @@ def plain(value: Any) -> Any:
 
 
 # Scene fields the API computes for each answer (views.scene_view) and never stores.
-_SHOWN_ONLY = {"videoUrl", "plannedShots", "autoShots", "maxShots", "lateClips", "statusNote", "aiGenerated", "outOfDate"}
+_SHOWN_ONLY = {"videoUrl", "plannedShots", "autoShots", "maxShots", "lateClips", "statusNote", "aiGenerated",
+               "outOfDate"}
 
 
 def scene_document(scene: Scene) -> dict:
@@ -518,23 +519,30 @@ def _swept_items() -> list[tuple[str, dict]]:
     return sorted(found, key=operator.itemgetter(0))
 
 
-def scheduled_projects() -> list[tuple[str, str | None, dict, list[Scene]]]:
-    """(projectId, ownerId, schedule, scenes) of every project with a queued Generate All (the sweep)."""
-    return [
-        (project_id, data.get("ownerId"), data["schedule"],
-         [Scene.model_validate(raw) for raw in data.get("scenes", [])])
-        for project_id, data in _swept_items() if "schedule" in data
-    ]
+GeneratingScene = tuple[str, str | None, int, Scene]  # (projectId, ownerId, index, scene)
+ScheduledProject = tuple[str, str | None, dict, list[Scene]]  # (projectId, ownerId, schedule, scenes)
 
 
-def generating_scenes() -> list[tuple[str, str | None, int, Scene]]:
-    """(projectId, ownerId, index, scene) of every scene that says it is generating, or still waits
-    for a cancelled task's clip (lateTasks): the sweep's work, in the one read it makes."""
-    return [
-        (project_id, data.get("ownerId"), index, Scene.model_validate(raw))
-        for project_id, data in _swept_items()
-        for index, raw in enumerate(data.get("scenes", [])) if _swept(raw)
-    ]
+@dataclass(frozen=True)
+class SweepWork:
+    """What one sweep looks at, from one index query and one BatchGetItem: every scene that says
+    it is generating or still waits for a cancelled task's clip (lateTasks), and every project
+    with a queued Generate All."""
+
+    generating: list[GeneratingScene]
+    scheduled: list[ScheduledProject]
+
+
+def sweep_work() -> SweepWork:
+    items = _swept_items()
+    return SweepWork(
+        generating=[(project_id, data.get("ownerId"), index, Scene.model_validate(raw))
+                    for project_id, data in items
+                    for index, raw in enumerate(data.get("scenes", [])) if _swept(raw)],
+        scheduled=[(project_id, data.get("ownerId"), data["schedule"],
+                    [Scene.model_validate(raw) for raw in data.get("scenes", [])])
+                   for project_id, data in items if "schedule" in data],
+    )
 
 
 class Projects(Protocol):
@@ -555,7 +563,7 @@ class Projects(Protocol):
 
     def update_scenes(self, project_id: str, writes: list[SceneWrite], *, owner: str | None) -> None: ...
 
-    def generating_scenes(self) -> list[tuple[str, str | None, int, Scene]]: ...
+    def sweep_work(self) -> SweepWork: ...
 
 
 class DynamoProjects:
@@ -577,8 +585,8 @@ class DynamoProjects:
     def update_scenes(self, *args, **kwargs):
         update_scenes(*args, **kwargs)
 
-    def generating_scenes(self):
-        return generating_scenes()
+    def sweep_work(self):
+        return sweep_work()
 
 
 get_projects: Port[Projects] = Port(DynamoProjects)
@@ -599,12 +607,12 @@ __all__ = [
     "update_meta",
     "update_step",
     "load_broll",
-    "generating_scenes",
     "list_projects",
     "load_project",
     "plain",
     "replace_part",
-    "scheduled_projects",
+    "SweepWork",
+    "sweep_work",
     "scene_document",
     "update_broll",
     "update_scene",

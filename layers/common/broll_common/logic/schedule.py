@@ -96,10 +96,16 @@ def _hold_reason(owner: str | None, wanted: list[tuple[int, Scene]], schedule: d
     return None
 
 
-def run_due(now: datetime | None = None) -> dict:
+def run_due(now: datetime | None = None, *, projects: list[storage.ScheduledProject] | None = None) -> dict:
+    """Start the Generate All batches that are due. `projects`: those with a schedule, as the
+    sweep read them (before it repaired its scenes: a scene it failed just now is left out of the
+    credit check here, and Generate All, which reads the project again, caps to the credits
+    itself); else read here."""
     now = now or datetime.now(timezone.utc)
     counts = {"due": 0, "started": 0, "waiting": 0}
-    for project_id, owner, schedule, scenes in storage.scheduled_projects():
+    if projects is None:
+        projects = storage.sweep_work().scheduled
+    for project_id, owner, schedule, scenes in projects:
         if not _due(schedule, now):
             continue
         counts["due"] += 1

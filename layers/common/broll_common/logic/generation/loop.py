@@ -15,7 +15,7 @@ from ...clients import secrets
 from ...clients.breaker import KieCalls, KieCircuitOpen
 from ...clients.kie import KieError, KieRateLimited, KieRejected, KieUnavailable, TaskRecord
 from ...config import settings
-from ...dal.projects import get_projects
+from ...dal.projects import GeneratingScene, get_projects
 from ...models.domain import LateTask, Scene, SceneSlot, SceneStatus
 from ...models.errors import NotFound
 from . import late
@@ -165,14 +165,18 @@ def confirm_callback(project_id: str, scene_id: str, generation: int, task_id: s
     return outcome is not Settled.PENDING
 
 
-def sweep(now: float | None = None) -> dict:
+def sweep(now: float | None = None, *, scenes: list[GeneratingScene] | None = None) -> dict:
     """Repair scenes stuck in `generating`: a poll loop that died (or never started), a lost
     callback, a submit whose outcome never arrived, or a clip past the overall deadline.
     `queued` counts the generating scenes with no task yet (the queue's depth). Cancelled tasks
-    whose loop is gone are looked at too; those that finished count as `settled`."""
+    whose loop is gone are looked at too; those that finished count as `settled`.
+    `scenes`: the sweep's work as already read (logic/sweep.py reads once for this and the
+    schedules); else read here."""
     now = now or time.time()
     counts = {"checked": 0, "settled": 0, "restarted": 0, "failed": 0, "queued": 0}
-    for project_id, owner_id, index, scene in get_projects().generating_scenes():
+    if scenes is None:
+        scenes = get_projects().sweep_work().generating
+    for project_id, owner_id, index, scene in scenes:
         slot = SceneSlot(project_id, index, scene, owner_id)
         counts["settled"] += _sweep_late(slot, now)
         if scene.status != SceneStatus.GENERATING:
