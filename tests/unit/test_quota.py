@@ -189,6 +189,16 @@ def test_a_hold_whose_clips_never_reached_kie_stops_counting_after_the_queue_and
     assert quota.left(OWNER, world.kie.key_for(OWNER)).usedToday == 0.0
 
 
+def test_a_hold_of_several_sub_shots_counts_until_the_last_could_have_been_made(world, clock):
+    world.projects.add(P, [_two_shots("main")])
+    generate_all(P, OWNER)
+    one_clip = config.settings().queue_deadline_s + config.settings().generation_deadline_s
+    clock.now += one_clip + 1  # the first sub-shot's time is up; the second may still be to come
+    assert quota.left(OWNER, world.kie.key_for(OWNER)).usedToday == 160.0
+    clock.now += one_clip
+    assert quota.left(OWNER, world.kie.key_for(OWNER)).usedToday == 0.0
+
+
 def test_a_failure_before_kie_took_the_clip_frees_its_hold_but_a_timeout_keeps_it_counted(world, clock):
     world.projects.add(P, [scene("hook"), scene("main")])
     world.kie.submits = [FakeKie.out_of_credits(), FakeKie.timeout()]

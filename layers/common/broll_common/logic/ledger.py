@@ -51,10 +51,11 @@ def day_expires(day: str) -> int:
     return int(day_end(day).timestamp()) + DAY_KEPT_S
 
 
-def hold_expires(now: float) -> int:
-    """A hold outlives a claimed clip's longest wait for Kie and its generation: a clip that never
-    reached Kie (failed first, or its loop died) stops counting then."""
-    return int(now + settings().queue_deadline_s + settings().generation_deadline_s)
+def hold_expires(now: float, clips: int) -> int:
+    """A hold outlives its claim's clips: a scene's sub-shots go to Kie one after another, each
+    with its own longest wait for Kie and generation. A clip that never reached Kie (failed first,
+    or its loop died) stops counting then."""
+    return int(now + clips * (settings().queue_deadline_s + settings().generation_deadline_s))
 
 
 def claim_of(project_id: str, scene: Scene) -> str:
@@ -69,7 +70,9 @@ def hold(owner: str, project_id: str, key: secrets.KieKey, claimed: list[tuple[S
     if key.owner == "system" and per_clip > 0:
         holds = [Hold(claim_of(project_id, scene), clips * per_clip, clips) for scene, clips in claimed if clips > 0]
         if holds:
-            get_usage().hold(owner, holds, hold_expires(time.time()))
+            # One expiry for the batch, its longest claim's: a hold is released when its claim ends,
+            # so this only bounds one whose loop died unreleased.
+            get_usage().hold(owner, holds, hold_expires(time.time(), max(h.clips for h in holds)))
 
 
 def release(slot: SceneSlot, sent: bool) -> None:
