@@ -180,8 +180,10 @@ def spare(cy) -> dict:
     body = {"name": "Night ferries", "stage3": {"editedScenes": [
         {"sceneId": "dock", "sceneTitle": "Dock", "sceneType": "hook", "text": "The night ferry docks at two."},
         {"sceneId": "deck", "sceneTitle": "Deck", "sceneType": "cta", "text": "Drivers wait on the open deck."},
-    ]}, "stage4": {"audioDurationSec": 8.0, "sceneTimings": [{"sceneId": "dock", "start": 0, "end": 4},
-                                                               {"sceneId": "deck", "start": 4, "end": 8}]}}
+        {"sceneId": "ramp", "sceneTitle": "Ramp", "sceneType": "main", "text": "The ramp comes down at dawn."},
+    ]}, "stage4": {"audioDurationSec": 12.0, "sceneTimings": [{"sceneId": "dock", "start": 0, "end": 4},
+                                                                {"sceneId": "deck", "start": 4, "end": 8},
+                                                                {"sceneId": "ramp", "start": 8, "end": 12}]}}
     answer = cy.post("/api/projects", json=body)
     assert answer.status_code == 201, answer.text
     return answer.json()
@@ -202,6 +204,45 @@ def loop_executions(deployed, prefix: str) -> dict[str, dict]:
     sfn, machine = deployed.aws("stepfunctions"), deployed.outputs["PollStateMachineArn"]
     return {e["name"]: e for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
             for e in page["executions"] if e["name"].startswith(prefix)}
+
+
+def cancel_while_kie_makes_it(deployed, cy, project_id: str, scene_id: str) -> tuple[dict, dict]:
+    """Generate a clip Kie takes LATE_CLIP_S to make and cancel it at once: (the started scene, the
+    cancelled one, which still watches the task)."""
+    sent = time.monotonic()
+    started = generate_with_delay(deployed, cy, project_id, scene_id, LATE_CLIP_S)
+    assert started["status"] == "generating" and started["taskId"], started
+    answer = cy.post(f"/api/projects/{project_id}/broll/cancel", json={"sceneId": scene_id})
+    assert answer.status_code == 200, answer.text
+    cancelled = answer.json()
+    assert time.monotonic() - sent < LATE_CLIP_S, "cancelled while Kie was still making it"
+    assert (cancelled["status"], cancelled["lateClips"]) == ("idle", 1), cancelled
+    return started, cancelled
+
+
+def landed_in_history(cy, project_id: str, scene_id: str, task_id: str) -> dict:
+    """The History entry of the cancelled task's clip, once it has landed."""
+    history = f"/api/projects/{project_id}/broll/scenes/{scene_id}/history"
+
+    def landed():
+        entries = cy.get(history).json()["entries"]
+        return next((e for e in entries if e["kind"] == "clip" and e["taskId"] == task_id), None)
+
+    entry = wait_for(landed, 90, "the cancelled clip landing in History")
+    assert entry["note"].startswith("Finished after it was cancelled"), entry
+    return entry
+
+
+def test_a_cancelled_clip_is_landed_in_history_by_kies_signed_callback(deployed, cy, spare):
+    """Before the steps below drop Kie's callbacks: the callback route (KieCallbackFunction, its own
+    role) confirms the cancelled task, copies its clip and writes History. The loop's first look
+    comes at 30 s, after the clip is done at 15 s, so the callback is first."""
+    pid = spare["projectId"]
+    started, _ = cancel_while_kie_makes_it(deployed, cy, pid, "ramp")
+    assert settled_by_callback(deployed, started["taskId"]), "the callback did not land the cancelled clip"
+    entry = landed_in_history(cy, pid, "ramp", started["taskId"])
+    assert entry["videoUrl"] and httpx.get(entry["videoUrl"], timeout=60).content
+    assert scene_of(cy, pid, "ramp")["lateClips"] == 0
 
 
 @pytest.fixture(scope="module")
@@ -231,25 +272,10 @@ def test_a_cancelled_clip_still_lands_in_history(deployed, cy, spare, workdir):
     """Kie.ai has no cancel: the clip is still made and paid for, lands in the scene's History
     (here by its poll loop: callbacks are dropped), and the person can still choose it."""
     pid = spare["projectId"]
-    sent = time.monotonic()
-    started = generate_with_delay(deployed, cy, pid, "deck", LATE_CLIP_S)
-    assert started["status"] == "generating" and started["taskId"], started
-    answer = cy.post(f"/api/projects/{pid}/broll/cancel", json={"sceneId": "deck"})
-    assert answer.status_code == 200, answer.text
-    cancelled = answer.json()
-    assert time.monotonic() - sent < LATE_CLIP_S, "cancelled while Kie was still making it"
-    assert (cancelled["status"], cancelled["lateClips"]) == ("idle", 1), cancelled
+    started, cancelled = cancel_while_kie_makes_it(deployed, cy, pid, "deck")
     note = cancelled["statusNote"] or ""
     assert "still paid for" in note and "lands in this scene's History" in note, note
-
-    history = f"/api/projects/{pid}/broll/scenes/deck/history"
-
-    def landed():
-        entries = cy.get(history).json()["entries"]
-        return next((e for e in entries if e["kind"] == "clip" and e["taskId"] == started["taskId"]), None)
-
-    entry = wait_for(landed, 90, "the cancelled clip landing in History")
-    assert entry["note"].startswith("Finished after it was cancelled"), entry
+    entry = landed_in_history(cy, pid, "deck", started["taskId"])
     path = workdir / "deck-late.mp4"
     path.write_bytes(httpx.get(entry["videoUrl"], timeout=60).content)
     assert path.stat().st_size > 0
