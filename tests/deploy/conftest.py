@@ -65,8 +65,9 @@ class MiniStack:
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
-            self._signal(signal.SIGKILL)
-            self.process.wait(10)
+            pass
+        self._signal(signal.SIGKILL)  # MiniStack gone or not: no worker outlives it to write in its folder
+        self.process.wait(10)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _signal(self, number: int) -> None:
@@ -99,6 +100,7 @@ def start_ministack(workdir: Path) -> MiniStack:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            MiniStack(endpoint, process, log, scratch).stop()  # its workers and folder, if any
             pytest.fail(f"MiniStack exited: {log.read_text()[-2000:]}", pytrace=False)
         try:
             if httpx.get(f"{endpoint}/_ministack/health", timeout=2).status_code == 200:

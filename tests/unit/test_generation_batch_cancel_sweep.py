@@ -109,6 +109,26 @@ def test_cancel_of_a_scene_that_is_not_generating_is_a_conflict(world):
 # ---------------------------------------------------------------- the sweep
 
 
+def test_a_due_batch_sees_the_scene_the_sweep_just_failed_and_starts_it_again(world, monkeypatch):
+    """The work was read before the sweep failed the overdue scene: read as it was, the batch would
+    find nothing to start and be taken off with nothing started."""
+    overdue = generating(age=config.settings().generation_deadline_s + 10)
+    world.projects.add(P, [overdue])
+    world.kie.tasks = {"veo_1": FakeKie.generating("veo_1")}
+    due = {"whenCreditsAllow": True}
+
+    def sweep_work():
+        scenes = world.projects.load_broll(P, owner=None).scenes  # as stored at each read
+        return storage.SweepWork(generating=[(P, OWNER, 0, scenes[0])], scheduled=[(P, OWNER, due, scenes)])
+
+    monkeypatch.setattr(world.projects, "sweep_work", sweep_work)
+    monkeypatch.setattr(storage, "replace_part", lambda *a, **k: None)  # the schedule taken off
+    result = scheduled_sweep.run()
+    assert (result["failed"], result["batches"]) == (1, {"due": 1, "started": 1, "waiting": 0})
+    main = world.stored()
+    assert (main.status, main.generation) == (SceneStatus.GENERATING, 2)  # failed at 1, started again at 2
+
+
 def test_one_sweep_reads_its_work_once_for_the_stuck_scenes_and_the_due_batches(world, monkeypatch):
     world.projects.add(P, [generating(age=100), scene("hook")])
     world.kie.tasks = {"veo_1": FakeKie.generating("veo_1")}

@@ -240,7 +240,7 @@ def _scheduled(world, monkeypatch, schedule, person_sets_one=False):
 
     record = world.projects.load_broll(P, owner=None)
     monkeypatch.setattr(storage, "replace_part", replace_part)
-    return scheduling.run_due(projects=[(P, OWNER, schedule, record.scenes)]), writes
+    return scheduling.run_due([(P, OWNER, schedule, record.scenes)]), writes
 
 
 def test_a_when_credits_allow_batch_beyond_the_whole_daily_quota_starts_what_the_quota_covers(world, monkeypatch):
@@ -282,3 +282,11 @@ def test_a_batch_refused_at_its_start_goes_back_only_if_the_person_set_none_mean
     counts, writes = _scheduled(world, monkeypatch, {"whenCreditsAllow": True}, person_sets_one)
     assert counts["waiting"] == 1  # a schedule the person set meanwhile is theirs: never overwritten
     assert writes[-1] == ({"whenCreditsAllow": True, "note": "the credits went meanwhile"}, {})
+
+
+def test_a_due_batch_is_taken_off_only_if_its_cap_is_still_the_one_read(world, monkeypatch):
+    """The sweep's read can be a sweep's length old: a cap the person changed since keeps the schedule."""
+    world.projects.add(P, [scene("hook"), scene("main")])
+    counts, writes = _scheduled(world, monkeypatch, {"whenCreditsAllow": True, "maxClips": 1})
+    assert counts["started"] == 1
+    assert writes[0] == (None, {"whenCreditsAllow": True, "maxClips": 1})

@@ -96,22 +96,19 @@ def _hold_reason(owner: str | None, wanted: list[tuple[int, Scene]], schedule: d
     return None
 
 
-def run_due(now: datetime | None = None, *, projects: list[storage.ScheduledProject] | None = None) -> dict:
-    """Start the Generate All batches that are due. `projects`: those with a schedule, as the
-    sweep read them (before it repaired its scenes: a scene it failed just now is left out of the
-    credit check here, and Generate All, which reads the project again, caps to the credits
-    itself); else read here."""
+def run_due(projects: list[storage.ScheduledProject], now: datetime | None = None) -> dict:
+    """Start the Generate All batches that are due, of `projects` (those with a schedule, as the
+    sweep read them: logic/sweep.py)."""
     now = now or datetime.now(timezone.utc)
     counts = {"due": 0, "started": 0, "waiting": 0}
-    if projects is None:
-        projects = storage.sweep_work().scheduled
     for project_id, owner, schedule, scenes in projects:
         if not _due(schedule, now):
             continue
         counts["due"] += 1
         wanted, _ = budget.startable(scenes)
         reason = _hold_reason(owner, wanted, schedule) if wanted else None
-        held = {key: schedule[key] for key in ("at", "whenCreditsAllow") if schedule.get(key) is not None}
+        # What the person set, as read: a change since (the read may be a sweep's length old) keeps it.
+        held = {key: schedule[key] for key in ("at", "whenCreditsAllow", "maxClips") if schedule.get(key) is not None}
         try:
             if reason:
                 counts["waiting"] += 1

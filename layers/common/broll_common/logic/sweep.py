@@ -10,4 +10,8 @@ from .generation import sweep as sweep_scenes
 
 def run() -> dict:
     work = get_projects().sweep_work()
-    return sweep_scenes(scenes=work.generating) | {"batches": schedule.run_due(projects=work.scheduled)}
+    counts = sweep_scenes(scenes=work.generating)
+    # A scene the sweep failed is startable again: a due batch must see it (it is read again
+    # then), or a batch whose only scene left was that one would be taken off with nothing started.
+    scheduled = work.scheduled if not counts["failed"] else get_projects().sweep_work().scheduled
+    return counts | {"batches": schedule.run_due(scheduled)}
