@@ -195,22 +195,9 @@ def start_generation(project_id: str, scene_id: str, *, regenerate: bool = False
                 return _not_taken(slot, exc)
             scene = rewritten
             slot = slot.with_scene(scene)
-    submitted = scene.model_copy(update={"taskId": task_id, "submittingAt": None})
-    try:
-        _write_task_id(slot, {"taskId": task_id, "submittingAt": None})
-    except storage.StaleScene:  # cancelled (or regenerated) while Kie took it: paid for, kept
-        current = _keep_late(slot, submitted, task_id)
-        if current is None:
-            raise
-        _submitted(project_id, submitted, task_id)
-        _start_poll_loop(slot.with_scene(submitted))  # its loop lands the clip in History
-        return scene_view(current)
-    except Exception:  # noqa: BLE001 - Kie has the task: its loop's first turn writes the id (adopt)
-        logger.exception("task id not written; the poll loop writes it",
-                         extra={"projectId": project_id, "sceneId": scene_id})
-    _submitted(project_id, submitted, task_id)
-    _start_poll_loop(slot.with_scene(submitted))
-    return scene_view(submitted)
+    submitted, current = _task_taken(slot, task_id, {"taskId": task_id, "submittingAt": None})
+    _start_poll_loop(slot.with_scene(submitted))  # it watches the task (a kept one lands in History)
+    return scene_view(current)
 
 
 def _not_taken(slot: SceneSlot, exc: KieError) -> Scene:
@@ -291,6 +278,25 @@ def _write_task_id(slot: SceneSlot, changes: dict) -> None:
                 raise
             logger.warning("task id write failed, trying again", extra={"projectId": slot.project_id})
             time.sleep(TASK_ID_WRITE_RETRY.delay(attempt))
+
+
+def _task_taken(slot: SceneSlot, task_id: str, changes: dict) -> tuple[Scene, Scene]:
+    """Kie took the task: its id onto the scene (`changes`), and its History entry. (The scene as
+    submitted, the scene as it is now: kept as a cancelled task when it was cancelled or regenerated
+    meanwhile, as it is paid for.) A write that keeps failing is left to the loop's next turn
+    (adopt). Raises StaleScene when the scene moved on and the task could not be kept."""
+    submitted = current = slot.scene.model_copy(update=changes)
+    try:
+        _write_task_id(slot, changes)
+    except storage.StaleScene:
+        current = _keep_late(slot, submitted, task_id)
+        if current is None:
+            raise
+    except Exception:  # noqa: BLE001 - Kie has the task: the loop's next turn writes the id (adopt)
+        logger.exception("task id not written; the poll loop's next turn writes it",
+                         extra={"projectId": slot.project_id, "sceneId": slot.scene.sceneId})
+    _submitted(slot.project_id, submitted, task_id)
+    return submitted, current
 
 
 def _keep_late(slot: SceneSlot, sent: Scene, task_id: str) -> Scene | None:
@@ -395,14 +401,9 @@ def _submit_turn(slot: SceneSlot, state: dict, attempt: int, kie: KieCalls, key:
         return _done(state, attempt)
     # The clip's clock (progress, the overall deadline) starts at its submit, not in the queue.
     changes = {"taskId": task_id, "startedAt": time.time(), "waiting": None, "submittingAt": None}
-    submitted = scene.model_copy(update=changes)
     try:
-        _write_task_id(slot, changes)
-    except storage.StaleScene:  # cancelled (or regenerated) while Kie took it: paid for, kept
-        if _keep_late(slot, submitted, task_id) is None:
-            return _done(state, attempt)
-    except Exception:  # noqa: BLE001 - Kie has the task: the next turn writes its id (adopt)
-        logger.exception("task id not written; the next turn writes it", extra={"projectId": project_id})
-    _submitted(project_id, submitted, task_id)
+        submitted, _ = _task_taken(slot, task_id, changes)
+    except storage.StaleScene:
+        return _done(state, attempt)
     # The next turn watches it: the scene's own task, or (kept) a cancelled one (the late turn).
     return _next_turn(state | {"taskId": task_id}, 0, poll_wait(0, submitted))
