@@ -209,12 +209,14 @@ def test_generate_all_then_complete_then_download(api, project):
 
 
 def test_sweep_repairs_a_scene_whose_poll_loop_died(stack, api, project, emulator):
-    emulator.configure(drop_callbacks=True, delay_seconds=1)
+    # Kie takes 3 s: the loop (first look after 1 s) is stopped well before the task is done, even
+    # on a loaded machine (with 1 s, a late stop let the loop settle it first).
+    emulator.configure(drop_callbacks=True, delay_seconds=3)
     pid = project["projectId"]
     scene = generate(api, pid, "main")
     for run in executions_for(stack, pid, scene):
         boto3.client("stepfunctions").stop_execution(executionArn=run["executionArn"])
-    time.sleep(2)  # the task is done at Kie; nothing is polling any more
+    time.sleep(4)  # the task is done at Kie; nothing is polling any more
     assert api.get(f"/api/projects/{pid}").json()["scenes"][1]["status"] == "generating"
     counts = stack.functions.invoke("SweepFunction", {"source": "aws.events", "detail": {}})
     assert counts["checked"] >= 1
